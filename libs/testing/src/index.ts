@@ -1,0 +1,3 @@
+export * from './tools';
+export * from './apk-fixtures';
+export * from './standard-apks';
