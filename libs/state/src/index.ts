@@ -1,1 +1,28 @@
-export {};
+export { TaskStore, type TaskStoreOptions } from './task-store';
+export { RedisListBridge, type RedisListBridgeOptions, type BridgePhase } from './redis-list-bridge';
+export { taskKeys, assertTaskId, type TaskKeys } from './task-keys';
+export {
+  CorruptTaskStateError,
+  InvalidArgumentError,
+  InvalidTaskIdError,
+  TaskNotCompleteError,
+  TaskNotFoundError,
+} from './errors';
+export type {
+  ChannelEntry,
+  ChannelMarkResult,
+  ChannelPage,
+  ChannelRecord,
+  ChannelStatus,
+  ClaimResult,
+  ConfirmCompletionResult,
+  CreateTaskResult,
+  FailTaskResult,
+  StoredChannel,
+  TaskError,
+  TaskMeta,
+  TaskState,
+  TaskStatus,
+  TaskSummary,
+} from './types';
+export { FINISHED_STATUSES } from './types';

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, durations, int, loadConfig, oneOf, str, url } from './config';
+
+const spec = {
+  amqpUrl: url('AMQP_URL', 'amqp://127.0.0.1:5672', ['amqp:', 'amqps:']),
+  prefetch: int('PREFETCH', 4, 1, 1000),
+  tiers: durations('RETRY_TIERS', '5s,30s'),
+  level: oneOf('LEVEL', 'info', ['info', 'warn'] as const),
+  name: str('NAME'),
+};
+
+test('defaults fill what is unset', () => {
+  const c = loadConfig(spec, { NAME: 'x' });
+  assert.equal(c.prefetch, 4);
+  assert.deepEqual(c.tiers, [
+    { name: '5s', ttlMs: 5000 },
+    { name: '30s', ttlMs: 30000 },
+  ]);
+});
+
+test('every problem is reported at once, naming the variable and the value', () => {
+  assert.throws(
+    () => loadConfig(spec, { AMQP_URL: 'http://x', PREFETCH: 'lots', RETRY_TIERS: '5s,soon', LEVEL: 'loud' }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.problems.length, 5, err.message);
+      assert.match(err.message, /AMQP_URL="http:\/\/x" must use amqp: or amqps:/);
+      assert.match(err.message, /PREFETCH="lots" must be an integer from 1 to 1000/);
+      assert.match(err.message, /RETRY_TIERS="5s,soon" "soon" is not a duration/);
+      assert.match(err.message, /LEVEL="loud" must be one of info, warn/);
+      assert.match(err.message, /NAME is required/);
+      return true;
+    },
+  );
+});

@@ -1,0 +1,50 @@
+export class InvalidTaskIdError extends Error {
+  constructor(readonly taskId: string) {
+    super(
+      `invalid task id ${JSON.stringify(taskId)}: expected 1..128 characters of [A-Za-z0-9._:-] starting with a letter or digit`,
+    );
+    this.name = 'InvalidTaskIdError';
+  }
+}
+
+export class TaskNotFoundError extends Error {
+  constructor(
+    readonly taskId: string,
+    readonly operation: string,
+  ) {
+    super(`${operation}: task "${taskId}" not found (never created, or its finished state has expired)`);
+    this.name = 'TaskNotFoundError';
+  }
+}
+
+export class TaskNotCompleteError extends Error {
+  constructor(
+    readonly taskId: string,
+    readonly done: number,
+    readonly failed: number,
+    readonly total: number,
+  ) {
+    super(
+      `confirmCompletion: task "${taskId}" is not complete (done ${done} + failed ${failed} < total ${total})`,
+    );
+    this.name = 'TaskNotCompleteError';
+  }
+}
+
+/** Redis holds something this library never writes; refuse to guess. */
+export class CorruptTaskStateError extends Error {
+  constructor(
+    readonly key: string,
+    readonly detail: string,
+  ) {
+    super(`corrupt task state in Redis key "${key}": ${detail}`);
+    this.name = 'CorruptTaskStateError';
+  }
+}
+
+export class InvalidArgumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidArgumentError';
+  }
+}

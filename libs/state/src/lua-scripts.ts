@@ -1,0 +1,189 @@
+import { LuaScript } from './lua-script';
+
+/*
+ * Every state change that reads before it writes is one Lua script, so concurrent consumers (and redeliveries)
+ * cannot interleave between the read and the write.
+ *
+ * Multi-key task scripts receive KEYS in the order of allTaskKeys():
+ *   1 task hash, 2 channels hash, 3 completed-event guard, 4 failed-event guard, 5 planned-batches set.
+ * Scripts that only need two keys get [task, <that key>].
+ */
+
+const HELPERS = `
+-- A key created after the task hash got its TTL takes the task's remaining TTL, so no key outlives its task.
+local function inheritTtl(taskKey, key)
+  local ttl = redis.call('PTTL', taskKey)
+  if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+end
+
+local function expireAll(seconds)
+  for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], seconds) end
+end
+
+local function counters(taskKey)
+  local v = redis.call('HMGET', taskKey, 'done', 'failed', 'total')
+  return tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0
+end
+`;
+
+function script(name: string, body: string): LuaScript {
+  return new LuaScript(name, `${HELPERS}\n${body}`);
+}
+
+/** KEYS: task. ARGV: activeTtlMs (0 = none), field, value, ... Returns {created 0|1, HGETALL of the task}. */
+export const CREATE_TASK = script(
+  'createTask',
+  `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {0, redis.call('HGETALL', KEYS[1])}
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return {1, redis.call('HGETALL', KEYS[1])}
+`,
+);
+
+/**
+ * KEYS: task, channels. ARGV: channel, outcome ('stored'|'failed'), record JSON, now.
+ * Returns {-1} when the task does not exist, else {recorded, replacedFailure, done, failed, total, status}.
+ *
+ * First terminal record: count it. Stored after failed (parking-lot replay): move it from failed to done.
+ * Anything else (redelivery, failed after stored): change nothing.
+ */
+export const MARK_CHANNEL = script(
+  'markChannel',
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+local channel, outcome = ARGV[1], ARGV[2]
+local previous = redis.call('HGET', KEYS[2], channel)
+local previousStatus = false
+if previous then previousStatus = cjson.decode(previous)['status'] end
+
+local recorded, replaced = 0, 0
+if not previousStatus then
+  recorded = 1
+  if outcome == 'stored' then
+    redis.call('HINCRBY', KEYS[1], 'done', 1)
+  else
+    redis.call('HINCRBY', KEYS[1], 'failed', 1)
+  end
+elseif previousStatus == 'failed' and outcome == 'stored' then
+  recorded, replaced = 1, 1
+  redis.call('HINCRBY', KEYS[1], 'done', 1)
+  redis.call('HINCRBY', KEYS[1], 'failed', -1)
+end
+
+local done, failed, total = counters(KEYS[1])
+local status = redis.call('HGET', KEYS[1], 'status')
+if recorded == 1 then
+  redis.call('HSET', KEYS[2], channel, ARGV[3])
+  inheritTtl(KEYS[1], KEYS[2])
+  if status == 'pending' then
+    status = 'running'
+  elseif status == 'partial' and failed == 0 then
+    -- the last failed channel of a finished task was replayed successfully
+    status = 'done'
+  end
+  redis.call('HSET', KEYS[1], 'status', status, 'updatedAt', ARGV[4])
+end
+return {recorded, replaced, done, failed, total, status}
+`,
+);
+
+/**
+ * KEYS: task, event guard. ARGV: owner, leaseMs.
+ * Returns 'no-task' | 'claimed' | 'already-sent' | 'held-by-other'. Re-claiming one's own lease renews it.
+ */
+export const CLAIM_EVENT = script(
+  'claimEvent',
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'no-task' end
+local lease = 'lease:' .. ARGV[1]
+local current = redis.call('GET', KEYS[2])
+if current == 'sent' then return 'already-sent' end
+if current and current ~= lease then return 'held-by-other' end
+redis.call('SET', KEYS[2], lease, 'PX', ARGV[2])
+return 'claimed'
+`,
+);
+
+/** KEYS: task, event guard. ARGV: owner. Deletes the lease only if this owner still holds it. Returns 1|0. */
+export const RELEASE_EVENT = script(
+  'releaseEvent',
+  `
+if redis.call('GET', KEYS[2]) == 'lease:' .. ARGV[1] then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+return 0
+`,
+);
+
+/** KEYS: task, event guard. Marks the event sent for as long as the task lives. Returns 0 when no task. */
+export const CONFIRM_EVENT = script(
+  'confirmEvent',
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], 'sent')
+inheritTtl(KEYS[1], KEYS[2])
+return 1
+`,
+);
+
+/**
+ * KEYS: all task keys. ARGV: finishedTtlSeconds, now.
+ * Returns {'no-task'} | {'incomplete', done, failed, total} | {status, done, failed, total}.
+ */
+export const CONFIRM_COMPLETION = script(
+  'confirmCompletion',
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'no-task'} end
+local done, failed, total = counters(KEYS[1])
+if done + failed < total then return {'incomplete', done, failed, total} end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'failed' then
+  local final = 'done'
+  if failed > 0 then final = 'partial' end
+  if final ~= status then
+    status = final
+    redis.call('HSET', KEYS[1], 'status', status, 'updatedAt', ARGV[2])
+  end
+  redis.call('HSETNX', KEYS[1], 'finishedAt', ARGV[2])
+end
+redis.call('SET', KEYS[3], 'sent')
+expireAll(ARGV[1])
+return {status, done, failed, total}
+`,
+);
+
+/**
+ * KEYS: all task keys. ARGV: taskId, error JSON, now, finishedTtlSeconds.
+ * Returns {1, 'failed'} when this call failed the task, {0, status} when it was already finished.
+ * An unknown task is created as failed (total 0) so that e.g. a task rejected before acceptance is still queryable.
+ */
+export const FAIL_TASK = script(
+  'failTask',
+  `
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'done' or status == 'partial' or status == 'failed' then return {0, status} end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'taskId', ARGV[1], 'total', 0, 'done', 0, 'failed', 0, 'batches', 0,
+    'master', '', 'target', '', 'createdAt', ARGV[3])
+end
+redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[2], 'updatedAt', ARGV[3], 'finishedAt', ARGV[3])
+expireAll(ARGV[4])
+return {1, 'failed'}
+`,
+);
+
+/** KEYS: task, planned-batches set. ARGV: batch index. Returns -1 when no task, else 1 first time / 0 repeat. */
+export const MARK_BATCH_PLANNED = script(
+  'markBatchPlanned',
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local added = redis.call('SADD', KEYS[2], ARGV[1])
+inheritTtl(KEYS[1], KEYS[2])
+return added
+`,
+);

@@ -1,0 +1,42 @@
+import { InvalidTaskIdError } from './errors';
+
+// Same rule as the PackTask contract. Checked here too because the id becomes part of Redis key names.
+const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export function assertTaskId(taskId: string): void {
+  if (!TASK_ID_PATTERN.test(taskId)) throw new InvalidTaskIdError(taskId);
+}
+
+/**
+ * Every key that belongs to one task. The task id sits in a `{hash tag}` so all of them land in one Redis Cluster
+ * slot, which the multi-key Lua scripts need. Task ids cannot contain braces (see TASK_ID_PATTERN).
+ */
+export interface TaskKeys {
+  /** Hash: status, counters, meta, timestamps. */
+  task: string;
+  /** Hash: channel id -> JSON ChannelRecord. */
+  channels: string;
+  /** String: `lease:<owner>` (with PX) while someone sends task.completed, `sent` afterwards. */
+  completedEvent: string;
+  /** String: same protocol for task.failed. */
+  failedEvent: string;
+  /** Set: indexes of batches already planned (idempotency for batch fan-out). */
+  plannedBatches: string;
+}
+
+export function taskKeys(prefix: string, taskId: string): TaskKeys {
+  assertTaskId(taskId);
+  const base = `${prefix}task:{${taskId}}`;
+  return {
+    task: base,
+    channels: `${base}:channels`,
+    completedEvent: `${base}:event:completed`,
+    failedEvent: `${base}:event:failed`,
+    plannedBatches: `${base}:batches`,
+  };
+}
+
+/** The fixed KEYS order every multi-key script relies on (see lua-scripts.ts). */
+export function allTaskKeys(keys: TaskKeys): string[] {
+  return [keys.task, keys.channels, keys.completedEvent, keys.failedEvent, keys.plannedBatches];
+}

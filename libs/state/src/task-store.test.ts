@@ -1,0 +1,295 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InvalidTaskIdError, TaskNotCompleteError, TaskNotFoundError } from './errors';
+import { TaskStore } from './task-store';
+import { openTestRedis, type TestRedis } from './test-support/redis';
+import type { ChannelMarkResult, StoredChannel, TaskMeta } from './types';
+
+const FINISHED_TTL = 3600;
+const ACTIVE_TTL = 86_400;
+
+function meta(total: number, overrides: Partial<TaskMeta> = {}): TaskMeta {
+  return {
+    total,
+    batches: 1,
+    master: 'file:///srv/master.apk',
+    target: 'file:///srv/out/',
+    package: 'com.example.app',
+    versionName: '1.2.3',
+    versionCode: 123,
+    ...overrides,
+  };
+}
+
+function stored(channel: string): StoredChannel {
+  return { url: `file:///srv/out/${channel}.apk`, bytes: 1000, md5: 'a'.repeat(32), sha256: 'b'.repeat(64) };
+}
+
+void describe('TaskStore', () => {
+  let env: TestRedis;
+  let store: TaskStore;
+  let counter = 0;
+  const newTaskId = (): string => `task-${++counter}`;
+
+  before(() => {
+    env = openTestRedis();
+    store = new TaskStore(env.redis, {
+      keyPrefix: env.prefix,
+      finishedTtlSeconds: FINISHED_TTL,
+      activeTtlSeconds: ACTIVE_TTL,
+    });
+  });
+  after(async () => {
+    await env.cleanup();
+  });
+
+  void it('createTask is idempotent and a resend does not reset counters or meta', async () => {
+    const taskId = newTaskId();
+    const first = await store.createTask(taskId, meta(3));
+    assert.equal(first.created, true);
+    assert.equal(first.state.status, 'pending');
+    assert.deepEqual([first.state.total, first.state.done, first.state.failed], [3, 0, 0]);
+    assert.equal(first.state.versionCode, 123);
+
+    await store.markChannelStored(taskId, 'google', stored('google'));
+    const resend = await store.createTask(taskId, meta(99, { master: 'file:///other.apk' }));
+    assert.equal(resend.created, false);
+    assert.equal(resend.state.status, 'running');
+    assert.equal(resend.state.total, 3);
+    assert.equal(resend.state.done, 1);
+    assert.equal(resend.state.master, 'file:///srv/master.apk');
+  });
+
+  void it('getTask returns meta and channel records, null for an unknown task', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(2, { package: undefined }));
+    await store.markChannelStored(taskId, '__proto__', stored('proto'));
+    await store.markChannelFailed(taskId, 'huawei', { code: 'E_WRITE', message: 'disk full' });
+
+    const state = await store.getTask(taskId);
+    assert.ok(state);
+    assert.equal(state.package, undefined);
+    assert.equal(state.versionName, '1.2.3');
+    assert.deepEqual(Object.keys(state.channels).sort(), ['__proto__', 'huawei']);
+    assert.equal(Object.getPrototypeOf(state.channels), Object.prototype);
+    assert.equal(state.channels['__proto__']?.url, 'file:///srv/out/proto.apk');
+    assert.equal(state.channels['__proto__']?.bytes, 1000);
+    assert.deepEqual(state.channels['huawei']?.error, { code: 'E_WRITE', message: 'disk full' });
+    assert.equal(state.channels['huawei']?.status, 'failed');
+
+    assert.equal(await store.getTask('no-such-task'), null);
+    assert.equal(await store.getTaskSummary('no-such-task'), null);
+  });
+
+  void it('listChannels pages through every channel of a big task', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(300));
+    await Promise.all(Array.from({ length: 300 }, (_, i) => store.markChannelStored(taskId, `ch${i}`, stored(`ch${i}`))));
+
+    const seen = new Set<string>();
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.listChannels(taskId, { cursor, count: 50 });
+      for (const entry of page.channels) {
+        assert.equal(entry.status, 'stored');
+        seen.add(entry.channel);
+      }
+      cursor = page.nextCursor ?? undefined;
+      pages++;
+    } while (cursor !== undefined);
+    assert.equal(seen.size, 300);
+    assert.ok(pages > 1, `expected several pages, got ${pages}`);
+  });
+
+  void it('concurrent markChannelStored with duplicates counts each channel once and completes exactly once', async () => {
+    const taskId = newTaskId();
+    const channels = Array.from({ length: 50 }, (_, i) => `channel-${i}`);
+    await store.createTask(taskId, meta(50));
+
+    const calls = [...channels, ...channels.filter((_, i) => i % 2 === 0)].sort(() => Math.random() - 0.5);
+    const results = await Promise.all(calls.map((channel) => store.markChannelStored(taskId, channel, stored(channel))));
+
+    assert.equal(results.filter((r) => r.firstTime).length, 50);
+    assert.equal(results.filter((r) => r.complete && r.firstTime).length, 1);
+    assert.equal(results.filter((r) => r.justCompleted).length, 1);
+    const state = await store.getTask(taskId);
+    assert.ok(state);
+    assert.deepEqual([state.done, state.failed, state.total], [50, 0, 50]);
+    assert.equal(Object.keys(state.channels).length, 50);
+    assert.equal(state.status, 'running');
+  });
+
+  void it('a redelivered failure or a failure after success changes nothing; a stored replay replaces a failure', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(2));
+    const error = { code: 'E_UPLOAD', message: 'bucket gone' };
+
+    const failedOnce = await store.markChannelFailed(taskId, 'a', error);
+    assert.deepEqual(pick(failedOnce), { firstTime: true, replacedFailure: false, done: 0, failed: 1, complete: false });
+    const failedAgain = await store.markChannelFailed(taskId, 'a', { code: 'E_OTHER', message: 'x' });
+    assert.deepEqual(pick(failedAgain), { firstTime: false, replacedFailure: false, done: 0, failed: 1, complete: false });
+
+    const b = await store.markChannelStored(taskId, 'b', stored('b'));
+    assert.equal(b.justCompleted, true);
+    const bFailedLater = await store.markChannelFailed(taskId, 'b', error);
+    assert.deepEqual(pick(bFailedLater), { firstTime: false, replacedFailure: false, done: 1, failed: 1, complete: true });
+
+    assert.equal(await store.claimCompletion(taskId, 'packer-1', 10_000), 'claimed');
+    assert.equal((await store.confirmCompletion(taskId)).status, 'partial');
+
+    // Replayed from the parking lot: the failure turns into a success and the finished task becomes done.
+    const replay = await store.markChannelStored(taskId, 'a', stored('a'));
+    assert.deepEqual(pick(replay), { firstTime: true, replacedFailure: true, done: 2, failed: 0, complete: true });
+    assert.equal(replay.justCompleted, false);
+    const state = await store.getTask(taskId);
+    assert.ok(state);
+    assert.equal(state.status, 'done');
+    assert.equal(state.channels['a']?.status, 'stored');
+    assert.equal(state.channels['a']?.error, undefined);
+    assert.equal(await store.claimCompletion(taskId, 'packer-2', 10_000), 'already-sent');
+  });
+
+  void it('claimCompletion: one of many concurrent claimers wins; after confirm everyone sees already-sent', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(1));
+    await store.markChannelStored(taskId, 'only', stored('only'));
+
+    const claims = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.claimCompletion(taskId, `owner-${i}`, 10_000)),
+    );
+    assert.equal(claims.filter((c) => c === 'claimed').length, 1);
+    assert.equal(claims.filter((c) => c === 'held-by-other').length, 19);
+    const winner = `owner-${claims.indexOf('claimed')}`;
+    assert.equal(await store.claimCompletion(taskId, winner, 10_000), 'claimed', 'the holder may renew its lease');
+
+    const confirmed = await store.confirmCompletion(taskId);
+    assert.deepEqual(confirmed, { status: 'done', done: 1, failed: 0, total: 1 });
+    const after = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => store.claimCompletion(taskId, `late-${i}`, 10_000)),
+    );
+    assert.deepEqual(after, Array<string>(5).fill('already-sent'));
+    assert.equal(await store.claimCompletion(taskId, winner, 10_000), 'already-sent');
+    const summary = await store.getTaskSummary(taskId);
+    assert.equal(summary?.status, 'done');
+    assert.ok(summary?.finishedAt);
+  });
+
+  void it('an expired lease (crashed claimer) can be re-claimed; a released lease at once', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(1));
+    await store.markChannelStored(taskId, 'only', stored('only'));
+
+    assert.equal(await store.claimCompletion(taskId, 'crashed', 100), 'claimed');
+    assert.equal(await store.claimCompletion(taskId, 'redelivery', 100), 'held-by-other');
+    await sleep(250);
+    assert.equal(await store.claimCompletion(taskId, 'redelivery', 5_000), 'claimed');
+
+    assert.equal(await store.releaseCompletion(taskId, 'someone-else'), false);
+    assert.equal(await store.claimCompletion(taskId, 'third', 5_000), 'held-by-other');
+    assert.equal(await store.releaseCompletion(taskId, 'redelivery'), true);
+    assert.equal(await store.claimCompletion(taskId, 'third', 5_000), 'claimed');
+  });
+
+  void it('applies the finished TTL to all of the task keys on completion', async () => {
+    const taskId = newTaskId();
+    const keys = store.keysOf(taskId);
+    await store.createTask(taskId, meta(1));
+    assert.equal(await store.markBatchPlanned(taskId, 0), true);
+    await store.markChannelStored(taskId, 'only', stored('only'));
+
+    // Before completion every key carries the (longer) active TTL.
+    for (const key of [keys.task, keys.channels, keys.plannedBatches]) {
+      const pttl = await env.redis.pttl(key);
+      assert.ok(pttl > FINISHED_TTL * 1000 && pttl <= ACTIVE_TTL * 1000, `${key} active pttl ${pttl}`);
+    }
+
+    await store.claimCompletion(taskId, 'me', 10_000);
+    await store.confirmCompletion(taskId);
+    for (const key of [keys.task, keys.channels, keys.plannedBatches, keys.completedEvent]) {
+      const ttl = await env.redis.ttl(key);
+      assert.ok(ttl > FINISHED_TTL - 10 && ttl <= FINISHED_TTL, `${key} finished ttl ${ttl}`);
+    }
+    assert.equal(await env.redis.get(keys.completedEvent), 'sent');
+
+    // A late redelivery must not make a key live longer than its task.
+    await store.markChannelStored(taskId, 'only', stored('only'));
+    assert.ok((await env.redis.ttl(keys.channels)) <= FINISHED_TTL);
+  });
+
+  void it('confirmCompletion refuses an incomplete task; unknown tasks are reported by name', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(2));
+    await store.markChannelStored(taskId, 'one', stored('one'));
+    await assert.rejects(store.confirmCompletion(taskId), TaskNotCompleteError);
+    assert.equal((await store.getTaskSummary(taskId))?.status, 'running');
+
+    await assert.rejects(store.markChannelStored('ghost', 'x', stored('x')), (error: unknown) => {
+      assert.ok(error instanceof TaskNotFoundError);
+      assert.match(error.message, /markChannelStored: task "ghost" not found/);
+      return true;
+    });
+    await assert.rejects(store.claimCompletion('ghost', 'me', 1000), TaskNotFoundError);
+    await assert.rejects(store.createTask('bad/id', meta(1)), InvalidTaskIdError);
+    assert.equal(await env.redis.exists(store.keysOf('ghost').channels), 0, 'no zombie keys for unknown tasks');
+  });
+
+  void it('failTask marks the task failed once, applies the TTL, and never overrides a finished task', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(5));
+    const error = { code: 'E_MASTER', message: 'master is not a ZIP file' };
+
+    assert.deepEqual(await store.failTask(taskId, error), { firstTime: true, status: 'failed' });
+    assert.deepEqual(await store.failTask(taskId, { code: 'E2', message: 'other' }), {
+      firstTime: false,
+      status: 'failed',
+    });
+    const summary = await store.getTaskSummary(taskId);
+    assert.equal(summary?.status, 'failed');
+    assert.deepEqual(summary?.error, error);
+    const ttl = await env.redis.ttl(store.keysOf(taskId).task);
+    assert.ok(ttl > FINISHED_TTL - 10 && ttl <= FINISHED_TTL, `finished ttl ${ttl}`);
+
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => store.claimTaskFailed(taskId, `p${i}`, 10_000)));
+    assert.equal(claims.filter((c) => c === 'claimed').length, 1);
+    await store.confirmTaskFailed(taskId);
+    assert.equal(await store.claimTaskFailed(taskId, 'p0', 10_000), 'already-sent');
+    assert.ok((await env.redis.ttl(store.keysOf(taskId).failedEvent)) <= FINISHED_TTL);
+
+    // A task that already completed is not turned into a failure.
+    const doneId = newTaskId();
+    await store.createTask(doneId, meta(1));
+    await store.markChannelStored(doneId, 'x', stored('x'));
+    await store.confirmCompletion(doneId);
+    assert.deepEqual(await store.failTask(doneId, error), { firstTime: false, status: 'done' });
+
+    // A task rejected before it was ever accepted is still recorded, so its status can be looked up.
+    const rejectedId = newTaskId();
+    assert.deepEqual(await store.failTask(rejectedId, error), { firstTime: true, status: 'failed' });
+    const rejected = await store.getTask(rejectedId);
+    assert.equal(rejected?.status, 'failed');
+    assert.equal(rejected?.total, 0);
+    assert.deepEqual(rejected?.error, error);
+  });
+
+  void it('once and markBatchPlanned say true only the first time', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(10, { batches: 3 }));
+    const planned = await Promise.all([0, 1, 2, 1, 0, 2, 2].map((i) => store.markBatchPlanned(taskId, i)));
+    assert.equal(planned.filter(Boolean).length, 3);
+    await assert.rejects(store.markBatchPlanned('ghost', 0), TaskNotFoundError);
+
+    const key = `upload:${taskId}:x`;
+    const firsts = await Promise.all(Array.from({ length: 10 }, () => store.once(key, 60)));
+    assert.equal(firsts.filter(Boolean).length, 1);
+    const ttl = await env.redis.ttl(`${env.prefix}once:${key}`);
+    assert.ok(ttl > 50 && ttl <= 60, `once ttl ${ttl}`);
+    await store.releaseOnce(key);
+    assert.equal(await store.once(key, 60), true);
+  });
+});
+
+function pick(r: ChannelMarkResult): Pick<ChannelMarkResult, 'firstTime' | 'replacedFailure' | 'done' | 'failed' | 'complete'> {
+  return { firstTime: r.firstTime, replacedFailure: r.replacedFailure, done: r.done, failed: r.failed, complete: r.complete };
+}

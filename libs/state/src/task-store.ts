@@ -1,0 +1,355 @@
+import type Redis from 'ioredis';
+import { InvalidArgumentError, TaskNotCompleteError, TaskNotFoundError } from './errors';
+import {
+  CLAIM_EVENT,
+  CONFIRM_COMPLETION,
+  CONFIRM_EVENT,
+  CREATE_TASK,
+  FAIL_TASK,
+  MARK_BATCH_PLANNED,
+  MARK_CHANNEL,
+  RELEASE_EVENT,
+} from './lua-scripts';
+import { execResults, pairsToMap, replyArray, replyInteger, replyString } from './redis-reply';
+import { decodeChannelRecord, decodeTaskSummary, encodeChannelRecord, encodeNewTask } from './task-codec';
+import { allTaskKeys, taskKeys, type TaskKeys } from './task-keys';
+import type {
+  ChannelEntry,
+  ChannelMarkResult,
+  ChannelPage,
+  ChannelRecord,
+  ClaimResult,
+  ConfirmCompletionResult,
+  CreateTaskResult,
+  FailTaskResult,
+  StoredChannel,
+  TaskError,
+  TaskMeta,
+  TaskState,
+  TaskStatus,
+  TaskSummary,
+} from './types';
+
+export interface TaskStoreOptions {
+  /** Prepended to every key. Default 'subpack:'. */
+  keyPrefix?: string;
+  /** TTL applied to all of a task's keys once it is done/partial/failed. Default 7 days. */
+  finishedTtlSeconds?: number;
+  /**
+   * TTL given to a task when it is created, so a task abandoned half-way does not stay in Redis forever. Keys created
+   * later inherit the task's remaining TTL. 0 disables it. Default 30 days.
+   */
+  activeTtlSeconds?: number;
+}
+
+const DAY_SECONDS = 24 * 60 * 60;
+type EventGuard = 'completedEvent' | 'failedEvent';
+
+/**
+ * Task state, idempotency markers and the exactly-once guards for task events, in Redis.
+ *
+ * Keys (prefix 'subpack:' by default): `task:{<id>}` hash, `task:{<id>}:channels` hash,
+ * `task:{<id>}:event:completed|failed` guards, `task:{<id>}:batches` set, and `once:<key>` generic markers.
+ */
+export class TaskStore {
+  readonly keyPrefix: string;
+  readonly finishedTtlSeconds: number;
+  readonly activeTtlSeconds: number;
+
+  constructor(
+    private readonly redis: Redis,
+    options: TaskStoreOptions = {},
+  ) {
+    this.keyPrefix = options.keyPrefix ?? 'subpack:';
+    this.finishedTtlSeconds = positiveInteger('finishedTtlSeconds', options.finishedTtlSeconds ?? 7 * DAY_SECONDS);
+    this.activeTtlSeconds = options.activeTtlSeconds ?? 30 * DAY_SECONDS;
+    if (!Number.isSafeInteger(this.activeTtlSeconds) || this.activeTtlSeconds < 0) {
+      throw new InvalidArgumentError(`activeTtlSeconds must be a non-negative integer, got ${this.activeTtlSeconds}`);
+    }
+  }
+
+  keysOf(taskId: string): TaskKeys {
+    return taskKeys(this.keyPrefix, taskId);
+  }
+
+  /**
+   * Records a new task. Idempotent: when the id already exists (a resent task.pack, a redelivery) nothing is changed
+   * and the existing state is returned with created=false, so counters are never reset.
+   */
+  async createTask(taskId: string, meta: TaskMeta): Promise<CreateTaskResult> {
+    validateMeta(meta);
+    const keys = this.keysOf(taskId);
+    const reply = replyArray(
+      await CREATE_TASK.run(this.redis, [keys.task], [
+        this.activeTtlSeconds * 1000,
+        ...encodeNewTask(taskId, meta, nowIso()),
+      ]),
+      'createTask',
+    );
+    const created = replyInteger(reply[0], 'createTask') === 1;
+    const hash = pairsToMap(replyArray(reply[1], 'createTask'), 'createTask');
+    return { created, state: decodeTaskSummary(keys.task, hash) };
+  }
+
+  /** The task without its channel records; cheap for tasks with many channels. */
+  async getTaskSummary(taskId: string): Promise<TaskSummary | null> {
+    const key = this.keysOf(taskId).task;
+    const hash = await this.redis.hgetall(key);
+    return Object.keys(hash).length === 0 ? null : decodeTaskSummary(key, new Map(Object.entries(hash)));
+  }
+
+  /** The task with every channel record (read atomically). For very large tasks prefer listChannels. */
+  async getTask(taskId: string): Promise<TaskState | null> {
+    const keys = this.keysOf(taskId);
+    const [taskHash, channelHash] = execResults(
+      await this.redis.multi().hgetall(keys.task).hgetall(keys.channels).exec(),
+      'getTask',
+    ) as [Record<string, string>, Record<string, string>];
+    if (Object.keys(taskHash).length === 0) return null;
+    const summary = decodeTaskSummary(keys.task, new Map(Object.entries(taskHash)));
+    // Object.fromEntries defines own properties, so a channel called "__proto__" stays an ordinary entry.
+    const channels = Object.fromEntries(
+      Object.entries(channelHash).map(([channel, raw]) => [channel, decodeChannelRecord(keys.channels, channel, raw)]),
+    );
+    return { ...summary, channels };
+  }
+
+  /**
+   * One page of channel records (HSCAN). Start with no cursor; continue while nextCursor is not null. As with any
+   * Redis SCAN, a channel written during the scan may be returned twice or not at all.
+   */
+  async listChannels(taskId: string, page: { cursor?: string; count?: number } = {}): Promise<ChannelPage> {
+    const key = this.keysOf(taskId).channels;
+    const count = positiveInteger('count', page.count ?? 500);
+    const [cursor, flat] = await this.redis.hscan(key, page.cursor ?? '0', 'COUNT', count);
+    const channels: ChannelEntry[] = [...pairsToMap(flat, 'listChannels')].map(([channel, raw]) => ({
+      channel,
+      ...decodeChannelRecord(key, channel, raw),
+    }));
+    return { channels, nextCursor: cursor === '0' ? null : cursor };
+  }
+
+  /**
+   * Records that a channel's APK is stored. The first record counts it as done; a redelivery changes nothing
+   * (firstTime=false); a channel that had failed moves from failed to done (replacedFailure=true).
+   */
+  async markChannelStored(taskId: string, channel: string, stored: StoredChannel): Promise<ChannelMarkResult> {
+    if (!Number.isSafeInteger(stored.bytes) || stored.bytes < 0) {
+      throw new InvalidArgumentError(`markChannelStored: bytes must be a non-negative integer, got ${stored.bytes}`);
+    }
+    const record: ChannelRecord = {
+      status: 'stored',
+      url: stored.url,
+      bytes: stored.bytes,
+      md5: stored.md5,
+      sha256: stored.sha256,
+      at: nowIso(),
+    };
+    return this.markChannel('markChannelStored', taskId, channel, record);
+  }
+
+  /** Records that a channel failed for good. Counted once; ignored if the channel is already stored or failed. */
+  async markChannelFailed(taskId: string, channel: string, error: TaskError): Promise<ChannelMarkResult> {
+    const record: ChannelRecord = { status: 'failed', error: { code: error.code, message: error.message }, at: nowIso() };
+    return this.markChannel('markChannelFailed', taskId, channel, record);
+  }
+
+  private async markChannel(
+    operation: string,
+    taskId: string,
+    channel: string,
+    record: ChannelRecord,
+  ): Promise<ChannelMarkResult> {
+    if (channel.length === 0) throw new InvalidArgumentError(`${operation}: channel must not be empty`);
+    const keys = this.keysOf(taskId);
+    const reply = replyArray(
+      await MARK_CHANNEL.run(this.redis, [keys.task, keys.channels], [
+        channel,
+        record.status,
+        encodeChannelRecord(record),
+        record.at,
+      ]),
+      operation,
+    );
+    if (replyInteger(reply[0], operation) === -1) throw new TaskNotFoundError(taskId, operation);
+    const firstTime = replyInteger(reply[0], operation) === 1;
+    const replacedFailure = replyInteger(reply[1], operation) === 1;
+    const done = replyInteger(reply[2], operation);
+    const failed = replyInteger(reply[3], operation);
+    const total = replyInteger(reply[4], operation);
+    const status = replyString(reply[5], operation) as TaskStatus;
+    const complete = done + failed >= total;
+    return {
+      firstTime,
+      replacedFailure,
+      done,
+      failed,
+      total,
+      complete,
+      // A replay moves a channel between counters without changing done + failed, so it never "completes" a task.
+      justCompleted: firstTime && !replacedFailure && done + failed === total && status !== 'failed',
+    };
+  }
+
+  /*
+   * Exactly-once task.completed, step by step:
+   *   1. claimCompletion(taskId, owner, leaseMs) -> 'claimed': publish task.completed and wait for the broker confirm;
+   *      'already-sent': ack and do nothing; 'held-by-other': someone else is sending it right now, ack and move on
+   *      (their lease expires if they crash, and the redelivery of *their* message takes over).
+   *   2. confirmCompletion(taskId) after the confirm: marks the event sent, sets done/partial and starts the TTL.
+   *   If the publish fails, releaseCompletion(taskId, owner) lets a retry claim at once instead of waiting for the lease.
+   *
+   * Remaining at-least-once window: a crash after the broker confirmed the publish but before confirmCompletion ran
+   * leaves only an expiring lease, so the redelivered message claims again and publishes a second task.completed.
+   * That is why events carry a deterministic AMQP messageId (`task.completed:<taskId>`): consumers dedupe on it.
+   * Choose leaseMs well above the publish+confirm time, or a slow (not crashed) claimer can be overtaken.
+   */
+
+  async claimCompletion(taskId: string, owner: string, leaseMs: number): Promise<ClaimResult> {
+    return this.claimEvent('claimCompletion', 'completedEvent', taskId, owner, leaseMs);
+  }
+
+  async releaseCompletion(taskId: string, owner: string): Promise<boolean> {
+    return this.releaseEvent('completedEvent', taskId, owner);
+  }
+
+  /**
+   * Marks task.completed as sent, sets the final status (done, or partial when any channel failed; a failed task
+   * stays failed) and applies finishedTtlSeconds to all of the task's keys. Safe to repeat.
+   * Throws TaskNotCompleteError if channels are still outstanding.
+   */
+  async confirmCompletion(taskId: string): Promise<ConfirmCompletionResult> {
+    const operation = 'confirmCompletion';
+    const keys = this.keysOf(taskId);
+    const reply = replyArray(
+      await CONFIRM_COMPLETION.run(this.redis, allTaskKeys(keys), [this.finishedTtlSeconds, nowIso()]),
+      operation,
+    );
+    const head = replyString(reply[0], operation);
+    if (head === 'no-task') throw new TaskNotFoundError(taskId, operation);
+    const done = replyInteger(reply[1], operation);
+    const failed = replyInteger(reply[2], operation);
+    const total = replyInteger(reply[3], operation);
+    if (head === 'incomplete') throw new TaskNotCompleteError(taskId, done, failed, total);
+    return { status: head as TaskStatus, done, failed, total };
+  }
+
+  /**
+   * Marks the task failed (with the reason) and applies finishedTtlSeconds. Idempotent: a task that is already
+   * failed/done/partial is left as it is (firstTime=false, status tells which). An unknown task id is recorded as a
+   * failed task with total 0, so a task rejected before it was accepted can still be looked up.
+   * Send task.failed with claimTaskFailed/confirmTaskFailed (whatever firstTime says: the previous attempt may have
+   * crashed before sending), and only when the returned status is 'failed'.
+   */
+  async failTask(taskId: string, error: TaskError): Promise<FailTaskResult> {
+    const operation = 'failTask';
+    const keys = this.keysOf(taskId);
+    const reply = replyArray(
+      await FAIL_TASK.run(this.redis, allTaskKeys(keys), [
+        taskId,
+        JSON.stringify({ code: error.code, message: error.message }),
+        nowIso(),
+        this.finishedTtlSeconds,
+      ]),
+      operation,
+    );
+    return {
+      firstTime: replyInteger(reply[0], operation) === 1,
+      status: replyString(reply[1], operation) as TaskStatus,
+    };
+  }
+
+  /** Same lease protocol as claimCompletion, for the single task.failed event. */
+  async claimTaskFailed(taskId: string, owner: string, leaseMs: number): Promise<ClaimResult> {
+    return this.claimEvent('claimTaskFailed', 'failedEvent', taskId, owner, leaseMs);
+  }
+
+  async releaseTaskFailed(taskId: string, owner: string): Promise<boolean> {
+    return this.releaseEvent('failedEvent', taskId, owner);
+  }
+
+  async confirmTaskFailed(taskId: string): Promise<void> {
+    const keys = this.keysOf(taskId);
+    const reply = await CONFIRM_EVENT.run(this.redis, [keys.task, keys.failedEvent], []);
+    if (replyInteger(reply, 'confirmTaskFailed') === 0) throw new TaskNotFoundError(taskId, 'confirmTaskFailed');
+  }
+
+  private async claimEvent(
+    operation: string,
+    guard: EventGuard,
+    taskId: string,
+    owner: string,
+    leaseMs: number,
+  ): Promise<ClaimResult> {
+    if (owner.length === 0) throw new InvalidArgumentError(`${operation}: owner must not be empty`);
+    positiveInteger('leaseMs', leaseMs);
+    const keys = this.keysOf(taskId);
+    const result = replyString(await CLAIM_EVENT.run(this.redis, [keys.task, keys[guard]], [owner, leaseMs]), operation);
+    if (result === 'no-task') throw new TaskNotFoundError(taskId, operation);
+    return result as ClaimResult;
+  }
+
+  private async releaseEvent(guard: EventGuard, taskId: string, owner: string): Promise<boolean> {
+    const keys = this.keysOf(taskId);
+    return replyInteger(await RELEASE_EVENT.run(this.redis, [keys.task, keys[guard]], [owner]), 'releaseEvent') === 1;
+  }
+
+  /**
+   * True the first time a batch of the task is marked planned, false on every repeat (e.g. a redelivered task.pack
+   * must not fan out its batches twice). The marker lives and expires with the task.
+   */
+  async markBatchPlanned(taskId: string, index: number): Promise<boolean> {
+    if (!Number.isSafeInteger(index) || index < 0) {
+      throw new InvalidArgumentError(`markBatchPlanned: index must be a non-negative integer, got ${index}`);
+    }
+    const keys = this.keysOf(taskId);
+    const added = replyInteger(
+      await MARK_BATCH_PLANNED.run(this.redis, [keys.task, keys.plannedBatches], [index]),
+      'markBatchPlanned',
+    );
+    if (added === -1) throw new TaskNotFoundError(taskId, 'markBatchPlanned');
+    return added === 1;
+  }
+
+  /**
+   * Generic idempotency marker: true for the first caller of `key` within ttlSeconds, false for everyone after
+   * (SET NX EX). Stored as `<keyPrefix>once:<key>`.
+   */
+  async once(key: string, ttlSeconds: number): Promise<boolean> {
+    if (key.length === 0) throw new InvalidArgumentError('once: key must not be empty');
+    positiveInteger('ttlSeconds', ttlSeconds);
+    return (await this.redis.set(this.onceKey(key), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+  }
+
+  /** Forgets a once() marker, e.g. when the guarded work failed and must be allowed to run again. */
+  async releaseOnce(key: string): Promise<void> {
+    await this.redis.del(this.onceKey(key));
+  }
+
+  private onceKey(key: string): string {
+    return `${this.keyPrefix}once:${key}`;
+  }
+}
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+function validateMeta(meta: TaskMeta): void {
+  for (const field of ['total', 'batches'] as const) {
+    const value = meta[field];
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new InvalidArgumentError(`createTask: meta.${field} must be a non-negative integer, got ${value}`);
+    }
+  }
+  if (meta.versionCode !== undefined && !Number.isSafeInteger(meta.versionCode)) {
+    throw new InvalidArgumentError(`createTask: meta.versionCode must be an integer, got ${meta.versionCode}`);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Shapes of the task state kept in Redis. Defined here rather than imported from @subpack/contracts so the state
+ * library stays a leaf package; they mirror the event contracts (error = { code, message }).
+ */
+
+export type TaskStatus = 'pending' | 'running' | 'done' | 'partial' | 'failed';
+
+/** Terminal task statuses: nothing but a replayed channel changes such a task any more. */
+export const FINISHED_STATUSES: readonly TaskStatus[] = ['done', 'partial', 'failed'];
+
+export interface TaskError {
+  code: string;
+  message: string;
+}
+
+/** What the packer knows about a task when it accepts it. */
+export interface TaskMeta {
+  /** Number of channels in the task. */
+  total: number;
+  /** Number of channel batches the task was split into. */
+  batches: number;
+  master: string;
+  target: string;
+  package?: string;
+  versionName?: string;
+  versionCode?: number;
+}
+
+/** Task state without the per-channel records (cheap to read for tasks with many channels). */
+export interface TaskSummary extends TaskMeta {
+  taskId: string;
+  status: TaskStatus;
+  done: number;
+  failed: number;
+  error?: TaskError;
+  createdAt: string;
+  updatedAt: string;
+  /** Set when the task reached done/partial (confirmCompletion) or failed (failTask). */
+  finishedAt?: string;
+}
+
+export type ChannelStatus = 'stored' | 'failed';
+
+export interface ChannelRecord {
+  status: ChannelStatus;
+  url?: string;
+  bytes?: number;
+  md5?: string;
+  sha256?: string;
+  error?: TaskError;
+  /** ISO time the record was written. */
+  at: string;
+}
+
+export interface TaskState extends TaskSummary {
+  channels: Record<string, ChannelRecord>;
+}
+
+/** Where and what the uploader stored for one channel. */
+export interface StoredChannel {
+  url: string;
+  bytes: number;
+  md5: string;
+  sha256: string;
+}
+
+export interface ChannelMarkResult {
+  /**
+   * True when this call recorded a new outcome for the channel: the first terminal record, or a stored record
+   * replacing an earlier failure (see `replacedFailure`). False for a redelivery; such a call changed nothing.
+   */
+  firstTime: boolean;
+  /** True when a channel that had failed is now stored (e.g. replayed from the parking lot). */
+  replacedFailure: boolean;
+  done: number;
+  failed: number;
+  total: number;
+  /** done + failed >= total. */
+  complete: boolean;
+  /** True for exactly one call per task: the one whose new record made the task complete. */
+  justCompleted: boolean;
+}
+
+export interface CreateTaskResult {
+  /** False when a task with this id already existed; its state was left untouched. */
+  created: boolean;
+  state: TaskSummary;
+}
+
+export type ClaimResult = 'claimed' | 'already-sent' | 'held-by-other';
+
+export interface FailTaskResult {
+  /** True when this call moved the task to failed; false when it was already finished. */
+  firstTime: boolean;
+  /** The task's status after the call ('failed', or the earlier final status 'done'/'partial'). */
+  status: TaskStatus;
+}
+
+export interface ConfirmCompletionResult {
+  status: TaskStatus;
+  done: number;
+  failed: number;
+  total: number;
+}
+
+export interface ChannelEntry extends ChannelRecord {
+  channel: string;
+}
+
+export interface ChannelPage {
+  channels: ChannelEntry[];
+  /** Pass back as `cursor` to read the next page; null when the scan is finished. */
+  nextCursor: string | null;
+}
