@@ -1,1 +1,69 @@
-export {};
+// npm run bench: subpack pack against `cp` of the same file, in the same run, on the same page cache.
+import { readFile, rm, mkdir, writeFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeTempDir } from '@subpack/testing';
+import { benchMaster, fmt, timed, timedSubpack } from './measure';
+
+const CHANNELS = Number(process.env.SUBPACK_BENCH_CHANNELS ?? 20);
+const MEGABYTES = Number(process.env.SUBPACK_BENCH_MB ?? 300);
+const ROUNDS = Number(process.env.SUBPACK_BENCH_ROUNDS ?? 2);
+
+async function main(): Promise<void> {
+  process.stderr.write(`building a ${MEGABYTES} MB signed master (cached after the first run)...\n`);
+  const master = await benchMaster(MEGABYTES);
+  const size = (await stat(master)).size;
+  await readFile(master); // warm the page cache so both sides read from memory
+  const work = await makeTempDir('subpack-bench-');
+  const channelsFile = join(work, 'channels.txt');
+  await writeFile(channelsFile, Array.from({ length: CHANNELS }, (_, i) => `channel-${i}`).join('\n'));
+
+  const best = { cp: Infinity, pack: Infinity, packDigests: Infinity };
+  let peakRssKb = 0;
+  let peakRssDigestsKb = 0;
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      const out = join(work, 'out');
+      const reset = async (): Promise<void> => {
+        await rm(out, { recursive: true, force: true });
+        await mkdir(out, { recursive: true });
+        await timed('sync', []);
+      };
+
+      await reset();
+      let cpTotal = 0;
+      for (let i = 0; i < CHANNELS; i++) cpTotal += (await timed('cp', [master, join(out, `cp-${i}.apk`)])).seconds;
+      best.cp = Math.min(best.cp, cpTotal / CHANNELS);
+
+      await reset();
+      const plain = await timedSubpack(['pack', master, '--out', out, '--channels', channelsFile, '--quiet']);
+      best.pack = Math.min(best.pack, plain.seconds / CHANNELS);
+      peakRssKb = Math.max(peakRssKb, plain.peakRssKb ?? 0);
+
+      await reset();
+      const withDigests = await timedSubpack(['pack', master, '--out', out, '--channels', channelsFile, '--json']);
+      best.packDigests = Math.min(best.packDigests, withDigests.seconds / CHANNELS);
+      peakRssDigestsKb = Math.max(peakRssDigestsKb, withDigests.peakRssKb ?? 0);
+      process.stderr.write(`round ${round}: cp ${fmt(cpTotal / CHANNELS)} s/ch, pack ${fmt(plain.seconds / CHANNELS)} s/ch, pack --json ${fmt(withDigests.seconds / CHANNELS)} s/ch\n`);
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+
+  const rows = [
+    ['cp of the same file (baseline)', best.cp, 1],
+    ['subpack pack', best.pack, best.pack / best.cp],
+    ['subpack pack --json (MD5+SHA-256)', best.packDigests, best.packDigests / best.cp],
+  ] as const;
+  console.log(`\nmaster: ${(size / 1024 / 1024).toFixed(1)} MiB, ${CHANNELS} channels, best of ${ROUNDS} rounds (process start included)`);
+  console.log('| run | s/channel | ratio to cp |');
+  console.log('|---|---|---|');
+  for (const [name, s, ratio] of rows) console.log(`| ${name} | ${fmt(s)} | ${fmt(ratio, 2)}x |`);
+  console.log(`peak RSS: pack ${(peakRssKb / 1024).toFixed(1)} MiB, pack --json ${(peakRssDigestsKb / 1024).toFixed(1)} MiB`);
+  const ok = best.pack / best.cp <= 1.2 && peakRssDigestsKb / 1024 < 150;
+  console.log(ok ? 'targets met: ratio <= 1.2, peak RSS < 150 MiB' : 'TARGETS MISSED: ratio <= 1.2 and peak RSS < 150 MiB');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

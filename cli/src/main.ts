@@ -1,1 +1,62 @@
-export {};
+import { ApkError } from '@subpack/apk';
+import { PackInputError } from '@subpack/pack';
+import { inspectCommand } from './commands/inspect';
+import { packCommand } from './commands/pack';
+import { USAGE, UsageError } from './usage';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  inspect: inspectCommand,
+  pack: packCommand,
+};
+
+/** Errors a person can act on get one line; anything else is a bug and keeps its stack under SUBPACK_DEBUG. */
+export function describeError(err: unknown): { message: string; code: number } {
+  if (err instanceof UsageError || err instanceof PackInputError || err instanceof ApkError) return { message: err.message, code: 2 };
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && 'code' in e && typeof e.code === 'string') {
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      return { message: `${e.message}; see subpack --help`, code: 2 };
+    }
+    const path = e.path ? `${e.path}: ` : '';
+    if (e.code === 'ENOENT') return { message: `${path}no such file or directory`, code: 2 };
+    if (e.code === 'EACCES' || e.code === 'EPERM') return { message: `${path}permission denied`, code: 2 };
+    if (e.code === 'EISDIR') return { message: `${path}is a directory, not a file`, code: 2 };
+  }
+  return { message: err instanceof Error ? err.message : String(err), code: 1 };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`subpack: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (err) {
+    const { message, code } = describeError(err);
+    process.stderr.write(`subpack: ${message}\n`);
+    if (process.env.SUBPACK_DEBUG && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
+    return code;
+  }
+}
+
+/** Entry point for bin/subpack.js: runs with process.argv and sets the exit code. */
+export function run(): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`subpack: ${String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,1 +1,13 @@
-export {};
+export * from './errors';
+export * from './apk-layout';
+export * from './zip/file-source';
+export * from './zip/eocd';
+export * from './zip/central-directory';
+export * from './zip/entries';
+export * from './signing/signing-block';
+export * from './channels/payloads';
+export * from './channels/plan';
+export * from './channels/read';
+export * from './channels/write-plan';
+export * from './digests';
+export * from './manifest';

@@ -1,1 +1,16 @@
-export {};
+export * from './names';
+export * from './errors';
+export * from './headers';
+export * from './logger';
+export * from './backoff';
+export * from './topology';
+export * from './incoming-message';
+export * from './publisher';
+export * from './consumer';
+export * from './connection-manager';
+export * from './retry-policy';
+export * from './retry-scheduler';
+export * from './parking-lot';
+export * from './nest/amqp-context';
+export * from './nest/amqp-transport';
+export * from './nest/amqp-messaging.module';

@@ -1,1 +1,5 @@
-export {};
+export * from './errors';
+export * from './channels';
+export * from './naming';
+export * from './master';
+export * from './pack-local';

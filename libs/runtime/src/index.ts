@@ -1,3 +1,4 @@
 export * from './config';
 export * from './logger';
 export * from './ops.module';
+export * from './service-host';

@@ -1,1 +1,3 @@
-export {};
+export * from './storage-url';
+export * from './master-source';
+export * from './target';

@@ -1,0 +1,216 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFile, open, readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ZipFile } from 'yazl';
+import { createWriteStream } from 'node:fs';
+import {
+  CHINESE_LABEL,
+  CHINESE_VERSION_NAME,
+  apksignerVerify,
+  frameworkResApk,
+  makeTempDir,
+  removeDir,
+  standardApks,
+  type StandardApks,
+} from '@subpack/testing';
+
+const BIN = resolve(__dirname, '..', 'bin', 'subpack.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function subpack(args: string[]): Promise<Run> {
+  return new Promise((resolvePromise) => {
+    execFile(process.execPath, [BIN, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+interface JsonLine {
+  channel: string;
+  file: string;
+  bytes: number;
+  md5: string;
+  sha256: string;
+}
+
+let apks: StandardApks;
+let dir: string;
+let n = 0;
+const outDir = (): string => join(dir, `out-${++n}`);
+
+before(async () => {
+  apks = await standardApks();
+  dir = await makeTempDir('subpack-cli-');
+});
+after(async () => removeDir(dir));
+
+function assertOneLineError(r: Run, pattern: RegExp): void {
+  assert.equal(r.code, 2, `exit code 2 expected, got ${r.code}: ${r.stderr}`);
+  assert.match(r.stderr, pattern);
+  assert.equal(r.stderr.trim().split('\n').length, 1, `one line expected:\n${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+}
+
+describe('subpack inspect', () => {
+  test('reports manifest, schemes and pairs of a Chinese-labelled v1+v2+v3 APK', async () => {
+    const r = await subpack(['inspect', apks.chinese, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const info = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(info.package, 'com.example.chinese');
+    assert.equal(info.label, CHINESE_LABEL);
+    assert.equal(info.versionName, CHINESE_VERSION_NAME);
+    assert.equal(info.versionCode, 2030100);
+    assert.deepEqual(info.schemes, ['v1', 'v2', 'v3']);
+    assert.deepEqual(info.channels, []);
+    const human = await subpack(['inspect', apks.chinese]);
+    assert.match(human.stdout, new RegExp(`label: +${CHINESE_LABEL}`));
+    assert.match(human.stdout, /0x7109871a +v2 signature/);
+  });
+});
+
+describe('subpack pack', () => {
+  const cases: [keyof StandardApks, string][] = [
+    ['v1Only', 'v1-comment'],
+    ['v2Only', 'walle'],
+    ['v1v2v3', 'walle'],
+    ['rotated', 'walle'],
+    ['verity', 'walle'],
+    ['chinese', 'walle'],
+  ];
+  for (const [name, expectFormat] of cases) {
+    test(`${name}: every output verifies with the master's schemes and reads back through inspect`, async () => {
+      const out = outDir();
+      const channelsFile = join(dir, `${name}.txt`);
+      await writeFile(channelsFile, '\uFEFF# stores\r\nhuawei\r\nxiaomi # inline comment\r\n\r\n应用宝\r\n');
+      const r = await subpack(['pack', apks[name], '--out', out, '--channels', channelsFile, '--channel', 'oppo', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as JsonLine);
+      assert.deepEqual(lines.map((l) => l.channel), ['oppo', 'huawei', 'xiaomi', '应用宝']);
+      const master = await apksignerVerify(apks[name]);
+      for (const line of lines) {
+        const bytes = await readFile(line.file);
+        assert.equal(bytes.length, line.bytes);
+        assert.equal(createHash('md5').update(bytes).digest('hex'), line.md5);
+        assert.equal(createHash('sha256').update(bytes).digest('hex'), line.sha256);
+        const v = await apksignerVerify(line.file);
+        assert.deepEqual([v.v1, v.v2, v.v3, v.v31], [master.v1, master.v2, master.v3, master.v31]);
+        const info = JSON.parse((await subpack(['inspect', line.file, '--json'])).stdout) as { channels: { channel: string; format: string }[] };
+        assert.ok(info.channels.some((c) => c.channel === line.channel && c.format === expectFormat), JSON.stringify(info.channels));
+      }
+    });
+  }
+
+  test('extras, per-channel extras and a naming template with every placeholder', async () => {
+    const out = outDir();
+    const r = await subpack([
+      'pack', apks.chinese, '--out', out, '--channel', 'vivo,partner=p7', '--extra', 'campaign=春节',
+      '--name', '{label}/{versionCode}-{channel}-{md5}.apk', '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const line = JSON.parse(r.stdout) as JsonLine;
+    assert.equal(line.file, join(out, CHINESE_LABEL, `2030100-vivo-${line.md5}.apk`));
+    const info = JSON.parse((await subpack(['inspect', line.file, '--json'])).stdout) as { channels: { format: string; extras: Record<string, string> }[] };
+    assert.deepEqual(info.channels.find((c) => c.format === 'walle')?.extras, { campaign: '春节', partner: 'p7' });
+  });
+
+  test('the large case: framework-res.apk re-signed by the test', async () => {
+    const master = await frameworkResApk();
+    const out = outDir();
+    const r = await subpack(['pack', master, '--out', out, '--channel', 'a', '--channel', 'b', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const line of r.stdout.trim().split('\n').map((l) => JSON.parse(l) as JsonLine)) await apksignerVerify(line.file);
+  });
+
+  test('formats that do not fit are refused, naming the format that would', async () => {
+    assertOneLineError(await subpack(['pack', apks.v1Only, '--out', outDir(), '--channel', 'a', '--format', 'walle']), /no(ne)? .*use --format v1-comment/);
+    assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--format', 'meta-inf']), /use --format auto, walle or vasdolly/);
+    assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--format', 'v1-comment']), /use --format auto, walle or vasdolly/);
+  });
+});
+
+describe('bad input gets one clear line and exit code 2', () => {
+  test('a truncated APK', async () => {
+    const p = join(dir, 'truncated.apk');
+    await copyFile(apks.v2Only, p);
+    await truncate(p, Math.floor((await stat(p)).size / 2));
+    assertOneLineError(await subpack(['pack', p, '--out', outDir(), '--channel', 'a']), /truncated/);
+  });
+
+  test('something that is not a ZIP', async () => {
+    const p = join(dir, 'not-a-zip.apk');
+    await writeFile(p, 'this is plainly a text file, not an APK at all\n'.repeat(10));
+    assertOneLineError(await subpack(['inspect', p]), /not a ZIP archive/);
+  });
+
+  test('a ZIP64 archive', async () => {
+    const p = join(dir, 'zip64.apk');
+    const zip = new ZipFile();
+    zip.addBuffer(Buffer.from('x'), 'AndroidManifest.xml', { forceZip64Format: true });
+    zip.end({ forceZip64Format: true, comment: '' });
+    await new Promise<void>((res, rej) => zip.outputStream.pipe(createWriteStream(p)).on('close', res).on('error', rej));
+    assertOneLineError(await subpack(['pack', p, '--out', outDir(), '--channel', 'a']), /ZIP64/);
+  });
+
+  test('a corrupt signing block', async () => {
+    const p = join(dir, 'corrupt-block.apk');
+    await copyFile(apks.v2Only, p);
+    const bytes = await readFile(p);
+    const cdOffset = bytes.readUInt32LE(bytes.length - 22 + 16);
+    const fh = await open(p, 'r+');
+    const bad = Buffer.alloc(8);
+    bad.writeBigUInt64LE(123456n);
+    await fh.write(bad, 0, 8, cdOffset - 24); // footer size field now disagrees with the header
+    await fh.close();
+    assertOneLineError(await subpack(['pack', p, '--out', outDir(), '--channel', 'a']), /APK Signing Block/);
+  });
+
+  const hostile: [string, string, RegExp][] = [
+    ['a slash', 'evil/../../x', /path separator/],
+    ['dot-dot', '..', /names a directory/],
+    ['NUL', 'a\u0000b', /U\+0000/],
+    ['a control character', 'a\u001bb', /U\+001B/],
+    ['a bidi override', 'abc\u202Egpj.exe', /U\+202E/],
+  ];
+  for (const [what, id, pattern] of hostile) {
+    test(`a channel name with ${what}`, async () => {
+      const out = outDir();
+      const file = join(dir, `hostile-${n}.txt`);
+      await writeFile(file, `good\n${id}\n`);
+      const viaFile = await subpack(['pack', apks.v2Only, '--out', out, '--channels', file]);
+      assertOneLineError(viaFile, pattern);
+      assert.match(viaFile.stderr, /line 2/);
+      await assert.rejects(readdir(out), 'nothing written for a rejected list');
+    });
+  }
+
+  test('extras of 100 kB', async () => {
+    const r = await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--extra', `big=${'x'.repeat(100_000)}`]);
+    assertOneLineError(r, /100\d+ bytes of extras, above the limit/);
+  });
+
+  test('an empty channel list', async () => {
+    const file = join(dir, 'empty.txt');
+    await writeFile(file, '# nothing here\n\n');
+    assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channels', file]), /channel list is empty/);
+  });
+
+  test('a naming template that escapes --out, or collides', async () => {
+    assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--name', '../{channel}.apk']), /relative path inside/);
+    assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--channel', 'b', '--name', 'same.apk']), /both produce/);
+    assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--name', '{nope}.apk']), /unknown placeholder \{nope\}/);
+  });
+
+  test('a missing master and an unknown option', async () => {
+    assertOneLineError(await subpack(['pack', join(dir, 'missing.apk'), '--out', outDir(), '--channel', 'a']), /missing\.apk: no such file/);
+    assertOneLineError(await subpack(['pack', apks.v2Only, '--bogus']), /bogus/);
+  });
+});

@@ -1,0 +1,66 @@
+import { ApkError } from './errors';
+import { PAIR_IDS, readSigningBlock, type SigningBlock } from './signing/signing-block';
+import { parseCentralDirectory, type CdEntry } from './zip/central-directory';
+import { readEocd, type Eocd } from './zip/eocd';
+import { withFileSource } from './zip/file-source';
+
+/** Android's signature code uses 32-bit offsets; bigger files cannot carry a valid v2+ signature. */
+export const MAX_APK_SIZE = 0xffffffff;
+/** A central directory bigger than this is corrupt rather than real (framework-res, ~7,600 entries, is ~0.5 MiB). */
+export const MAX_CD_SIZE = 256 * 1024 * 1024;
+
+export interface SchemeInfo {
+  v1: boolean;
+  v2: boolean;
+  v3: boolean;
+  v31: boolean;
+  sourceStamp: boolean;
+  verityPadding: boolean;
+}
+
+/**
+ * Everything about an APK that channel writing needs, read from its tail only: the signing block, the central
+ * directory and the EOCD. For a 300 MB APK this is typically well under 1 MiB.
+ */
+export interface ApkLayout {
+  path: string;
+  size: number;
+  eocd: Eocd;
+  /** The central directory bytes, unchanged. */
+  cd: Buffer;
+  entries: CdEntry[];
+  signingBlock: SigningBlock | null;
+  schemes: SchemeInfo;
+}
+
+const V1_SIGNATURE_FILE = /^META-INF\/[^/]+\.(SF)$/i;
+
+export async function readApkLayout(path: string): Promise<ApkLayout> {
+  return withFileSource(path, async (src) => {
+    if (src.size > MAX_APK_SIZE) {
+      throw new ApkError('TOO_LARGE', `${path}: ${src.size} bytes; APKs over 4 GiB cannot carry a valid APK signature`);
+    }
+    const eocd = await readEocd(src);
+    if (eocd.cdSize > MAX_CD_SIZE) {
+      throw new ApkError('BAD_CENTRAL_DIRECTORY', `${path}: central directory of ${eocd.cdSize} bytes is implausibly large`);
+    }
+    const cd = await src.read(eocd.cdOffset, eocd.cdSize);
+    const entries = parseCentralDirectory(cd, eocd.entryCount, eocd.cdOffset, path);
+    const signingBlock = await readSigningBlock(src, eocd.cdOffset);
+    const ids = new Set(signingBlock?.pairs.map((p) => p.id) ?? []);
+    const schemes: SchemeInfo = {
+      v1: entries.some((e) => V1_SIGNATURE_FILE.test(e.name)),
+      v2: ids.has(PAIR_IDS.v2),
+      v3: ids.has(PAIR_IDS.v3),
+      v31: ids.has(PAIR_IDS.v31),
+      sourceStamp: ids.has(PAIR_IDS.sourceStampV1) || ids.has(PAIR_IDS.sourceStampV2),
+      verityPadding: ids.has(PAIR_IDS.verityPadding),
+    };
+    return { path, size: src.size, eocd, cd, entries, signingBlock, schemes };
+  });
+}
+
+/** v2/v3 signatures cover the CD and EOCD, so only the signing block may change on such an APK. */
+export function hasV2PlusSignature(layout: ApkLayout): boolean {
+  return layout.schemes.v2 || layout.schemes.v3 || layout.schemes.v31;
+}

@@ -1,0 +1,157 @@
+import { crc32 } from 'node:zlib';
+import { hasV2PlusSignature, type ApkLayout } from '../apk-layout';
+import { ApkError } from '../errors';
+import { PAIR_IDS, rebuildWithPairs, type SigningBlockPair } from '../signing/signing-block';
+import { MAX_COMMENT_LENGTH, patchEocd } from '../zip/eocd';
+import { META_INF_CHANNEL_ENTRY, appendVasDollyComment, encodeVasDolly, encodeWalle, type ChannelInfo } from './payloads';
+
+export const CHANNEL_FORMATS = ['auto', 'walle', 'vasdolly', 'v1-comment', 'meta-inf'] as const;
+export type ChannelFormat = (typeof CHANNEL_FORMATS)[number];
+export type ConcreteFormat = Exclude<ChannelFormat, 'auto'>;
+
+/**
+ * A channel APK is `master[0:prefixLength] ++ tail`. Every format leaves a prefix of the master untouched, so a plan
+ * costs O(tail) to make and nothing about the master's bulk is read or copied in user space.
+ */
+export interface ChannelPlan {
+  prefixLength: number;
+  tail: Buffer;
+  /** Final size of the channel APK. */
+  size: number;
+}
+
+/** The format(s) `auto` stands for on this APK: both block pairs on v2+, VasDolly's comment on v1-only. */
+export function resolveFormat(layout: ApkLayout, format: ChannelFormat): ConcreteFormat[] {
+  if (format !== 'auto') return [format];
+  return layout.signingBlock ? ['walle', 'vasdolly'] : ['v1-comment'];
+}
+
+/** Refuses a format that would break this APK's signature or that it cannot hold, naming the format that would work. */
+export function checkFormatFits(layout: ApkLayout, format: ChannelFormat, hasExtras: boolean): void {
+  const v2plus = hasV2PlusSignature(layout) || layout.signingBlock !== null;
+  const inBlock = format === 'walle' || format === 'vasdolly';
+  if (inBlock && !layout.signingBlock) {
+    throw new ApkError(
+      'NO_SIGNING_BLOCK',
+      `${layout.path}: format ${format} writes into the APK Signing Block, but this APK has none (v1-only signature); ` +
+        'use --format v1-comment (VasDolly\'s v1 reader) or meta-inf',
+    );
+  }
+  if ((format === 'v1-comment' || format === 'meta-inf') && v2plus) {
+    throw new ApkError(
+      'FORMAT_NOT_APPLICABLE',
+      `${layout.path}: format ${format} changes bytes covered by the v2/v3 signature (the ${format === 'v1-comment' ? 'ZIP comment' : 'central directory'}); ` +
+        'use --format auto, walle or vasdolly, which write into the APK Signing Block',
+    );
+  }
+  if (hasExtras) {
+    const carriesExtras = format === 'walle' || format === 'meta-inf' || (format === 'auto' && layout.signingBlock !== null);
+    if (!carriesExtras) {
+      throw new ApkError(
+        'FORMAT_NOT_APPLICABLE',
+        `format ${format === 'auto' ? 'auto (v1-comment on this v1-only APK)' : format} carries only the channel id, not extras; ` +
+          `use ${layout.signingBlock ? 'walle or auto' : 'meta-inf'} to write extras`,
+      );
+    }
+  }
+}
+
+/** The prefix every channel of this master shares for the given format. */
+export function prefixLengthFor(layout: ApkLayout, format: ChannelFormat): number {
+  const formats = resolveFormat(layout, format);
+  if (formats.includes('v1-comment')) return layout.eocd.offset;
+  if (formats.includes('meta-inf')) return layout.eocd.cdOffset;
+  if (!layout.signingBlock) throw new ApkError('NO_SIGNING_BLOCK', `${layout.path}: no APK Signing Block`);
+  return layout.signingBlock.offset;
+}
+
+export function planChannel(layout: ApkLayout, format: ChannelFormat, info: ChannelInfo): ChannelPlan {
+  const hasExtras = Object.keys(info.extras).length > 0;
+  checkFormatFits(layout, format, hasExtras);
+  const formats = resolveFormat(layout, format);
+  if (formats.includes('v1-comment')) return planComment(layout, info);
+  if (formats.includes('meta-inf')) return planMetaInf(layout, info);
+  const pairs: SigningBlockPair[] = [];
+  if (formats.includes('walle')) pairs.push({ id: PAIR_IDS.walle, value: encodeWalle(info) });
+  if (formats.includes('vasdolly')) pairs.push({ id: PAIR_IDS.vasdolly, value: encodeVasDolly(info.channel) });
+  return planSigningBlock(layout, pairs);
+}
+
+function planSigningBlock(layout: ApkLayout, pairs: SigningBlockPair[]): ChannelPlan {
+  const block = layout.signingBlock;
+  if (!block) throw new ApkError('NO_SIGNING_BLOCK', `${layout.path}: no APK Signing Block`);
+  const newBlock = rebuildWithPairs(block, pairs);
+  const eocd = patchEocd(layout.eocd.raw, { cdOffset: block.offset + newBlock.length });
+  return finish(block.offset, [newBlock, layout.cd, eocd]);
+}
+
+function planComment(layout: ApkLayout, info: ChannelInfo): ChannelPlan {
+  const comment = appendVasDollyComment(layout.eocd.comment, info.channel);
+  if (comment.length > MAX_COMMENT_LENGTH) {
+    throw new ApkError(
+      'COMMENT_TOO_LONG',
+      `${layout.path}: the ZIP comment (${layout.eocd.comment.length} bytes) cannot be extended by channel "${info.channel}": ` +
+        `it would be ${comment.length} bytes, over the ${MAX_COMMENT_LENGTH}-byte limit; use --format meta-inf`,
+    );
+  }
+  return finish(layout.eocd.offset, [patchEocd(layout.eocd.raw, { comment })]);
+}
+
+const DOS_DATE_1980_01_01 = 0x0021;
+const UTF8_NAME_FLAG = 0x0800;
+
+function planMetaInf(layout: ApkLayout, info: ChannelInfo): ChannelPlan {
+  if (layout.entries.some((e) => e.name === META_INF_CHANNEL_ENTRY)) {
+    throw new ApkError(
+      'ENTRY_EXISTS',
+      `${layout.path}: already contains ${META_INF_CHANNEL_ENTRY}; channel-pack the original master instead of a channel APK`,
+    );
+  }
+  const name = Buffer.from(META_INF_CHANNEL_ENTRY, 'utf8');
+  const data = encodeWalle(info);
+  const crc = crc32(data);
+  const lfh = Buffer.alloc(30);
+  lfh.writeUInt32LE(0x04034b50, 0);
+  lfh.writeUInt16LE(10, 4);
+  lfh.writeUInt16LE(UTF8_NAME_FLAG, 6);
+  lfh.writeUInt16LE(0, 8);
+  lfh.writeUInt16LE(0, 10);
+  lfh.writeUInt16LE(DOS_DATE_1980_01_01, 12);
+  lfh.writeUInt32LE(crc, 14);
+  lfh.writeUInt32LE(data.length, 18);
+  lfh.writeUInt32LE(data.length, 22);
+  lfh.writeUInt16LE(name.length, 26);
+  lfh.writeUInt16LE(0, 28);
+  const record = Buffer.alloc(46);
+  record.writeUInt32LE(0x02014b50, 0);
+  record.writeUInt16LE(20, 4);
+  record.writeUInt16LE(10, 6);
+  record.writeUInt16LE(UTF8_NAME_FLAG, 8);
+  record.writeUInt16LE(0, 10);
+  record.writeUInt16LE(0, 12);
+  record.writeUInt16LE(DOS_DATE_1980_01_01, 14);
+  record.writeUInt32LE(crc, 16);
+  record.writeUInt32LE(data.length, 20);
+  record.writeUInt32LE(data.length, 24);
+  record.writeUInt16LE(name.length, 28);
+  record.writeUInt32LE(layout.eocd.cdOffset, 42);
+  const entryBytes = lfh.length + name.length + data.length;
+  const newCdOffset = layout.eocd.cdOffset + entryBytes;
+  if (layout.entries.length + 1 > 0xfffe) {
+    throw new ApkError('ZIP64_UNSUPPORTED', `${layout.path}: one more entry would need ZIP64, which Android does not support`);
+  }
+  const eocd = patchEocd(layout.eocd.raw, {
+    cdOffset: newCdOffset,
+    cdSize: layout.eocd.cdSize + record.length + name.length,
+    entryCount: layout.entries.length + 1,
+  });
+  return finish(layout.eocd.cdOffset, [lfh, name, data, layout.cd, record, name, eocd]);
+}
+
+function finish(prefixLength: number, parts: Buffer[]): ChannelPlan {
+  const tail = Buffer.concat(parts);
+  const size = prefixLength + tail.length;
+  if (size > 0xffffffff) throw new ApkError('TOO_LARGE', `channel APK would be ${size} bytes, over the 4 GiB ZIP limit`);
+  return { prefixLength, tail, size };
+}
+

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { frameworkResApk, makeTempDir, removeDir, standardApk } from '@subpack/testing';
+import { ApkError } from '../errors';
+import { writeZip } from '../manifest/test-support/zip-writer';
+import { readEntries, readEntry } from './entries';
+
+/** unzip's view of an entry: an independent reader to compare against. */
+function unzipEntry(apk: string, name: string): Buffer {
+  return execFileSync('unzip', ['-p', apk, name], { maxBuffer: 512 * 1024 * 1024 });
+}
+
+/** Offsets of the local header and the central-directory record of the first entry named `name`. */
+function recordOffsets(zip: Buffer, name: string): { local: number; central: number } {
+  for (let at = zip.indexOf('PK\x01\x02', 0, 'latin1'); at !== -1; at = zip.indexOf('PK\x01\x02', at + 4, 'latin1')) {
+    const nameLength = zip.readUInt16LE(at + 28);
+    if (zip.toString('latin1', at + 46, at + 46 + nameLength) === name) return { local: zip.readUInt32LE(at + 42), central: at };
+  }
+  throw new Error(`no ${name} in test zip`);
+}
+
+describe('readEntry / readEntries', () => {
+  let dir: string;
+  before(async () => {
+    dir = await makeTempDir('subpack-entries-');
+  });
+  after(async () => {
+    await removeDir(dir);
+  });
+
+  it('reads a deflated entry of a real APK byte-for-byte as unzip does', async () => {
+    const apk = await standardApk('chinese');
+    const manifest = await readEntry(apk, 'AndroidManifest.xml', { maxBytes: 1 << 20 });
+    assert.ok(manifest);
+    assert.ok(manifest.length > 0);
+    assert.deepEqual(manifest, unzipEntry(apk, 'AndroidManifest.xml'));
+  });
+
+  it('resolves null for an entry the APK does not have', async () => {
+    const apk = await standardApk('v1Only');
+    assert.equal(await readEntry(apk, 'classes.dex', { maxBytes: 1 << 20 }), null);
+    // A prefix or different case of a real name is not a match.
+    assert.equal(await readEntry(apk, 'androidmanifest.xml', { maxBytes: 1 << 20 }), null);
+    assert.equal(await readEntry(apk, 'AndroidManifest', { maxBytes: 1 << 20 }), null);
+  });
+
+  it('reads several entries of framework-res.apk (7,600 entries, 31 MB stored arsc) in one pass', async () => {
+    const apk = await frameworkResApk();
+    const got = await readEntries(apk, ['AndroidManifest.xml', 'resources.arsc', 'no/such/entry'], {
+      maxBytes: 1 << 20,
+      maxBytesByName: { 'resources.arsc': 64 << 20 },
+    });
+    assert.deepEqual([...got.keys()].sort(), ['AndroidManifest.xml', 'resources.arsc']);
+    assert.deepEqual(got.get('AndroidManifest.xml'), unzipEntry(apk, 'AndroidManifest.xml'));
+    const arsc = got.get('resources.arsc');
+    assert.equal(arsc?.length, 31856520);
+    assert.ok(arsc?.equals(unzipEntry(apk, 'resources.arsc')));
+  });
+
+  it('refuses an entry over maxBytes, naming the entry and the sizes', async () => {
+    const apk = await standardApk('chinese');
+    await assert.rejects(readEntry(apk, 'AndroidManifest.xml', { maxBytes: 100 }), (err: unknown) => {
+      assert.ok(err instanceof ApkError);
+      assert.equal(err.code, 'TOO_LARGE');
+      assert.match(err.message, /chinese\.apk: entry AndroidManifest\.xml: \d+ bytes exceeds the limit of 100 bytes/);
+      return true;
+    });
+    // The per-name cap wins over the general one.
+    await assert.rejects(
+      readEntries(apk, ['AndroidManifest.xml', 'resources.arsc'], { maxBytes: 1 << 20, maxBytesByName: { 'resources.arsc': 10 } }),
+      /entry resources\.arsc: \d+ bytes exceeds the limit of 10 bytes/,
+    );
+  });
+
+  it('says a file that is not a ZIP is not one', async () => {
+    const path = join(dir, 'not-a-zip.apk');
+    await writeFile(path, 'this is plain text, not an APK\n'.repeat(100));
+    await assert.rejects(readEntry(path, 'AndroidManifest.xml', { maxBytes: 1 << 20 }), (err: unknown) => {
+      assert.ok(err instanceof ApkError);
+      assert.equal(err.code, 'NOT_A_ZIP');
+      assert.ok(err.message.startsWith(`${path}: not a ZIP file, or truncated`), err.message);
+      return true;
+    });
+    const empty = join(dir, 'empty.apk');
+    await writeFile(empty, '');
+    await assert.rejects(readEntry(empty, 'AndroidManifest.xml', { maxBytes: 1 << 20 }), /empty\.apk: not a ZIP file, or truncated/);
+  });
+
+  it('says a truncated APK is truncated', async () => {
+    const path = join(dir, 'truncated.apk');
+    await copyFile(await standardApk('v1Only'), path);
+    const { size } = await stat(path);
+    await truncate(path, Math.floor(size / 2));
+    await assert.rejects(readEntry(path, 'AndroidManifest.xml', { maxBytes: 1 << 20 }), /truncated\.apk: not a ZIP file, or truncated/);
+  });
+
+  it('says a missing file cannot be opened', async () => {
+    const path = join(dir, 'missing.apk');
+    await assert.rejects(readEntry(path, 'AndroidManifest.xml', { maxBytes: 1 << 20 }), (err: unknown) => {
+      assert.ok(!(err instanceof ApkError), 'an I/O failure is not blamed on the APK');
+      assert.match((err as Error).message, /missing\.apk: cannot open: ENOENT/);
+      return true;
+    });
+  });
+
+  it('names the entry when its compressed data is corrupt', async () => {
+    const path = join(dir, 'corrupt.zip');
+    const text = Buffer.from('hello, deflate '.repeat(2000));
+    await writeZip(path, [{ name: 'a.txt', data: text, compress: true }]);
+    const zip = await readFile(path);
+    const { local } = recordOffsets(zip, 'a.txt');
+    const dataStart = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    zip.fill(0xff, dataStart, dataStart + 16);
+    await writeFile(path, zip);
+    await assert.rejects(readEntry(path, 'a.txt', { maxBytes: 1 << 20 }), (err: unknown) => {
+      assert.ok(err instanceof ApkError);
+      assert.match(err.message, /corrupt\.zip: entry a\.txt: corrupt: /);
+      return true;
+    });
+  });
+
+  it('rejects a name that the central directory lists twice', async () => {
+    const path = join(dir, 'dup.zip');
+    await writeZip(path, [
+      { name: 'AndroidManifest.xml', data: Buffer.from('first'), compress: false },
+      { name: 'AndroidManifest.xml', data: Buffer.from('second'), compress: false },
+    ]);
+    await assert.rejects(readEntry(path, 'AndroidManifest.xml', { maxBytes: 1 << 20 }), /entry AndroidManifest\.xml appears more than once/);
+  });
+
+  it('reads an entry with an unknown compression method as stored, as Android does', async () => {
+    const path = join(dir, 'method.zip');
+    const data = Buffer.from('stored bytes behind a bogus method field');
+    await writeZip(path, [
+      { name: 'x.bin', data, compress: false },
+      { name: 'y.txt', data: Buffer.from('y'.repeat(1000)), compress: true },
+    ]);
+    const zip = await readFile(path);
+    const { local, central } = recordOffsets(zip, 'x.bin');
+    zip.writeUInt16LE(0x6363, local + 8);
+    zip.writeUInt16LE(0x6363, central + 10);
+    await writeFile(path, zip);
+    const got = await readEntries(path, ['x.bin', 'y.txt'], { maxBytes: 1 << 20 });
+    assert.deepEqual(got.get('x.bin'), data);
+    assert.equal(got.get('y.txt')?.toString(), 'y'.repeat(1000));
+  });
+});

@@ -1,0 +1,222 @@
+import { close, fstat, open, read as readAt } from 'node:fs';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import * as yauzl from 'yauzl';
+import { ApkError } from '../errors';
+
+export interface ReadEntryOptions {
+  /** Largest uncompressed size accepted. A bigger entry is an error, never a silently truncated read. */
+  maxBytes: number;
+}
+
+export interface ReadEntriesOptions extends ReadEntryOptions {
+  /** Per-name caps that override `maxBytes`, e.g. a small cap for the manifest and a big one for resources.arsc. */
+  maxBytesByName?: Readonly<Record<string, number>>;
+}
+
+const COMPRESSION_DEFLATED = 8;
+/** Central-directory records are read through a window this big, instead of two tiny reads per record. */
+const READ_WINDOW_BYTES = 256 * 1024;
+const STREAM_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Reads one entry through the central directory, streaming; resolves to null when the APK has no such entry.
+ * The APK is never loaded into memory: only the central directory and the entry's own bytes are read.
+ */
+export async function readEntry(apkPath: string, name: string, opts: ReadEntryOptions): Promise<Buffer | null> {
+  const found = await readEntries(apkPath, [name], opts);
+  return found.get(name) ?? null;
+}
+
+/**
+ * Reads several entries in one pass over the central directory. The map holds only the entries that exist.
+ * Duplicate central-directory records for a requested name are an error, as they are for Android's libziparchive.
+ */
+export async function readEntries(
+  apkPath: string,
+  names: readonly string[],
+  opts: ReadEntriesOptions,
+): Promise<Map<string, Buffer>> {
+  // Names are matched on their raw bytes, as libziparchive does, so no decoding quirk can hide or alias an entry.
+  const wanted = new Map(names.map((name) => [Buffer.from(name, 'utf8').toString('latin1'), name]));
+  const found = new Map<string, Buffer>();
+  const zip = await openZip(apkPath);
+  try {
+    let entries: AsyncIterable<yauzl.Entry>;
+    try {
+      entries = zip.eachEntry();
+    } catch (err) {
+      throw zipError(err, `${apkPath}: cannot list entries`);
+    }
+    const iterator = entries[Symbol.asyncIterator]();
+    while (true) {
+      let step: IteratorResult<yauzl.Entry>;
+      try {
+        step = await iterator.next();
+      } catch (err) {
+        throw zipError(err, `${apkPath}: corrupt central directory`);
+      }
+      if (step.done) break;
+      const entry = step.value;
+      const name = wanted.get(entry.fileNameRaw.toString('latin1'));
+      if (name === undefined) continue;
+      if (found.has(name)) {
+        throw new ApkError('BAD_CENTRAL_DIRECTORY', `${apkPath}: entry ${name} appears more than once in the central directory`);
+      }
+      const maxBytes = opts.maxBytesByName?.[name] ?? opts.maxBytes;
+      found.set(name, await readOne(zip, entry, maxBytes, `${apkPath}: entry ${name}`));
+    }
+    return found;
+  } finally {
+    zip.close();
+  }
+}
+
+async function openZip(apkPath: string): Promise<yauzl.ZipFile> {
+  let fd: number;
+  let size: number;
+  try {
+    fd = await promisify(open)(apkPath, 'r');
+    size = (await promisify(fstat)(fd)).size;
+  } catch (err) {
+    throw new Error(`${apkPath}: cannot open: ${messageOf(err)}`, { cause: err });
+  }
+  try {
+    return await yauzl.fromRandomAccessReaderPromise(new WindowedFileReader(fd), size, {
+      lazyEntries: true,
+      autoClose: false,
+      validateEntrySizes: true,
+      strictFileNames: false,
+      // Raw names: yauzl's name validation would reject entries (e.g. "../x") that Android merely ignores.
+      decodeStrings: false,
+    });
+  } catch (err) {
+    close(fd, () => undefined);
+    const message = messageOf(err);
+    if (/end of central directory record signature not found/i.test(message)) {
+      throw withCause(new ApkError('NOT_A_ZIP', `${apkPath}: not a ZIP file, or truncated (${message})`), err);
+    }
+    if (/multi-disk/i.test(message)) throw withCause(new ApkError('MULTI_DISK', `${apkPath}: ${message}`), err);
+    throw zipError(err, `${apkPath}: not a readable ZIP file`);
+  }
+}
+
+/** System (I/O) failures stay plain errors, as they may be transient; everything else is a bad archive. */
+function zipError(err: unknown, context: string): Error {
+  const message = `${context}: ${messageOf(err)}`;
+  if (typeof (err as NodeJS.ErrnoException).syscall === 'string') return new Error(message, { cause: err });
+  return withCause(new ApkError('BAD_CENTRAL_DIRECTORY', message), err);
+}
+
+function withCause<E extends Error>(error: E, cause: unknown): E {
+  error.cause = cause;
+  return error;
+}
+
+/**
+ * yauzl's file reader issues two small reads per central-directory record (7,600 records take half a second);
+ * this one serves them from a window read in one go. Entry data still streams straight from the file.
+ */
+class WindowedFileReader extends yauzl.RandomAccessReader {
+  private window = { start: 0, data: Buffer.alloc(0) };
+
+  constructor(private readonly fd: number) {
+    super();
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    // Not fs.createReadStream: yauzl destroys finished streams, and destroying an fs stream closes the shared fd.
+    const fd = this.fd;
+    let position = start;
+    return new Readable({
+      highWaterMark: STREAM_CHUNK_BYTES,
+      read(size): void {
+        const n = Math.min(size, end - position);
+        if (n <= 0) {
+          this.push(null);
+          return;
+        }
+        const chunk = Buffer.allocUnsafe(n);
+        readAt(fd, chunk, 0, n, position, (err, bytesRead) => {
+          if (err) return void this.destroy(err);
+          if (bytesRead === 0) return void this.destroy(new Error('unexpected end of file'));
+          position += bytesRead;
+          this.push(chunk.subarray(0, bytesRead));
+        });
+      },
+    });
+  }
+
+  override read(
+    buffer: Buffer, offset: number, length: number, position: number,
+    callback: (err: Error | null, bytesRead?: number) => void,
+  ): void {
+    const { start, data } = this.window;
+    if (position >= start && position + length <= start + data.length) {
+      data.copy(buffer, offset, position - start, position - start + length);
+      setImmediate(() => callback(null, length));
+      return;
+    }
+    const want = Math.max(length, READ_WINDOW_BYTES);
+    const fresh = Buffer.allocUnsafe(want);
+    readAt(this.fd, fresh, 0, want, position, (err, bytesRead) => {
+      if (err) return callback(err);
+      this.window = { start: position, data: fresh.subarray(0, bytesRead) };
+      const n = Math.min(length, bytesRead);
+      fresh.copy(buffer, offset, 0, n);
+      callback(null, n);
+    });
+  }
+
+  override close(callback: (err: Error | null) => void): void {
+    close(this.fd, callback);
+  }
+}
+
+async function readOne(zip: yauzl.ZipFile, entry: yauzl.Entry, maxBytes: number, label: string): Promise<Buffer> {
+  if (entry.uncompressedSize > maxBytes) {
+    throw new ApkError('TOO_LARGE', `${label}: ${entry.uncompressedSize} bytes exceeds the limit of ${maxBytes} bytes`);
+  }
+  try {
+    const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
+    // As Android's ZipAssetsProvider reads the manifest: deflated is inflated, and any other method field, even an
+    // unknown one, means the uncompressedSize bytes are stored as-is. The encryption bit is ignored, as Android does.
+    const inflate = entry.compressionMethod === COMPRESSION_DEFLATED;
+    const length = inflate ? entry.compressedSize : entry.uncompressedSize;
+    // Not openReadStreamLowLevelPromise: in yauzl 3.4 it calls openReadStream with the wrong arguments.
+    const stream = await new Promise<Readable>((resolve, reject) => {
+      zip.openReadStreamLowLevel(
+        fileDataStart, length, 0, length, inflate, entry.uncompressedSize,
+        (err, s) => (err ? reject(err) : resolve(s)),
+      );
+    });
+    const data = await collect(stream, maxBytes);
+    if (data.length !== entry.uncompressedSize) {
+      throw new Error(`size mismatch: central directory says ${entry.uncompressedSize} bytes, data has ${data.length}`);
+    }
+    return data;
+  } catch (err) {
+    throw zipError(err, `${label}: corrupt`);
+  }
+}
+
+function collect(stream: Readable, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    stream.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > maxBytes) {
+        stream.destroy(new Error(`more than the limit of ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    stream.once('error', reject);
+    stream.once('end', () => resolve(Buffer.concat(chunks, total)));
+  });
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,59 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { DateTimeSchema } from './common';
+import { StringEnum } from './rules';
+
+/**
+ * The project's own failure headers. Retry decisions read these, never `x-death`: RabbitMQ 3.13+/4.x stop updating
+ * x-death when a client republishes.
+ */
+export const HEADERS = {
+  attempt: 'x-subpack-attempt',
+  error: 'x-subpack-error',
+  errorClass: 'x-subpack-error-class',
+  originQueue: 'x-subpack-origin-queue',
+  originRoutingKey: 'x-subpack-origin-routing-key',
+  tier: 'x-subpack-tier',
+  parkedAt: 'x-subpack-parked-at',
+  failedAt: 'x-subpack-failed-at',
+} as const;
+export type HeaderName = (typeof HEADERS)[keyof typeof HEADERS];
+
+export const ERROR_CLASSES = ['permanent', 'transient'] as const;
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
+
+export const FailureHeadersSchema = Type.Object(
+  {
+    [HEADERS.attempt]: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'How many times the message has failed; 1 = first failure.' }),
+    ),
+    [HEADERS.error]: Type.Optional(Type.String({ maxLength: 4096, description: 'Human-readable reason of the last failure.' })),
+    [HEADERS.errorClass]: Type.Optional(
+      StringEnum(ERROR_CLASSES, { description: 'permanent (bad input: park at once) or transient (retry later).' }),
+    ),
+    [HEADERS.originQueue]: Type.Optional(Type.String({ minLength: 1, description: 'Queue the message failed in.' })),
+    [HEADERS.originRoutingKey]: Type.Optional(
+      Type.String({ description: 'Routing key the message was originally published with.' }),
+    ),
+    [HEADERS.tier]: Type.Optional(Type.String({ minLength: 1, description: 'Retry tier the message waits in, e.g. 30s.' })),
+    [HEADERS.parkedAt]: Type.Optional(DateTimeSchema('When the message was parked.')),
+    [HEADERS.failedAt]: Type.Optional(DateTimeSchema('When the message last failed.')),
+  },
+  {
+    title: 'FailureHeaders',
+    description:
+      'AMQP headers set on a message once it has failed (dead, retry and parked paths, and on re-delivery after a ' +
+      'retry). Absent on a first delivery. Other headers (x-death, tracing) may be present and are ignored.',
+    examples: [
+      {
+        [HEADERS.attempt]: 2,
+        [HEADERS.error]: 'ECONNRESET while writing to storage',
+        [HEADERS.errorClass]: 'transient',
+        [HEADERS.originQueue]: 'subpack.uploader.store',
+        [HEADERS.originRoutingKey]: 'channel.store',
+        [HEADERS.tier]: '30s',
+        [HEADERS.failedAt]: '2025-06-01T12:00:05.000Z',
+      },
+    ],
+  },
+);
+export type FailureHeaders = Static<typeof FailureHeadersSchema>;

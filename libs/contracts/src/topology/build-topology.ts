@@ -1,0 +1,160 @@
+import { HEADERS } from '../schemas/failure-headers';
+import { queueRoutingKey, retryQueueName, ROUTING_KEYS, topologyNames, TOPOLOGY_NAME_PART, type TopologyNames } from './names';
+
+export type ExchangeType = 'topic' | 'fanout' | 'headers';
+
+export interface ExchangeDeclaration {
+  readonly name: string;
+  readonly type: ExchangeType;
+  readonly durable: true;
+  readonly autoDelete: false;
+}
+
+export type QueueArguments = Readonly<Record<string, string | number>>;
+
+export interface BindingDeclaration {
+  readonly exchange: string;
+  /** Routing key or pattern; ignored by fanout and headers exchanges (empty string). */
+  readonly routingKey: string;
+  /** Binding arguments (headers exchange matching). */
+  readonly arguments?: Readonly<Record<string, string>>;
+}
+
+/** work: consumed by a service; dead: input of the retry-scheduler; retry: delay tier; parked: given up. */
+export type QueueRole = 'work' | 'dead' | 'retry' | 'parked';
+
+export interface QueueDeclaration {
+  readonly name: string;
+  readonly role: QueueRole;
+  readonly durable: true;
+  readonly arguments: QueueArguments;
+  readonly bindings: readonly BindingDeclaration[];
+}
+
+/** A delay tier: a failed message waits ttlMs in the tier's queue, then returns to the queue it failed in. */
+export interface RetryTier {
+  readonly name: string;
+  readonly ttlMs: number;
+}
+
+export interface RetryTierDeclaration extends RetryTier {
+  readonly queue: string;
+}
+
+export interface Topology {
+  readonly names: TopologyNames;
+  readonly exchanges: readonly ExchangeDeclaration[];
+  readonly queues: readonly QueueDeclaration[];
+  /** In the order attempts use them: the first failure waits in retryTiers[0]. */
+  readonly retryTiers: readonly RetryTierDeclaration[];
+}
+
+export interface TopologyOptions {
+  /** Prefix of all exchange and queue names; default "subpack". */
+  readonly namespace?: string;
+}
+
+export const DEFAULT_RETRY_TIERS: readonly RetryTier[] = [
+  { name: '5s', ttlMs: 5_000 },
+  { name: '30s', ttlMs: 30_000 },
+  { name: '5m', ttlMs: 300_000 },
+];
+
+/** RabbitMQ rejects a larger x-message-ttl. */
+const MAX_TTL_MS = 2 ** 32 - 1;
+
+/**
+ * Poison-message guard: a message redelivered this many times without ack/nack (consumer crash loop) is dead-lettered.
+ * Explicit because RabbitMQ 3.x has no default and 4.x defaults to 20; changing queue arguments later means
+ * re-creating the queues.
+ */
+export const DELIVERY_LIMIT = 20;
+
+const QUORUM = { 'x-queue-type': 'quorum' } as const;
+
+/**
+ * Dead-letter to `exchange` without losing messages: at-least-once dead-lettering (quorum queues only) keeps a message
+ * until the target confirms it, and requires the reject-publish overflow mode.
+ */
+function deadLetterTo(exchange: string): QueueArguments {
+  return {
+    'x-dead-letter-exchange': exchange,
+    'x-dead-letter-strategy': 'at-least-once',
+    'x-overflow': 'reject-publish',
+  };
+}
+
+function exchange(name: string, type: ExchangeType): ExchangeDeclaration {
+  return { name, type, durable: true, autoDelete: false };
+}
+
+function queue(
+  name: string,
+  role: QueueRole,
+  args: QueueArguments,
+  bindings: readonly BindingDeclaration[],
+): QueueDeclaration {
+  return { name, role, durable: true, arguments: { ...QUORUM, ...args }, bindings };
+}
+
+/** Describes every exchange, queue and binding; the messaging library declares exactly this at startup. */
+export function buildTopology(tiers: readonly RetryTier[], options: TopologyOptions = {}): Topology {
+  assertValidTiers(tiers);
+  const names = topologyNames(options.namespace);
+  const { exchanges: ex, queues: q } = names;
+
+  const workQueue = (name: string, routingKey: string): QueueDeclaration =>
+    queue(name, 'work', { ...deadLetterTo(ex.dead), 'x-delivery-limit': DELIVERY_LIMIT }, [
+      { exchange: ex.main, routingKey },
+      { exchange: ex.main, routingKey: queueRoutingKey(name) },
+    ]);
+
+  const retryTiers = tiers.map((tier) => ({ name: tier.name, ttlMs: tier.ttlMs, queue: retryQueueName(tier.name, names.namespace) }));
+
+  return {
+    names,
+    exchanges: [
+      exchange(ex.main, 'topic'),
+      exchange(ex.dead, 'fanout'),
+      exchange(ex.retry, 'headers'),
+      exchange(ex.parked, 'fanout'),
+    ],
+    queues: [
+      workQueue(q.packerTasks, ROUTING_KEYS.packTask),
+      workQueue(q.packerBatches, ROUTING_KEYS.packBatch),
+      workQueue(q.uploaderStore, ROUTING_KEYS.channelStore),
+      workQueue(q.events, ROUTING_KEYS.allEvents),
+      // A message the retry-scheduler itself keeps crashing on ends up parked rather than looping forever.
+      queue(q.dead, 'dead', { ...deadLetterTo(ex.parked), 'x-delivery-limit': DELIVERY_LIMIT }, [
+        { exchange: ex.dead, routingKey: '' },
+      ]),
+      // No x-dead-letter-routing-key: an expired message keeps its own routing key, queue.<origin queue>,
+      // which the main exchange routes back to exactly that queue.
+      ...retryTiers.map((tier) =>
+        queue(tier.queue, 'retry', { 'x-message-ttl': tier.ttlMs, ...deadLetterTo(ex.main) }, [
+          { exchange: ex.retry, routingKey: '', arguments: { 'x-match': 'all', [HEADERS.tier]: tier.name } },
+        ]),
+      ),
+      queue(q.parked, 'parked', {}, [{ exchange: ex.parked, routingKey: '' }]),
+    ],
+    retryTiers,
+  };
+}
+
+function assertValidTiers(tiers: readonly RetryTier[]): void {
+  const seen = new Set<string>();
+  tiers.forEach((tier, index) => {
+    const where = `retry tier ${index} (${JSON.stringify(tier.name)})`;
+    if (!TOPOLOGY_NAME_PART.test(tier.name)) {
+      throw new RangeError(`${where}: name must start with a letter or digit and contain only letters, digits, ".", "_" and "-"`);
+    }
+    if (seen.has(tier.name)) throw new RangeError(`${where}: name is used by an earlier tier`);
+    seen.add(tier.name);
+    if (!Number.isInteger(tier.ttlMs) || tier.ttlMs < 1 || tier.ttlMs > MAX_TTL_MS) {
+      throw new RangeError(`${where}: ttlMs must be an integer from 1 to ${MAX_TTL_MS}, got ${tier.ttlMs}`);
+    }
+  });
+}
+
+/** The production topology with the default tiers (5s, 30s, 5m). */
+export const TOPOLOGY: Topology = buildTopology(DEFAULT_RETRY_TIERS);

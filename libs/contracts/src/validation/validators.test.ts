@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SCHEMA_CATALOG, SCHEMA_NAMES } from '../schemas/catalog';
+import { PACK_TASK_EXAMPLE, withPackTaskDefaults, type PackTask } from '../schemas/pack-task';
+import { MAX_REPORTED_ERRORS } from './describe-errors';
+import type { ValidationResult } from './result';
+import {
+  validateChannelStoreJob,
+  validateEvent,
+  validatePackBatch,
+  validatePackTask,
+  validateTaskCompletedEvent,
+  VALIDATORS_BY_SCHEMA,
+} from './validators';
+
+function errorsOf<T>(result: ValidationResult<T>): string[] {
+  assert.equal(result.ok, false, 'expected validation to fail');
+  return result.ok ? [] : result.errors;
+}
+
+function assertValid<T>(result: ValidationResult<T>): T {
+  assert.deepEqual(result.ok ? [] : result.errors, []);
+  assert.ok(result.ok);
+  return result.value;
+}
+
+const validTask = (): Record<string, unknown> => structuredClone(PACK_TASK_EXAMPLE);
+
+function taskWith(changes: Record<string, unknown>): Record<string, unknown> {
+  return { ...validTask(), ...changes };
+}
+
+describe('schema examples', () => {
+  for (const name of SCHEMA_NAMES) {
+    it(`every example of ${name} passes its validator`, () => {
+      const examples = (SCHEMA_CATALOG[name] as { examples?: unknown[] }).examples ?? [];
+      assert.ok(examples.length > 0, `${name} has no examples`);
+      for (const example of examples) assertValid(VALIDATORS_BY_SCHEMA[name](example));
+    });
+  }
+});
+
+describe('validatePackTask', () => {
+  it('returns the task itself, unchanged, when valid', () => {
+    const body = validTask();
+    const before = structuredClone(body);
+    const value = assertValid(validatePackTask(body));
+    assert.equal(value, body);
+    assert.deepEqual(body, before);
+  });
+
+  it('names a missing required field', () => {
+    const { target: _target, ...withoutTarget } = validTask();
+    assert.deepEqual(errorsOf(validatePackTask(withoutTarget)), ['target: is required']);
+  });
+
+  it('names an unknown top-level field', () => {
+    const { channels, ...rest } = validTask();
+    assert.deepEqual(errorsOf(validatePackTask({ ...rest, chanels: channels })), [
+      'channels: is required',
+      'unknown field "chanels"',
+    ]);
+  });
+
+  it('names an unknown nested field by its full path', () => {
+    const errors = errorsOf(validatePackTask(taskWith({ notify: { webhook: 'https://h.example.com/', hook: 'x' } })));
+    assert.deepEqual(errors, ['unknown field "notify.hook"']);
+  });
+
+  it('lists the allowed formats', () => {
+    assert.deepEqual(errorsOf(validatePackTask(taskWith({ format: 'zip' }))), [
+      'format: must be one of auto, walle, vasdolly, v1-comment, meta-inf',
+    ]);
+  });
+
+  const badChannelIds: ReadonlyArray<[string, string]> = [
+    ['hua\u0000wei', 'must not contain control characters'],
+    ['line\nbreak', 'must not contain control characters'],
+    ['../x', 'must not contain "/" or "\\"'],
+    ['a/b', 'must not contain "/" or "\\"'],
+    ['a\\b', 'must not contain "/" or "\\"'],
+    ['..', 'must not be "." or ".."'],
+    ['.', 'must not be "." or ".."'],
+    ['', 'must not be empty'],
+    ['x'.repeat(129), 'must be at most 128 characters'],
+  ];
+  for (const [id, message] of badChannelIds) {
+    it(`rejects channel id ${JSON.stringify(id.slice(0, 20))} naming the channel`, () => {
+      const channels = [{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id }];
+      assert.deepEqual(errorsOf(validatePackTask(taskWith({ channels }))), [`channels[3].id: ${message}`]);
+    });
+  }
+
+  it('rejects an empty channel list', () => {
+    assert.deepEqual(errorsOf(validatePackTask(taskWith({ channels: [] }))), ['channels: must not be empty']);
+  });
+
+  it('rejects extras values that are not strings, task-level and per channel', () => {
+    const errors = errorsOf(
+      validatePackTask(taskWith({ extras: { build: 42 }, channels: [{ id: 'a', extras: { 'utm-source': true } }] })),
+    );
+    assert.deepEqual(errors.sort(), ['channels[0].extras["utm-source"]: must be a string', 'extras.build: must be a string']);
+  });
+
+  it('rejects extras keys that are empty or contain control characters', () => {
+    const errors = errorsOf(validatePackTask(taskWith({ extras: { '': 'x', 'a\u0001': 'y' } })));
+    assert.deepEqual(errors, ['extras: key "": must not be empty', 'extras: key "a\\u0001": must not contain control characters']);
+  });
+
+  it('rejects duplicate channel ids, pointing at the first occurrence', () => {
+    const channels = [{ id: 'huawei' }, { id: 'xiaomi' }, { id: 'huawei' }];
+    assert.deepEqual(errorsOf(validatePackTask(taskWith({ channels }))), [
+      'channels[2].id: duplicates channels[0].id ("huawei")',
+    ]);
+  });
+
+  it('enforces a configured channel cap', () => {
+    const channels = Array.from({ length: 5 }, (_, index) => ({ id: `c${index}` }));
+    assert.ok(validatePackTask(taskWith({ channels }), { maxChannels: 5 }).ok);
+    assert.deepEqual(errorsOf(validatePackTask(taskWith({ channels }), { maxChannels: 4 })), [
+      'channels: has 5 channels; the limit is 4',
+    ]);
+  });
+
+  it('explains bad task ids, URLs, naming templates and dates', () => {
+    const errors = errorsOf(
+      validatePackTask(
+        taskWith({
+          taskId: '-starts-with-dash',
+          master: 'http://example.com/app.apk',
+          target: '/srv/out',
+          naming: '{package}/{chanel}.apk',
+          submittedAt: 'yesterday',
+        }),
+      ),
+    );
+    assert.deepEqual(errors, [
+      'taskId: must start with a letter or digit and contain only letters, digits, ".", "_", ":" and "-"',
+      'master: must be a storage URL such as file:///abs/path/master.apk, s3://bucket/key or oss://bucket/key',
+      'naming: must be a file name template without "/" or "\\"',
+      'naming: may only use the placeholders {channel} {package} {versionName} {versionCode} {label} {md5} {sha256}',
+      'naming: must contain {channel}, {md5} or {sha256} so that every channel gets its own file name',
+      'target: must be a storage URL prefix such as file:///abs/dir/, s3://bucket/prefix/ or oss://bucket/prefix/',
+      'submittedAt: must be an RFC 3339 date-time with a time zone, e.g. 2025-06-01T12:00:00Z',
+    ]);
+  });
+
+  it('accepts s3:// and oss:// URLs and content-addressed naming', () => {
+    assertValid(
+      validatePackTask(
+        taskWith({ master: 's3://bucket/apks/app.apk', target: 'oss://bucket', naming: '{sha256}.apk' }),
+      ),
+    );
+  });
+
+  it('reports a wrong type at the root and wrong types of fields', () => {
+    assert.deepEqual(errorsOf(validatePackTask([])), ['(root): must be an object']);
+    assert.deepEqual(errorsOf(validatePackTask('{"taskId":1}')), ['(root): must be an object']);
+    assert.deepEqual(errorsOf(validatePackTask(taskWith({ channels: 'huawei' }))), ['channels: must be an array']);
+    assert.deepEqual(errorsOf(validatePackTask(taskWith({ channels: ['huawei'] }))), ['channels[0]: must be an object']);
+  });
+
+  it('caps the number of reported errors', () => {
+    const channels = Array.from({ length: 50 }, () => ({ id: 'a/b' }));
+    const errors = errorsOf(validatePackTask(taskWith({ channels })));
+    assert.equal(errors.length, MAX_REPORTED_ERRORS + 1);
+    assert.equal(errors.at(-1), `... and ${50 - MAX_REPORTED_ERRORS} more errors`);
+  });
+
+  it('fills documented defaults without touching the task', () => {
+    const task = assertValid(validatePackTask({ taskId: 't', master: 'file:///a.apk', channels: [{ id: 'x' }], target: 'file:///o/' }));
+    const resolved = withPackTaskDefaults(task);
+    assert.equal(resolved.format, 'auto');
+    assert.equal(resolved.naming, '{package}-{versionName}-{channel}.apk');
+    assert.equal((task as PackTask).format, undefined);
+  });
+});
+
+describe('validatePackBatch', () => {
+  const batch = (): Record<string, unknown> =>
+    structuredClone((SCHEMA_CATALOG['pack-batch'].examples as Record<string, unknown>[])[0]!);
+
+  it('requires format and naming to be resolved', () => {
+    const { format: _format, naming: _naming, ...rest } = batch();
+    assert.deepEqual(errorsOf(validatePackBatch(rest)), ['format: is required', 'naming: is required']);
+  });
+
+  it('rejects a batch index outside the batch count', () => {
+    assert.deepEqual(errorsOf(validatePackBatch({ ...batch(), batch: { index: 3, count: 3 } })), [
+      'batch.index: must be less than batch.count (3)',
+    ]);
+  });
+});
+
+describe('validateChannelStoreJob', () => {
+  const job = (): Record<string, unknown> =>
+    structuredClone((SCHEMA_CATALOG['channel-store-job'].examples as Record<string, unknown>[])[0]!);
+
+  it('rejects a size that does not match prefix + decoded tail', () => {
+    assert.deepEqual(errorsOf(validateChannelStoreJob({ ...job(), bytes: 1048597 })), [
+      'bytes: must equal prefixLength + decoded tail length (1048598)',
+    ]);
+  });
+
+  it('rejects bad digests, base64 and file names', () => {
+    const errors = errorsOf(
+      validateChannelStoreJob({ ...job(), md5: 'ABC', sha256: 'z'.repeat(64), tail: 'not base64!', fileName: '../x.apk' }),
+    );
+    assert.deepEqual(errors, [
+      'tail: must be standard base64 (A-Z a-z 0-9 + / with = padding)',
+      'md5: must be an MD5 digest: 32 lowercase hex digits',
+      'sha256: must be a SHA-256 digest: 64 lowercase hex digits',
+      'fileName: must not contain "/" or "\\"',
+    ]);
+  });
+});
+
+describe('validateEvent', () => {
+  const completed = {
+    type: 'task.completed',
+    taskId: 't1',
+    status: 'done',
+    total: 2,
+    done: 2,
+    failed: 0,
+    at: '2025-06-01T12:00:00Z',
+  };
+
+  it('picks the schema by type and tolerates unknown fields (events are open for additions)', () => {
+    const event = assertValid(validateEvent({ ...completed, region: 'eu' }));
+    assert.equal(event.type, 'task.completed');
+  });
+
+  it('names an unknown or missing type', () => {
+    assert.deepEqual(errorsOf(validateEvent({ ...completed, type: 'task.done' })), [
+      'type: must be one of task.accepted, channel.stored, channel.failed, task.completed, task.failed',
+    ]);
+    const { type: _type, ...untyped } = completed;
+    assert.deepEqual(errorsOf(validateEvent(untyped)), ['type: is required']);
+    assert.deepEqual(errorsOf(validateEvent(null)), ['(root): must be an object']);
+  });
+
+  it('checks that the counts of a completed task add up', () => {
+    assert.deepEqual(errorsOf(validateTaskCompletedEvent({ ...completed, done: 1, failed: 0 })), [
+      'total: must equal done + failed (1)',
+    ]);
+    assert.deepEqual(errorsOf(validateTaskCompletedEvent({ ...completed, done: 1, failed: 1 })), [
+      'status: must be "partial" when failed is 1',
+    ]);
+  });
+
+  it('names fields of a channel.failed event', () => {
+    const errors = errorsOf(
+      validateEvent({ type: 'channel.failed', taskId: 't1', channel: 'a', error: { code: '' }, at: 'now' }),
+    );
+    assert.deepEqual(errors, [
+      'error.code: must not be empty',
+      'error.message: is required',
+      'at: must be an RFC 3339 date-time with a time zone, e.g. 2025-06-01T12:00:00Z',
+    ]);
+  });
+});

@@ -1,0 +1,161 @@
+import type { SchemaName } from '../schemas/catalog';
+import type { ChannelStoreJob } from '../schemas/channel-store-job';
+import {
+  EVENT_TYPES,
+  type ChannelFailedEvent,
+  type ChannelStoredEvent,
+  type EventType,
+  type SubpackEvent,
+  type TaskAcceptedEvent,
+  type TaskCompletedEvent,
+  type TaskFailedEvent,
+} from '../schemas/events';
+import type { FailureHeaders } from '../schemas/failure-headers';
+import type { PackBatch } from '../schemas/pack-batch';
+import type { Channel, PackTask } from '../schemas/pack-task';
+import { compiledValidator } from './ajv';
+import { capped, describeErrors } from './describe-errors';
+import type { ValidationResult } from './result';
+
+/** Checks a schema cannot express; they run after the schema passed, on the typed value. */
+type SemanticCheck<T> = (value: T) => string[];
+
+function validateAgainst<T>(name: SchemaName, body: unknown, ...checks: SemanticCheck<T>[]): ValidationResult<T> {
+  const validate = compiledValidator(name);
+  if (!validate(body)) return { ok: false, errors: describeErrors(validate.errors ?? [], body) };
+  const value = body as T;
+  const errors = checks.flatMap((check) => check(value));
+  return errors.length === 0 ? { ok: true, value } : { ok: false, errors: capped(errors) };
+}
+
+export interface PackTaskLimits {
+  /** Configured cap on channels per task; unlimited when absent. */
+  readonly maxChannels?: number;
+}
+
+export function validatePackTask(body: unknown, limits: PackTaskLimits = {}): ValidationResult<PackTask> {
+  return validateAgainst<PackTask>('pack-task', body, uniqueChannelIds, (task) => channelCap(task, limits));
+}
+
+export function validateChannel(body: unknown): ValidationResult<Channel> {
+  return validateAgainst<Channel>('channel', body);
+}
+
+export function validatePackBatch(body: unknown): ValidationResult<PackBatch> {
+  return validateAgainst<PackBatch>('pack-batch', body, uniqueChannelIds, batchPosition);
+}
+
+export function validateChannelStoreJob(body: unknown): ValidationResult<ChannelStoreJob> {
+  return validateAgainst<ChannelStoreJob>('channel-store-job', body, sizeAddsUp);
+}
+
+export function validateTaskAcceptedEvent(body: unknown): ValidationResult<TaskAcceptedEvent> {
+  return validateAgainst<TaskAcceptedEvent>('task-accepted-event', body);
+}
+
+export function validateChannelStoredEvent(body: unknown): ValidationResult<ChannelStoredEvent> {
+  return validateAgainst<ChannelStoredEvent>('channel-stored-event', body);
+}
+
+export function validateChannelFailedEvent(body: unknown): ValidationResult<ChannelFailedEvent> {
+  return validateAgainst<ChannelFailedEvent>('channel-failed-event', body);
+}
+
+export function validateTaskCompletedEvent(body: unknown): ValidationResult<TaskCompletedEvent> {
+  return validateAgainst<TaskCompletedEvent>('task-completed-event', body, countsAddUp);
+}
+
+export function validateTaskFailedEvent(body: unknown): ValidationResult<TaskFailedEvent> {
+  return validateAgainst<TaskFailedEvent>('task-failed-event', body);
+}
+
+export function validateFailureHeaders(headers: unknown): ValidationResult<FailureHeaders> {
+  return validateAgainst<FailureHeaders>('failure-headers', headers);
+}
+
+const EVENT_VALIDATORS: Readonly<Record<EventType, (body: unknown) => ValidationResult<SubpackEvent>>> = {
+  'task.accepted': validateTaskAcceptedEvent,
+  'channel.stored': validateChannelStoredEvent,
+  'channel.failed': validateChannelFailedEvent,
+  'task.completed': validateTaskCompletedEvent,
+  'task.failed': validateTaskFailedEvent,
+};
+
+/** Validates any event, choosing the schema by its `type` field. */
+export function validateEvent(body: unknown): ValidationResult<SubpackEvent> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return { ok: false, errors: ['(root): must be an object'] };
+  }
+  const type = (body as Record<string, unknown>).type;
+  if (type === undefined) return { ok: false, errors: ['type: is required'] };
+  if (!isEventType(type)) return { ok: false, errors: [`type: must be one of ${EVENT_TYPES.join(', ')}`] };
+  return EVENT_VALIDATORS[type](body);
+}
+
+export function isEventType(value: unknown): value is EventType {
+  return (EVENT_TYPES as readonly unknown[]).includes(value);
+}
+
+function uniqueChannelIds(message: { channels: readonly Channel[] }): string[] {
+  const firstIndexById = new Map<string, number>();
+  const errors: string[] = [];
+  message.channels.forEach((channel, index) => {
+    const first = firstIndexById.get(channel.id);
+    if (first === undefined) firstIndexById.set(channel.id, index);
+    else errors.push(`channels[${index}].id: duplicates channels[${first}].id (${JSON.stringify(channel.id)})`);
+  });
+  return errors;
+}
+
+function channelCap(task: PackTask, limits: PackTaskLimits): string[] {
+  const max = limits.maxChannels;
+  if (max === undefined || task.channels.length <= max) return [];
+  return [`channels: has ${task.channels.length} channels; the limit is ${max}`];
+}
+
+function batchPosition(batch: PackBatch): string[] {
+  const errors: string[] = [];
+  if (batch.batch.index >= batch.batch.count) {
+    errors.push(`batch.index: must be less than batch.count (${batch.batch.count})`);
+  }
+  if (batch.channels.length > batch.totalChannels) {
+    errors.push(`channels: has ${batch.channels.length} channels, more than totalChannels (${batch.totalChannels})`);
+  }
+  return errors;
+}
+
+function sizeAddsUp(job: ChannelStoreJob): string[] {
+  const expected = job.prefixLength + base64DecodedLength(job.tail);
+  return job.bytes === expected ? [] : [`bytes: must equal prefixLength + decoded tail length (${expected})`];
+}
+
+function base64DecodedLength(base64: string): number {
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  return (base64.length / 4) * 3 - padding;
+}
+
+function countsAddUp(event: TaskCompletedEvent): string[] {
+  const errors: string[] = [];
+  if (event.done + event.failed !== event.total) {
+    errors.push(`total: must equal done + failed (${event.done + event.failed})`);
+  }
+  const expectedStatus = event.failed === 0 ? 'done' : 'partial';
+  if (event.status !== expectedStatus) {
+    errors.push(`status: must be "${expectedStatus}" when failed is ${event.failed}`);
+  }
+  return errors;
+}
+
+/** Every catalogued schema's validator, for callers that pick the schema at run time (tests, tooling, replay). */
+export const VALIDATORS_BY_SCHEMA: Readonly<Record<SchemaName, (body: unknown) => ValidationResult<unknown>>> = {
+  'pack-task': (body) => validatePackTask(body),
+  channel: validateChannel,
+  'pack-batch': validatePackBatch,
+  'channel-store-job': validateChannelStoreJob,
+  'task-accepted-event': validateTaskAcceptedEvent,
+  'channel-stored-event': validateChannelStoredEvent,
+  'channel-failed-event': validateChannelFailedEvent,
+  'task-completed-event': validateTaskCompletedEvent,
+  'task-failed-event': validateTaskFailedEvent,
+  'failure-headers': validateFailureHeaders,
+};

@@ -1,0 +1,201 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { classifyError, describeError } from './errors';
+import { copyProperties, failureCount, headerString } from './headers';
+import { type IncomingMessage, toIncomingMessage } from './incoming-message';
+import type { MessagingLogger } from './logger';
+import { HEADERS } from './names';
+import { settleWithin } from './timeout';
+import type { Publisher } from './publisher';
+
+export type MessageHandler = (message: IncomingMessage) => Promise<void> | void;
+
+/** What happens to a message whose handler failed. */
+export type FailureMode =
+  /** Publish a copy with failure headers to the dead exchange (confirmed), then ack. The normal mode. */
+  | 'dead-letter'
+  /** nack(requeue) after `requeueDelayMs`: for the consumer of the dead queue itself, which has nowhere to fail to. */
+  | 'requeue';
+
+export interface ConsumeOptions {
+  /** Unacked deliveries (and so concurrently running handlers) per consumer. Default 1. */
+  readonly prefetch?: number;
+  /** Default: the manager's dead exchange name. */
+  readonly deadExchange?: string;
+  /** Default 'dead-letter'. */
+  readonly onFailure?: FailureMode;
+  /** Default 1000 ms. */
+  readonly requeueDelayMs?: number;
+}
+
+export interface ConsumerDependencies {
+  readonly publisher: Publisher;
+  readonly logger: MessagingLogger;
+  readonly deadExchange: string;
+}
+
+/** Keeps failure headers readable and the header table well under the broker's frame size. */
+const MAX_ERROR_HEADER_LENGTH = 2000;
+
+/**
+ * Consumes one queue on its own channel; re-attached by the connection manager after every reconnect.
+ * A delivery is acked/nacked only on the channel it came from, and only while that channel is open: deliveries of a
+ * dead channel are redelivered by the broker, and acking them on a new channel would be a protocol error.
+ */
+export class Consumer {
+  private channel?: Channel;
+  private consumerTag?: string;
+  private cancelled = false;
+  private readonly closedChannels = new WeakSet<Channel>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly prefetch: number;
+  private readonly failureMode: FailureMode;
+  private readonly requeueDelayMs: number;
+  private readonly deadExchange: string;
+
+  constructor(
+    readonly queue: string,
+    private readonly handler: MessageHandler,
+    options: ConsumeOptions,
+    private readonly deps: ConsumerDependencies,
+  ) {
+    this.prefetch = options.prefetch ?? 1;
+    this.failureMode = options.onFailure ?? 'dead-letter';
+    this.requeueDelayMs = options.requeueDelayMs ?? 1000;
+    this.deadExchange = options.deadExchange ?? deps.deadExchange;
+    if (!Number.isInteger(this.prefetch) || this.prefetch < 1) {
+      throw new RangeError(`prefetch for queue "${queue}" must be a positive integer, got ${String(options.prefetch)}`);
+    }
+  }
+
+  /** Handlers currently running. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  get isCancelled(): boolean {
+    return this.cancelled;
+  }
+
+  /** Opens a channel on `connection` and starts consuming (called on every connect). */
+  async attach(connection: ChannelModel): Promise<void> {
+    if (this.cancelled) return;
+    const channel = await connection.createChannel();
+    channel.on('error', (error: unknown) => this.deps.logger.warn({ queue: this.queue, error: describeError(error) }, 'consumer channel error'));
+    channel.on('close', () => this.closedChannels.add(channel));
+    try {
+      await channel.prefetch(this.prefetch);
+      const { consumerTag } = await channel.consume(this.queue, (message) => this.onDelivery(channel, message), { noAck: false });
+      this.channel = channel;
+      this.consumerTag = consumerTag;
+    } catch (error) {
+      await channel.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Stops new deliveries (basic.cancel) and keeps the consumer from re-attaching. Running handlers continue. */
+  async cancel(): Promise<void> {
+    this.cancelled = true;
+    const { channel, consumerTag } = this;
+    if (channel === undefined || consumerTag === undefined || this.closedChannels.has(channel)) return;
+    try {
+      await channel.cancel(consumerTag);
+    } catch (error) {
+      this.deps.logger.warn({ queue: this.queue, error: describeError(error) }, 'cannot cancel consumer');
+    }
+  }
+
+  /** Resolves true once no handler runs, false if `timeoutMs` passes first. */
+  async whenIdle(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    // Loop: a delivery may start while we wait for the current ones (before basic.cancel-ok arrives).
+    while (this.inFlight.size > 0) {
+      const outcome = await settleWithin(Promise.allSettled([...this.inFlight]), deadline - Date.now());
+      if (!outcome.settled) return false;
+    }
+    return true;
+  }
+
+  /** Closes the consumer's channel (unacked deliveries go back to the queue). */
+  async closeChannel(): Promise<void> {
+    const channel = this.channel;
+    if (channel === undefined || this.closedChannels.has(channel)) return;
+    await channel.close().catch(() => undefined);
+  }
+
+  private onDelivery(channel: Channel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // The broker cancelled us (queue deleted, or similar); the next reconnect re-attaches.
+      this.deps.logger.error({ queue: this.queue }, 'consumer was cancelled by the broker');
+      return;
+    }
+    if (this.cancelled) {
+      // Delivered while cancelling: give it back untouched.
+      this.settle(channel, () => channel.nack(message, false, true));
+      return;
+    }
+    const task: Promise<void> = this.process(channel, message).finally(() => this.inFlight.delete(task));
+    this.inFlight.add(task);
+  }
+
+  private async process(channel: Channel, raw: ConsumeMessage): Promise<void> {
+    const message = toIncomingMessage(this.queue, raw);
+    try {
+      await this.handler(message);
+    } catch (error) {
+      await this.onHandlerFailure(channel, raw, error);
+      return;
+    }
+    this.settle(channel, () => channel.ack(raw));
+  }
+
+  private async onHandlerFailure(channel: Channel, raw: ConsumeMessage, error: unknown): Promise<void> {
+    const errorClass = classifyError(error);
+    const fields = { queue: this.queue, routingKey: raw.fields.routingKey, errorClass, error: describeError(error) };
+    this.deps.logger.warn(fields, 'message handler failed');
+    if (this.closedChannels.has(channel)) return; // the broker redelivers it; a dead-letter copy would be a duplicate
+    if (this.failureMode === 'requeue') {
+      await sleep(this.requeueDelayMs);
+      this.settle(channel, () => channel.nack(raw, false, true));
+      return;
+    }
+    try {
+      const properties = copyProperties(raw.properties);
+      properties.headers = this.withFailureHeaders(properties.headers as Record<string, unknown>, raw, error);
+      await this.deps.publisher.publishRaw(this.deadExchange, raw.fields.routingKey, raw.content, properties);
+    } catch (publishError) {
+      // The queue's own x-dead-letter-exchange catches what we could not forward.
+      this.deps.logger.error({ ...fields, publishError: describeError(publishError) }, 'cannot forward failed message to the dead exchange; rejecting it');
+      this.settle(channel, () => channel.nack(raw, false, false));
+      return;
+    }
+    this.settle(channel, () => channel.ack(raw));
+  }
+
+  private withFailureHeaders(headers: Record<string, unknown>, raw: ConsumeMessage, error: unknown): Record<string, unknown> {
+    return {
+      ...headers,
+      [HEADERS.attempt]: failureCount(headers) + 1,
+      [HEADERS.error]: describeError(error).slice(0, MAX_ERROR_HEADER_LENGTH),
+      [HEADERS.errorClass]: classifyError(error),
+      [HEADERS.originQueue]: this.queue,
+      // Keep the first route: after a retry the routing key is `queue.<name>`, not the publisher's key.
+      [HEADERS.originRoutingKey]: headerString(headers, HEADERS.originRoutingKey) ?? raw.fields.routingKey,
+      [HEADERS.failedAt]: new Date().toISOString(),
+    };
+  }
+
+  /** Acks/nacks only on a live channel; a dead channel's deliveries are redelivered by the broker. */
+  private settle(channel: Channel, action: () => void): void {
+    if (this.closedChannels.has(channel)) {
+      this.deps.logger.info({ queue: this.queue }, 'channel closed before settling; the broker will redeliver');
+      return;
+    }
+    try {
+      action();
+    } catch (error) {
+      this.deps.logger.warn({ queue: this.queue, error: describeError(error) }, 'cannot settle delivery; the broker will redeliver');
+    }
+  }
+}

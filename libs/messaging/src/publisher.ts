@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto';
+import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
+import type { ConnectionSource } from './connection-source';
+import { describeError, NotConnectedError, PublishInterruptedError, PublishNackedError, UnroutableError } from './errors';
+import { headerString } from './headers';
+import type { MessagingLogger } from './logger';
+import { HEADERS } from './names';
+
+export interface PublishOptions {
+  readonly headers?: Readonly<Record<string, unknown>>;
+  readonly messageId?: string;
+  /** deliveryMode 2; default true. */
+  readonly persistent?: boolean;
+  /** Default: application/json for a JSON body, none for a Buffer. */
+  readonly contentType?: string;
+  readonly correlationId?: string;
+  /** Seconds since the epoch (AMQP timestamp); default now. */
+  readonly timestamp?: number;
+  readonly type?: string;
+  readonly appId?: string;
+}
+
+interface PendingPublish {
+  readonly exchange: string;
+  readonly routingKey: string;
+  returned?: UnroutableError;
+}
+
+/** One confirm channel and the publishes waiting for its confirms. */
+interface ConfirmChannelState {
+  readonly connection: ChannelModel;
+  readonly channel: ConfirmChannel;
+  readonly pending: Map<string, PendingPublish>;
+  closed: boolean;
+  closeReason: string;
+  /** Set while the socket's write buffer is full; publishes wait for 'drain'. */
+  writable?: Promise<void>;
+}
+
+export interface PublisherOptions {
+  /** How long a publish waits for a (re)connection. Default 10 s. */
+  readonly connectTimeoutMs?: number;
+  readonly logger: MessagingLogger;
+}
+
+/**
+ * Publishes with confirms and `mandatory`: a publish resolves only once the broker has taken responsibility for the
+ * message, and rejects when it was unroutable (UnroutableError), nacked, or lost with its channel.
+ */
+export class Publisher {
+  private current?: { readonly connection: ChannelModel; readonly state: Promise<ConfirmChannelState> };
+  private readonly connectTimeoutMs: number;
+  private readonly logger: MessagingLogger;
+
+  constructor(
+    private readonly source: ConnectionSource,
+    options: PublisherOptions,
+  ) {
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.logger = options.logger;
+  }
+
+  /** Publishes a Buffer as is, anything else as JSON. */
+  async publish(exchange: string, routingKey: string, body: unknown, options: PublishOptions = {}): Promise<void> {
+    const isBuffer = Buffer.isBuffer(body);
+    const content = isBuffer ? body : encodeJson(body, exchange, routingKey);
+    const contentType = options.contentType ?? (isBuffer ? undefined : 'application/json');
+    const properties: Options.Publish = {
+      persistent: options.persistent ?? true,
+      timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
+      headers: { ...options.headers },
+    };
+    if (contentType !== undefined) properties.contentType = contentType;
+    if (options.messageId !== undefined) properties.messageId = options.messageId;
+    if (options.correlationId !== undefined) properties.correlationId = options.correlationId;
+    if (options.type !== undefined) properties.type = options.type;
+    if (options.appId !== undefined) properties.appId = options.appId;
+    await this.publishRaw(exchange, routingKey, content, properties);
+  }
+
+  /** Publishes content with exactly these amqplib properties (used to forward copies of received messages). */
+  async publishRaw(exchange: string, routingKey: string, content: Buffer, properties: Options.Publish): Promise<void> {
+    let state: ConfirmChannelState;
+    try {
+      state = await this.confirmChannel();
+    } catch (error) {
+      if (error instanceof NotConnectedError) throw error;
+      throw new PublishInterruptedError(exchange, routingKey, `cannot open a confirm channel: ${describeError(error)}`);
+    }
+    if (state.writable !== undefined) await state.writable;
+    if (state.closed) throw new PublishInterruptedError(exchange, routingKey, state.closeReason);
+    const publishId = randomUUID();
+    const pending: PendingPublish = { exchange, routingKey };
+    const headers: unknown = properties.headers;
+    const withId: Options.Publish = {
+      ...properties,
+      headers: { ...(headers as Record<string, unknown> | undefined), [HEADERS.publishId]: publishId },
+      mandatory: true,
+    };
+    await new Promise<void>((resolve, reject) => {
+      state.pending.set(publishId, pending);
+      const onConfirm = (error: unknown): void => {
+        state.pending.delete(publishId);
+        if (error === null || error === undefined) {
+          if (pending.returned) reject(pending.returned);
+          else resolve();
+        } else if (isNack(error) && !state.closed) {
+          reject(new PublishNackedError(exchange, routingKey));
+        } else {
+          // amqplib fails unconfirmed publishes from its own 'close' listener, before ours has marked the state.
+          reject(new PublishInterruptedError(exchange, routingKey, state.closeReason));
+        }
+      };
+      try {
+        const flushed = state.channel.publish(exchange, routingKey, content, withId, onConfirm);
+        if (!flushed && state.writable === undefined) state.writable = this.waitForDrain(state);
+      } catch (error) {
+        state.pending.delete(publishId);
+        reject(new PublishInterruptedError(exchange, routingKey, describeError(error)));
+      }
+    });
+  }
+
+  /** The confirm channel of the live connection, opened on first use after each (re)connect. */
+  private async confirmChannel(): Promise<ConfirmChannelState> {
+    const connection = await this.source.waitForConnection(this.connectTimeoutMs);
+    const cached = this.current;
+    if (cached !== undefined && cached.connection === connection) {
+      const state = await cached.state.catch(() => undefined);
+      if (state !== undefined && !state.closed) return state;
+      // Another publish may have replaced the dead channel while we waited.
+      if (this.current !== cached) return this.confirmChannel();
+    }
+    const state = this.openConfirmChannel(connection);
+    this.current = { connection, state };
+    return state;
+  }
+
+  private async openConfirmChannel(connection: ChannelModel): Promise<ConfirmChannelState> {
+    const channel = await connection.createConfirmChannel();
+    const state: ConfirmChannelState = { connection, channel, pending: new Map(), closed: false, closeReason: 'channel or connection closed' };
+    channel.on('return', (message: Message) => this.onReturn(state, message));
+    channel.on('error', (error: unknown) => {
+      state.closeReason = `channel closed by the broker: ${describeError(error)}`;
+      this.logger.warn({ error: describeError(error) }, 'publisher channel error');
+    });
+    channel.on('close', () => {
+      state.closed = true;
+    });
+    return state;
+  }
+
+  /** basic.return arrives before the confirm of the same publish; remember it so the confirm rejects. */
+  private onReturn(state: ConfirmChannelState, message: Message): void {
+    const headers: unknown = message.properties.headers;
+    const publishId = headerString((headers ?? {}) as Record<string, unknown>, HEADERS.publishId);
+    const pending = publishId === undefined ? undefined : state.pending.get(publishId);
+    const fields = message.fields as Message['fields'] & { replyText?: unknown };
+    const replyText = typeof fields.replyText === 'string' ? fields.replyText : 'NO_ROUTE';
+    if (pending === undefined) {
+      this.logger.warn({ exchange: fields.exchange, routingKey: fields.routingKey }, 'returned message matches no pending publish');
+      return;
+    }
+    pending.returned = new UnroutableError(pending.exchange, pending.routingKey, replyText);
+  }
+
+  private waitForDrain(state: ConfirmChannelState): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        state.channel.off('drain', done);
+        state.channel.off('close', done);
+        state.writable = undefined;
+        resolve();
+      };
+      state.channel.on('drain', done);
+      state.channel.on('close', done);
+    });
+  }
+}
+
+/** amqplib reports a basic.nack as this exact error (and a lost channel as 'channel closed'). */
+function isNack(error: unknown): boolean {
+  return error instanceof Error && error.message === 'message nacked';
+}
+
+function encodeJson(body: unknown, exchange: string, routingKey: string): Buffer {
+  const text = JSON.stringify(body) as string | undefined;
+  if (text === undefined) {
+    throw new TypeError(`cannot publish to "${exchange}" with key "${routingKey}": body (${typeof body}) is not JSON-serializable`);
+  }
+  return Buffer.from(text, 'utf8');
+}

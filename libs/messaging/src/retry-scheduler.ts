@@ -1,0 +1,108 @@
+import type { AmqpConnectionManager } from './connection-manager';
+import type { Consumer } from './consumer';
+import { describeError, UnroutableError } from './errors';
+import { copyProperties } from './headers';
+import type { IncomingMessage } from './incoming-message';
+import { HEADERS, queueRoutingKey, TIER_ROUTING_HEADER } from './names';
+import { decideRetry, type RetryDecision, type RetryPolicy, type RetryTier } from './retry-policy';
+
+export type ParkedHook = (message: IncomingMessage, reason: string) => Promise<void> | void;
+
+export interface RetrySchedulerOptions {
+  readonly policy: RetryPolicy;
+  /** Awaited before the dead message is parked and acked (e.g. to mark the task failed). Must be idempotent. */
+  readonly onParked?: ParkedHook;
+  /** Default 10. */
+  readonly prefetch?: number;
+  /** Header the tier queues' bindings match on. Default TIER_ROUTING_HEADER ('subpack-tier'). */
+  readonly tierRoutingHeader?: string;
+  /** Delay before a message whose forwarding failed is requeued on the dead queue. Default 1000 ms. */
+  readonly requeueDelayMs?: number;
+}
+
+/**
+ * Consumes the dead queue: republishes each failed message to its delay tier (it dead-letters back to its origin
+ * queue when the tier's TTL expires), or parks it. Acks only after the broker confirmed the forward.
+ */
+export class RetryScheduler {
+  private consumer?: Consumer;
+
+  constructor(
+    private readonly manager: AmqpConnectionManager,
+    private readonly options: RetrySchedulerOptions,
+  ) {
+    if (!Number.isInteger(options.policy.maxAttempts) || options.policy.maxAttempts < 1) {
+      throw new RangeError(`retry policy maxAttempts must be a positive integer, got ${String(options.policy.maxAttempts)}`);
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.consumer !== undefined) return;
+    this.consumer = await this.manager.consume(this.manager.names.deadQueue, async (message) => {
+      await this.handle(message);
+    }, {
+      prefetch: this.options.prefetch ?? 10,
+      // The dead queue has nowhere to fail to: put the message back and try again later.
+      onFailure: 'requeue',
+      requeueDelayMs: this.options.requeueDelayMs ?? 1000,
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.cancel();
+    this.consumer = undefined;
+  }
+
+  /** Decides and forwards one dead message; exported for tests and reuse. */
+  async handle(message: IncomingMessage): Promise<RetryDecision> {
+    const decision = decideRetry(message.headers, this.options.policy);
+    if (decision.action === 'retry') {
+      try {
+        await this.retry(message, decision.attempt, decision.originQueue, decision.tier);
+        return decision;
+      } catch (error) {
+        if (!(error instanceof UnroutableError)) throw error;
+        const parked: RetryDecision = {
+          action: 'park',
+          reason: `retry tier "${decision.tier.name}" has no queue bound (${describeError(error)})`,
+          attempt: decision.attempt,
+          originQueue: decision.originQueue,
+        };
+        await this.park(message, parked);
+        return parked;
+      }
+    }
+    await this.park(message, decision);
+    return decision;
+  }
+
+  private async retry(message: IncomingMessage, attempt: number, originQueue: string, tier: RetryTier): Promise<void> {
+    const properties = copyProperties(message.raw.properties);
+    properties.headers = {
+      ...(properties.headers as Record<string, unknown>),
+      [HEADERS.attempt]: attempt,
+      [HEADERS.originQueue]: originQueue,
+      [HEADERS.tier]: tier.name,
+      [this.options.tierRoutingHeader ?? TIER_ROUTING_HEADER]: tier.name,
+    };
+    const routingKey = queueRoutingKey(originQueue);
+    await this.manager.publisher.publishRaw(this.manager.names.retryExchange, routingKey, message.body, properties);
+    this.manager.logger.info({ originQueue, tier: tier.name, messageId: message.messageId }, 'scheduled retry');
+  }
+
+  private async park(message: IncomingMessage, decision: RetryDecision & { action: 'park' }): Promise<void> {
+    const { reason, attempt, originQueue } = decision;
+    await this.options.onParked?.(message, reason);
+    const properties = copyProperties(message.raw.properties);
+    const headers: Record<string, unknown> = {
+      ...(properties.headers as Record<string, unknown>),
+      [HEADERS.attempt]: attempt,
+      [HEADERS.error]: reason,
+      [HEADERS.parkedAt]: new Date().toISOString(),
+    };
+    if (originQueue !== undefined) headers[HEADERS.originQueue] = originQueue;
+    properties.headers = headers;
+    await this.manager.publisher.publishRaw(this.manager.names.parkedExchange, message.routingKey, message.body, properties);
+    this.manager.logger.warn({ originQueue, reason, messageId: message.messageId }, 'parked message');
+  }
+}

@@ -1,0 +1,4 @@
+/** Bad input to a pack job (channel list, names, options): the message says which line, channel or field. */
+export class PackInputError extends Error {
+  override readonly name = 'PackInputError';
+}

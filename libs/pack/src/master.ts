@@ -1,0 +1,71 @@
+import { readApkLayout, readChannels, readManifest, type ApkLayout, type FoundChannel, type ManifestInfo } from '@subpack/apk';
+
+/** What a pack job needs to know about its master, all read from the tail and two small entries. */
+export interface MasterInfo {
+  path: string;
+  layout: ApkLayout;
+  manifest: ManifestInfo;
+}
+
+export async function loadMaster(path: string, opts: { locale?: string } = {}): Promise<MasterInfo> {
+  const layout = await readApkLayout(path);
+  const manifest = await readManifest(path, opts.locale ? { locale: opts.locale } : {});
+  return { path, layout, manifest };
+}
+
+export interface Inspection {
+  file: string;
+  size: number;
+  package: string;
+  versionName: string | null;
+  versionCode: number;
+  versionCodeMajor: number;
+  label: string | null;
+  minSdk: number | null;
+  targetSdk: number | null;
+  schemes: string[];
+  signingBlock: { offset: number; size: number; pairs: { id: string; name: string; bytes: number }[] } | null;
+  channels: FoundChannel[];
+}
+
+const PAIR_NAMES: Record<number, string> = {
+  0x7109871a: 'v2 signature',
+  0xf05368c0: 'v3 signature',
+  0x1b93ad61: 'v3.1 signature',
+  0x2b09189e: 'source stamp v1',
+  0x6dff800d: 'source stamp v2',
+  0x42726577: 'verity padding',
+  0x504b4453: 'dependency info',
+  0x71777777: 'Walle channel',
+  0x881155ff: 'VasDolly channel',
+  0x7a786b21: 'packer-ng channel',
+};
+
+export function hexId(id: number): string {
+  return `0x${id.toString(16).padStart(8, '0')}`;
+}
+
+export async function inspectApk(path: string, opts: { locale?: string } = {}): Promise<Inspection> {
+  const { layout, manifest } = await loadMaster(path, opts);
+  const s = layout.schemes;
+  const schemes = [s.v1 && 'v1', s.v2 && 'v2', s.v3 && 'v3', s.v31 && 'v3.1', s.sourceStamp && 'source-stamp'].filter((x): x is string => Boolean(x));
+  const block = layout.signingBlock;
+  return {
+    file: path,
+    size: layout.size,
+    package: manifest.package,
+    versionName: manifest.versionName,
+    versionCode: manifest.versionCode,
+    versionCodeMajor: manifest.versionCodeMajor,
+    label: manifest.label,
+    minSdk: manifest.minSdk,
+    targetSdk: manifest.targetSdk,
+    schemes,
+    signingBlock: block && {
+      offset: block.offset,
+      size: block.size,
+      pairs: block.pairs.map((p) => ({ id: hexId(p.id), name: PAIR_NAMES[p.id] ?? 'unknown', bytes: p.value.length })),
+    },
+    channels: await readChannels(layout),
+  };
+}

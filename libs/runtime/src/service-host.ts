@@ -1,0 +1,162 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { buildTopology } from '@subpack/contracts';
+import { AmqpConnectionManager, AmqpMessagingModule, AmqpTransport } from '@subpack/messaging';
+import { TaskStore } from '@subpack/state';
+import { ConfigError, durations, int, loadConfig, str, url, type ConfigOf, type Field } from './config';
+import { createLogger, PinoNestLogger, type Logger } from './logger';
+import { OpsModule } from './ops.module';
+
+/** Settings every service shares; each service adds its own fields. */
+export const COMMON_CONFIG = {
+  amqpUrl: url('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
+  redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  redisPrefix: str('SUBPACK_REDIS_PREFIX', 'subpack:'),
+  httpPort: int('HTTP_PORT', 8080, 0, 65535),
+  retryTiers: durations('SUBPACK_RETRY_TIERS', '5s,30s,5m'),
+  finishedTtlSeconds: int('SUBPACK_TASK_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
+  drainTimeoutMs: int('SUBPACK_DRAIN_TIMEOUT_MS', 30_000, 0, 3_600_000),
+};
+
+export type CommonConfig = ConfigOf<typeof COMMON_CONFIG>;
+
+/** Tokens the service modules inject. */
+export const LOGGER = Symbol('LOGGER');
+export const CONFIG = Symbol('CONFIG');
+export const OWNER_ID = Symbol('OWNER_ID');
+
+export interface ServiceContext<C> {
+  config: C & CommonConfig;
+  logger: Logger;
+  manager: AmqpConnectionManager;
+  redis: Redis;
+  store: TaskStore;
+  registry: Registry;
+  /** Unique per process: names this instance in completion leases and logs. */
+  owner: string;
+}
+
+export interface ServiceDefinition<S extends Record<string, Field<unknown>>> {
+  name: string;
+  config: S;
+  /** The service's own module, built from the shared context. */
+  module(ctx: ServiceContext<ConfigOf<S>>): DynamicModule;
+  /** Queues this service consumes, with their prefetch. Empty for services that only publish. */
+  prefetch(ctx: ServiceContext<ConfigOf<S>>): Record<string, number>;
+  /** Extra start/stop work outside Nest's consumers (e.g. the retry scheduler's own consumer). */
+  afterStart?(ctx: ServiceContext<ConfigOf<S>>, app: INestApplication): Promise<void>;
+}
+
+/** Exit code for a configuration error (EX_CONFIG), so orchestrators can tell it from a crash. */
+export const EXIT_CONFIG = 78;
+
+/**
+ * Starts a service: validated configuration, JSON logs, the AMQP connection and topology, the Nest app with its
+ * consumers, and the health/metrics endpoints. SIGTERM stops consuming, lets in-flight work finish, then closes.
+ */
+export async function runService<S extends Record<string, Field<unknown>>>(def: ServiceDefinition<S>): Promise<INestApplication> {
+  const logger = createLogger(def.name);
+  let config: ConfigOf<S> & CommonConfig;
+  try {
+    config = { ...loadConfig(COMMON_CONFIG), ...loadConfig(def.config) };
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${def.name}: ${err.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+  const owner = `${def.name}@${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const manager = new AmqpConnectionManager({
+    url: config.amqpUrl,
+    connectionName: owner,
+    topology: buildTopology(config.retryTiers),
+    logger,
+  });
+  const redis = new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  redis.on('error', (err: Error) => logger.warn({ error: err }, 'redis connection error'));
+  const store = new TaskStore(redis, { keyPrefix: config.redisPrefix, finishedTtlSeconds: config.finishedTtlSeconds });
+  const registry = new Registry();
+  const ctx: ServiceContext<ConfigOf<S>> = { config, logger, manager, redis, store, registry, owner };
+
+  @Module({})
+  class ServiceContextModule {}
+  const contextModule: DynamicModule = {
+    module: ServiceContextModule,
+    global: true,
+    providers: [
+      { provide: LOGGER, useValue: logger },
+      { provide: CONFIG, useValue: config },
+      { provide: OWNER_ID, useValue: owner },
+      { provide: TaskStore, useValue: store },
+      { provide: Registry, useValue: registry },
+    ],
+    exports: [LOGGER, CONFIG, OWNER_ID, TaskStore, Registry],
+  };
+
+  @Module({
+    imports: [
+      contextModule,
+      AmqpMessagingModule.forManager(manager),
+      OpsModule.forRoot({
+        service: def.name,
+        registry,
+        checks: [
+          {
+            name: 'rabbitmq',
+            check: async () => {
+              if (manager.state !== 'connected') throw new Error(`connection ${manager.state}`);
+            },
+          },
+          {
+            name: 'redis',
+            check: async () => {
+              await redis.ping();
+            },
+          },
+        ],
+      }),
+      def.module(ctx),
+    ],
+  })
+  class ServiceRootModule {}
+
+  const app = await NestFactory.create(ServiceRootModule, { logger: new PinoNestLogger(logger), abortOnError: false });
+  // inheritAppConfig: the global error filter must reach the AMQP handlers, or every error would look transient.
+  app.connectMicroservice(
+    { strategy: new AmqpTransport({ manager, prefetch: def.prefetch(ctx), drainTimeoutMs: config.drainTimeoutMs }) },
+    { inheritAppConfig: true },
+  );
+  await app.startAllMicroservices();
+  await def.afterStart?.(ctx, app);
+  await app.listen(config.httpPort, '0.0.0.0');
+  logger.info({ 'url.port': config.httpPort, owner }, `${def.name} started`);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, `${def.name} stopping: no new messages, finishing in-flight work`);
+    // Closing the app drains the consumers (cancel, wait for handlers, close channels) and the HTTP server.
+    app
+      .close()
+      .then(() => redis.quit())
+      .then(
+        () => {
+          logger.info({}, `${def.name} stopped`);
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ error: err }, `${def.name} did not stop cleanly`);
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return app;
+}

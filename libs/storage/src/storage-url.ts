@@ -1,0 +1,28 @@
+import { fileURLToPath } from 'node:url';
+
+/** Storage locations are URLs so one task format covers local disks and object stores. */
+export type StorageUrl =
+  | { scheme: 'file'; path: string }
+  | { scheme: 's3' | 'oss'; bucket: string; key: string };
+
+export class StorageUrlError extends Error {
+  override readonly name = 'StorageUrlError';
+}
+
+export function parseStorageUrl(text: string, what: string): StorageUrl {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new StorageUrlError(`${what}: ${JSON.stringify(text)} is not a URL; use file:///abs/path, s3://bucket/key or oss://bucket/key`);
+  }
+  if (u.protocol === 'file:') {
+    if (u.host && u.host !== 'localhost') throw new StorageUrlError(`${what}: file URLs must be local (file:///abs/path), not host ${u.host}`);
+    return { scheme: 'file', path: fileURLToPath(u) };
+  }
+  if (u.protocol === 's3:' || u.protocol === 'oss:') {
+    if (!u.hostname) throw new StorageUrlError(`${what}: ${text} names no bucket`);
+    return { scheme: u.protocol === 's3:' ? 's3' : 'oss', bucket: u.hostname, key: decodeURIComponent(u.pathname.replace(/^\//, '')) };
+  }
+  throw new StorageUrlError(`${what}: unsupported scheme ${u.protocol} in ${text}; use file://, s3:// or oss://`);
+}

@@ -1,0 +1,52 @@
+import type { Publisher } from '@subpack/messaging';
+import type { TaskStore } from '@subpack/state';
+import { now, publishEvent } from './events';
+
+/**
+ * Emits task.completed once the last channel is accounted for. The lease makes concurrent finishers (and redeliveries)
+ * agree on one publisher; the event is confirmed by the broker before the state says "sent". Call it whenever the
+ * task looks complete, including on redelivery: a finisher that crashed before publishing is covered that way.
+ */
+export async function completeTaskOnce(store: TaskStore, publisher: Publisher, taskId: string, owner: string): Promise<boolean> {
+  const claim = await store.claimCompletion(taskId, owner, 30_000);
+  if (claim !== 'claimed') return false;
+  const summary = await store.getTaskSummary(taskId);
+  if (!summary) return false;
+  try {
+    await publishEvent(publisher, {
+      type: 'task.completed',
+      taskId,
+      status: summary.failed > 0 ? 'partial' : 'done',
+      total: summary.total,
+      done: summary.done,
+      failed: summary.failed,
+      at: now(),
+    });
+  } catch (err) {
+    await store.releaseCompletion(taskId, owner);
+    throw err;
+  }
+  await store.confirmCompletion(taskId);
+  return true;
+}
+
+/** Marks the task failed and emits one task.failed event with the reason. */
+export async function failTaskOnce(
+  store: TaskStore,
+  publisher: Publisher,
+  taskId: string,
+  error: { code: string; message: string },
+  owner: string,
+): Promise<void> {
+  const { status } = await store.failTask(taskId, error);
+  if (status !== 'failed') return;
+  const claim = await store.claimTaskFailed(taskId, owner, 30_000);
+  if (claim !== 'claimed') return;
+  try {
+    await publishEvent(publisher, { type: 'task.failed', taskId, error, at: now() });
+  } catch (err) {
+    await store.releaseTaskFailed(taskId, owner);
+    throw err;
+  }
+  await store.confirmTaskFailed(taskId);
+}

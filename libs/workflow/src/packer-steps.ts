@@ -1,0 +1,138 @@
+import { ApkError, planChannel, type ChannelFormat } from '@subpack/apk';
+import {
+  DEFAULT_NAMING,
+  DEFAULT_PACK_FORMAT,
+  EXCHANGES,
+  ROUTING_KEYS,
+  channelStoreMessageId,
+  packBatchMessageId,
+  validatePackBatch,
+  validatePackTask,
+  type ChannelStoreJob,
+  type PackBatch,
+  type PackTask,
+} from '@subpack/contracts';
+import { PermanentError, type Publisher } from '@subpack/messaging';
+import { PackInputError, mergeExtras, nameValues, preparePack, renderName, type ChannelLimits } from '@subpack/pack';
+import type { TaskStore } from '@subpack/state';
+import { MasterUnavailableError, StorageUrlError, targetRoot } from '@subpack/storage';
+import { now, publishEvent } from './events';
+import type { MasterCache } from './master-cache';
+
+export interface PackerDeps {
+  store: TaskStore;
+  publisher: Publisher;
+  masters: MasterCache;
+  batchSize: number;
+  limits: ChannelLimits;
+}
+
+/** Bad input is permanent: retrying cannot fix it, so it is parked at once with the reason. */
+function asPermanent(err: unknown): never {
+  if (err instanceof ApkError || err instanceof PackInputError || err instanceof MasterUnavailableError || err instanceof StorageUrlError) {
+    throw new PermanentError(err.message, { cause: err });
+  }
+  throw err;
+}
+
+export function parseTask(body: unknown, limits: ChannelLimits): PackTask {
+  const result = validatePackTask(body, { maxChannels: limits.maxChannels });
+  if (!result.ok) throw new PermanentError(`invalid pack task: ${result.errors.join('; ')}`);
+  return result.value;
+}
+
+/**
+ * A new task: every check the old tool made plus the format, naming and channel rules, then the task is recorded and
+ * split into batches so several packers share it. A resend of a known task id does not start it again.
+ */
+export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ batches: number; resent: boolean }> {
+  const task = parseTask(body, deps.limits);
+  const existing = await deps.store.getTaskSummary(task.taskId);
+  // A finished task is never redone. A running one is re-split: after a crash mid-split the missing batches must go
+  // out, and duplicates are harmless because every channel is stored idempotently.
+  if (existing && existing.status !== 'pending' && existing.status !== 'running') return { batches: existing.batches, resent: true };
+  const format = task.format ?? DEFAULT_PACK_FORMAT;
+  const naming = task.naming ?? DEFAULT_NAMING;
+  const channels = task.channels.map((c) => ({ id: c.id, extras: c.extras ?? {} }));
+  const master = await deps.masters.get(task.master).catch(asPermanent);
+  try {
+    preparePack(master, channels, { outDir: targetRoot(task.target), format, nameTemplate: naming, extras: task.extras ?? {}, digests: false, limits: deps.limits });
+  } catch (err) {
+    asPermanent(err);
+  }
+  const batchCount = Math.ceil(channels.length / deps.batchSize);
+  const m = master.manifest;
+  await deps.store.createTask(task.taskId, {
+    total: channels.length,
+    batches: batchCount,
+    master: task.master,
+    target: task.target,
+    package: m.package,
+    ...(m.versionName !== null ? { versionName: m.versionName } : {}),
+    versionCode: m.versionCode,
+  });
+  await publishEvent(deps.publisher, {
+    type: 'task.accepted',
+    taskId: task.taskId,
+    total: channels.length,
+    batches: batchCount,
+    package: m.package,
+    versionName: m.versionName ?? '',
+    versionCode: m.versionCode,
+    at: now(),
+  });
+  for (let index = 0; index < batchCount; index++) {
+    const batch: PackBatch = {
+      taskId: task.taskId,
+      master: task.master,
+      format,
+      naming,
+      target: task.target,
+      ...(task.extras ? { extras: task.extras } : {}),
+      channels: task.channels.slice(index * deps.batchSize, (index + 1) * deps.batchSize),
+      batch: { index, count: batchCount },
+      totalChannels: channels.length,
+    };
+    await deps.publisher.publish(EXCHANGES.main, ROUTING_KEYS.packBatch, batch, { messageId: packBatchMessageId(task.taskId, index) });
+  }
+  return { batches: batchCount, resent: false };
+}
+
+/** Plans every channel of a batch and hands each to the uploader as prefix length + tail, with exact digests. */
+export async function planBatch(deps: PackerDeps, body: unknown): Promise<number> {
+  const parsed = validatePackBatch(body);
+  if (!parsed.ok) throw new PermanentError(`invalid pack batch: ${parsed.errors.join('; ')}`);
+  const batch = parsed.value;
+  const master = await deps.masters.get(batch.master).catch(asPermanent);
+  const format: ChannelFormat = batch.format;
+  const digests = await deps.masters.digestsFor(master, format);
+  const root = targetRoot(batch.target);
+  for (const channel of batch.channels) {
+    let job: ChannelStoreJob;
+    try {
+      const extras = mergeExtras(batch.extras ?? {}, channel.extras ?? {});
+      const plan = planChannel(master.layout, format, { channel: channel.id, extras });
+      const d = digests.withTail(plan.tail);
+      job = {
+        taskId: batch.taskId,
+        channel: channel.id,
+        ...(Object.keys(extras).length ? { extras } : {}),
+        master: batch.master,
+        masterSha256: digests.fileSha256 ?? '',
+        prefixLength: plan.prefixLength,
+        tail: plan.tail.toString('base64'),
+        bytes: plan.size,
+        md5: d.md5,
+        sha256: d.sha256,
+        fileName: renderName(batch.naming, nameValues(master, channel.id, d), root),
+        target: batch.target,
+        batchIndex: batch.batch.index,
+      };
+    } catch (err) {
+      asPermanent(err);
+    }
+    await deps.publisher.publish(EXCHANGES.main, ROUTING_KEYS.channelStore, job, { messageId: channelStoreMessageId(batch.taskId, channel.id) });
+  }
+  await deps.store.markBatchPlanned(batch.taskId, batch.batch.index);
+  return batch.channels.length;
+}

@@ -1,0 +1,67 @@
+import { validateChannelStoreJob, type ChannelStoreJob } from '@subpack/contracts';
+import { PermanentError, TransientError, type Publisher } from '@subpack/messaging';
+import type { TaskStore } from '@subpack/state';
+import { MasterUnavailableError, openTarget, type ChannelTarget } from '@subpack/storage';
+import { completeTaskOnce } from './completion';
+import { now, publishEvent } from './events';
+import { formatOfPrefix } from './format-of';
+import type { MasterCache } from './master-cache';
+
+export interface UploaderDeps {
+  store: TaskStore;
+  publisher: Publisher;
+  masters: MasterCache;
+  /** Identifies this process in completion leases. */
+  owner: string;
+  openTarget?: (url: string) => ChannelTarget;
+}
+
+export function parseStoreJob(body: unknown): ChannelStoreJob {
+  const parsed = validateChannelStoreJob(body);
+  if (!parsed.ok) throw new PermanentError(`invalid channel store job: ${parsed.errors.join('; ')}`);
+  return parsed.value;
+}
+
+/**
+ * Writes one channel APK, records it, announces it, and completes the task when it was the last one. Every step is
+ * safe to repeat: a redelivered job finds the finished object and only re-sends the (deduplicable) events.
+ */
+export async function storeChannel(deps: UploaderDeps, body: unknown): Promise<{ url: string; skipped: boolean }> {
+  const job = parseStoreJob(body);
+  const tail = Buffer.from(job.tail, 'base64');
+  if (job.prefixLength + tail.length !== job.bytes) {
+    throw new PermanentError(`channel store job for ${JSON.stringify(job.channel)}: prefixLength + tail (${job.prefixLength + tail.length}) != bytes (${job.bytes})`);
+  }
+  const master = await deps.masters.get(job.master).catch((err: unknown) => {
+    throw err instanceof MasterUnavailableError ? new PermanentError(err.message) : err;
+  });
+  // The prefix is copied from the master as it is now; it must be the master the packer planned against.
+  const digests = await deps.masters.digestsFor(master, formatOfPrefix(master, job.prefixLength));
+  if (job.masterSha256 && digests.fileSha256 !== job.masterSha256) {
+    throw new PermanentError(`master ${job.master} changed since the task was planned (sha256 ${digests.fileSha256} != ${job.masterSha256})`);
+  }
+  const target = (deps.openTarget ?? openTarget)(job.target);
+  const expected = { bytes: job.bytes, digests: { md5: job.md5, sha256: job.sha256 } };
+  let stored = await target.existing(job.fileName, expected);
+  const skipped = stored !== null;
+  if (!stored) {
+    try {
+      stored = await target.store({ masterPath: master.local.path, plan: { prefixLength: job.prefixLength, tail, size: job.bytes }, name: job.fileName, digests: expected.digests });
+    } catch (err) {
+      throw new TransientError(`storing ${job.fileName} to ${job.target} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const mark = await deps.store.markChannelStored(job.taskId, job.channel, { url: stored.url, bytes: job.bytes, md5: job.md5, sha256: job.sha256 });
+  await publishEvent(deps.publisher, {
+    type: 'channel.stored',
+    taskId: job.taskId,
+    channel: job.channel,
+    url: stored.url,
+    bytes: job.bytes,
+    md5: job.md5,
+    sha256: job.sha256,
+    at: now(),
+  });
+  if (mark.complete) await completeTaskOnce(deps.store, deps.publisher, job.taskId, deps.owner);
+  return { url: stored.url, skipped };
+}

@@ -1,0 +1,47 @@
+import { Controller, Inject } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { Counter, Registry } from 'prom-client';
+import { QUEUES } from '@subpack/contracts';
+import { LOGGER, type Logger } from '@subpack/runtime';
+import { acceptTask, planBatch, type PackerDeps } from '@subpack/workflow';
+
+export const PACKER_DEPS = Symbol('PACKER_DEPS');
+
+@Controller()
+export class PackerController {
+  private readonly tasks: Counter;
+  private readonly batches: Counter;
+  private readonly channels: Counter;
+
+  constructor(
+    @Inject(PACKER_DEPS) private readonly deps: PackerDeps,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(Registry) registry: Registry,
+  ) {
+    this.tasks = new Counter({ name: 'subpack_tasks_total', help: 'Pack tasks accepted', registers: [registry] });
+    this.batches = new Counter({ name: 'subpack_batches_total', help: 'Channel batches planned', registers: [registry] });
+    this.channels = new Counter({ name: 'subpack_channels_planned_total', help: 'Channels planned and handed to the uploader', registers: [registry] });
+  }
+
+  @EventPattern(QUEUES.packerTasks)
+  async onTask(@Payload() body: unknown): Promise<void> {
+    const taskId = (body as { taskId?: unknown } | null)?.taskId;
+    try {
+      const { batches, resent } = await acceptTask(this.deps, body);
+      this.tasks.inc();
+      this.logger.info({ taskId, batches, resent }, resent ? 'task already known; not started again' : 'task accepted');
+    } catch (err) {
+      this.logger.warn({ taskId, error: err }, 'task rejected or failed');
+      throw err;
+    }
+  }
+
+  @EventPattern(QUEUES.packerBatches)
+  async onBatch(@Payload() body: unknown): Promise<void> {
+    const b = body as { taskId?: unknown; batch?: { index?: unknown } } | null;
+    const planned = await planBatch(this.deps, body);
+    this.batches.inc();
+    this.channels.inc(planned);
+    this.logger.info({ taskId: b?.taskId, batch: b?.batch?.index, channels: planned }, 'batch planned');
+  }
+}

@@ -1,0 +1,18 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { QUEUES } from '@subpack/contracts';
+import { int, runService } from '@subpack/runtime';
+import { MasterCache, type UploaderDeps } from '@subpack/workflow';
+import { UPLOADER_DEPS, UploaderController } from './uploader.controller';
+
+@Module({})
+class UploaderModule {}
+
+void runService({
+  name: 'uploader',
+  config: { prefetch: int('SUBPACK_PREFETCH', 8, 1, 1000) },
+  module(ctx): DynamicModule {
+    const deps: UploaderDeps = { store: ctx.store, publisher: ctx.manager.publisher, masters: new MasterCache(), owner: ctx.owner };
+    return { module: UploaderModule, controllers: [UploaderController], providers: [{ provide: UPLOADER_DEPS, useValue: deps }] };
+  },
+  prefetch: (ctx) => ({ [QUEUES.uploaderStore]: ctx.config.prefetch }),
+});

@@ -1,0 +1,37 @@
+import { Controller, Inject } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { Counter, Registry } from 'prom-client';
+import { QUEUES } from '@subpack/contracts';
+import { LOGGER, type Logger } from '@subpack/runtime';
+import { storeChannel, type UploaderDeps } from '@subpack/workflow';
+
+export const UPLOADER_DEPS = Symbol('UPLOADER_DEPS');
+
+@Controller()
+export class UploaderController {
+  private readonly stored: Counter;
+  private readonly bytes: Counter;
+
+  constructor(
+    @Inject(UPLOADER_DEPS) private readonly deps: UploaderDeps,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(Registry) registry: Registry,
+  ) {
+    this.stored = new Counter({ name: 'subpack_channels_stored_total', help: 'Channel APKs stored', labelNames: ['skipped'], registers: [registry] });
+    this.bytes = new Counter({ name: 'subpack_tail_bytes_total', help: 'Tail bytes written (the prefix is a server-side or kernel copy)', registers: [registry] });
+  }
+
+  @EventPattern(QUEUES.uploaderStore)
+  async onStore(@Payload() body: unknown): Promise<void> {
+    const job = body as { taskId?: unknown; channel?: unknown; tail?: unknown } | null;
+    try {
+      const { url, skipped } = await storeChannel(this.deps, body);
+      this.stored.inc({ skipped: String(skipped) });
+      if (typeof job?.tail === 'string') this.bytes.inc(Math.floor((job.tail.length * 3) / 4));
+      this.logger.info({ taskId: job?.taskId, channel: job?.channel, 'url.full': url, skipped }, 'channel stored');
+    } catch (err) {
+      this.logger.warn({ taskId: job?.taskId, channel: job?.channel, error: err }, 'channel store failed');
+      throw err;
+    }
+  }
+}
