@@ -6,9 +6,13 @@ import { USAGE, UsageError } from './usage';
 
 type Command = (argv: string[]) => Promise<number>;
 
+// The broker commands load amqplib and ioredis only when used, so `pack` starts fast.
 const COMMANDS: Record<string, Command> = {
   inspect: inspectCommand,
   pack: packCommand,
+  submit: async (argv) => (await import('./commands/submit.js')).submitCommand(argv),
+  status: async (argv) => (await import('./commands/status.js')).statusCommand(argv),
+  parked: async (argv) => (await import('./commands/parked.js')).parkedCommand(argv),
 };
 
 /** Errors a person can act on get one line; anything else is a bug and keeps its stack under SUBPACK_DEBUG. */

@@ -9,6 +9,11 @@ Usage:
   subpack pack <apk> --out <dir> [--channel <id>]... [--channels <file>]
                [--format auto|walle|vasdolly|v1-comment|meta-inf] [--extra key=value]...
                [--name <template>] [--digests] [--json] [--quiet]
+  subpack submit <task.json> [--wait] [--timeout <seconds>]
+  subpack status <taskId> [--json]
+  subpack parked list [--json] [--limit N] | subpack parked replay --all | --id <messageId>...
+
+Broker commands read AMQP_URL, REDIS_URL and SUBPACK_REDIS_PREFIX like the services.
 
 pack options:
   --out <dir>          output directory (created if missing)

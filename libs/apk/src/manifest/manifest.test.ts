@@ -17,7 +17,7 @@ import { ApkError } from '../errors';
 import { readEntries } from '../zip/entries';
 import { ResourceTable } from './arsc';
 import { parseManifest, readManifest, type ManifestInfo } from './manifest';
-import { aaptBadging } from './test-support/aapt';
+import { aaptBadging, aaptLiteralAttribute } from './test-support/aapt';
 import { ANDROID_NS, buildArsc, buildXml, hardenXml, packageChunk, T, typeChunk, type XmlAttrSpec, type XmlElementSpec } from './test-support/res-writer';
 import { writeZip } from './test-support/zip-writer';
 
@@ -29,7 +29,7 @@ async function assertMatchesAapt(apk: string): Promise<ManifestInfo> {
   assert.equal(info.versionName, badging.versionName);
   assert.equal(String(info.minSdk), badging.sdkVersion);
   assert.equal(String(info.targetSdk), badging.targetSdkVersion);
-  assert.equal(info.label, badging.labels.get('') ?? null);
+  assert.equal(info.label, badging.labels.get('') ?? (await aaptLiteralAttribute(apk, 'label')) ?? null);
   return info;
 }
 

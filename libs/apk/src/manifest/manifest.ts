@@ -78,7 +78,8 @@ export async function readManifest(apkPath: string, opts: ManifestOptions = {}):
   const manifestLabel = `${apkPath}: ${MANIFEST_ENTRY}`;
   const attrs = withManifestErrors(manifestLabel, () => readManifestAttributes(axml));
   const arsc = entries.get(RESOURCES_ENTRY);
-  const needsResources = Object.values(attrs).some((v) => typeof v === 'object' && v.kind === 'reference');
+  const { versionCode, versionCodeMajor, versionName, minSdk, targetSdk, label } = attrs;
+  const needsResources = [versionCode, versionCodeMajor, versionName, minSdk, targetSdk, label].some((v) => v?.kind === 'reference');
   const resources = arsc && needsResources
     ? withManifestErrors(`${apkPath}: ${RESOURCES_ENTRY}`, () => ResourceTable.parse(arsc))
     : undefined;

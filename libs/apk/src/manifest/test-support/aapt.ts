@@ -69,3 +69,12 @@ export async function aaptDumpValues(apk: string): Promise<DumpedValue[]> {
   }
   return out;
 }
+
+/**
+ * The literal string of an android: attribute as `aapt dump xmltree` prints it, or undefined when it is absent or
+ * not a literal. Needed because badging prints no application-label for a literal label.
+ */
+export async function aaptLiteralAttribute(apk: string, name: string): Promise<string | undefined> {
+  const { stdout } = await run('aapt', ['dump', 'xmltree', apk, 'AndroidManifest.xml']);
+  return new RegExp(`^\\s*A: android:${name}\\(0x[0-9a-f]{8}\\)="(.*)" \\(Raw: `, 'm').exec(stdout)?.[1];
+}

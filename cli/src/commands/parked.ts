@@ -1,0 +1,36 @@
+import { parseArgs } from 'node:util';
+import { ParkingLot } from '@subpack/messaging';
+import { UsageError } from '../usage';
+import { withManager } from './broker';
+
+export async function parkedCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      json: { type: 'boolean', default: false },
+      limit: { type: 'string', default: '100' },
+      all: { type: 'boolean', default: false },
+      id: { type: 'string', multiple: true, default: [] },
+    },
+  });
+  if (sub === 'list') {
+    const limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+    const parked = await withManager((m) => new ParkingLot(m).listParked(limit));
+    for (const p of parked) {
+      const row = { id: p.id, reason: p.reason, attempt: p.attempt, originQueue: p.originQueue, routingKey: p.originRoutingKey, parkedAt: p.parkedAt, body: p.body.toString('utf8').slice(0, 2000) };
+      process.stdout.write(values.json ? `${JSON.stringify(row)}\n` : `${p.id}  [${p.originRoutingKey ?? '?'} attempt ${p.attempt}] ${p.reason}\n`);
+    }
+    if (!values.json) process.stderr.write(`${parked.length} parked message(s)\n`);
+    return 0;
+  }
+  if (sub === 'replay') {
+    if (!values.all && values.id.length === 0) throw new UsageError('parked replay needs --all or --id <messageId>');
+    const result = await withManager((m) => new ParkingLot(m).replayParked(values.all ? { all: true } : { ids: values.id }));
+    process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `replayed ${result.replayed.length}, skipped ${result.skipped.length}\n`);
+    for (const s of result.skipped) process.stderr.write(`skipped ${s.id}: ${s.reason}\n`);
+    return 0;
+  }
+  throw new UsageError('usage: subpack parked list [--json] [--limit N] | parked replay --all | --id <messageId>...');
+}

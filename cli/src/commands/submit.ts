@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { EXCHANGES, ROUTING_KEYS, validatePackTask } from '@subpack/contracts';
+import { ProgressBar } from '../progress';
+import { UsageError } from '../usage';
+import { withManager, withStore } from './broker';
+
+const FINISHED = new Set(['done', 'partial', 'failed']);
+
+export async function submitCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { wait: { type: 'boolean', default: false }, timeout: { type: 'string', default: '3600' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('submit takes exactly one task JSON file');
+  const text = await readFile(positionals[0]!, 'utf8');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${positionals[0]}: not valid JSON (${(err as Error).message})`);
+  }
+  // Checked here too so a typo is reported at once rather than parked.
+  const checked = validatePackTask(body);
+  if (!checked.ok) throw new UsageError(`${positionals[0]}: ${checked.errors.join('; ')}`);
+  const task = checked.value;
+  await withManager((m) => m.publisher.publish(EXCHANGES.main, ROUTING_KEYS.packTask, task, { messageId: `task.pack:${task.taskId}` }));
+  process.stderr.write(`submitted ${task.taskId} (${task.channels.length} channels)\n`);
+  if (!values.wait) return 0;
+
+  const deadline = Date.now() + Number(values.timeout) * 1000;
+  const bar = new ProgressBar(task.channels.length);
+  return withStore(async (store) => {
+    while (Date.now() < deadline) {
+      const s = await store.getTaskSummary(task.taskId);
+      if (s) {
+        bar.update(s.done + s.failed, s.status);
+        if (FINISHED.has(s.status)) {
+          bar.finish();
+          process.stderr.write(`${task.taskId}: ${s.status}, ${s.done} stored, ${s.failed} failed${s.error ? `: ${s.error.message}` : ''}\n`);
+          return s.status === 'done' ? 0 : 1;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    bar.finish();
+    process.stderr.write(`${task.taskId}: still running after --timeout ${values.timeout}s\n`);
+    return 1;
+  });
+}
