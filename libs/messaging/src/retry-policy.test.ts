@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HEADERS } from './names';
 import { decideRetry, type RetryPolicy } from './retry-policy';
+import { tierBindingProblems } from './retry-scheduler';
+import type { TopologySpec } from './topology';
 
 const policy: RetryPolicy = {
   tiers: [
@@ -56,5 +58,24 @@ describe('decideRetry', () => {
     assert.match(noOrigin.action === 'park' ? noOrigin.reason : '', /origin queue unknown/);
     const noTiers = decideRetry(failed(1), { tiers: [], maxAttempts: 3 });
     assert.match(noTiers.action === 'park' ? noTiers.reason : '', /no retry tiers/);
+  });
+});
+
+describe('tierBindingProblems', () => {
+  const tiers = [{ name: '5s', ttlMs: 5000 }];
+  const specWith = (args: Record<string, unknown>): TopologySpec => ({
+    exchanges: [],
+    queues: [{ name: 'subpack.retry.5s', bindings: [{ exchange: 'subpack.retry', routingKey: '', arguments: args }] }],
+  });
+
+  it('accepts a tier queue bound on the (non x-) tier routing header', () => {
+    assert.deepEqual(tierBindingProblems(specWith({ 'x-match': 'all', 'subpack-tier': '5s' }), 'subpack.retry', 'subpack-tier', tiers), []);
+  });
+
+  it('rejects a binding on x- headers only, which RabbitMQ would match against every message', () => {
+    const problems = tierBindingProblems(specWith({ 'x-match': 'all', 'x-subpack-tier': '5s' }), 'subpack.retry', 'subpack-tier', tiers);
+    assert.equal(problems.length, 2);
+    assert.match(problems[0] ?? '', /queue "subpack\.retry\.5s" binds "subpack\.retry" on x- headers only .*RabbitMQ ignores/);
+    assert.match(problems[1] ?? '', /no queue is bound to "subpack\.retry" with "subpack-tier: 5s"/);
   });
 });

@@ -1,5 +1,6 @@
 import type { AmqpConnectionManager } from './connection-manager';
 import type { Consumer } from './consumer';
+import type { TopologySpec } from './topology';
 import { describeError, UnroutableError } from './errors';
 import { copyProperties } from './headers';
 import type { IncomingMessage } from './incoming-message';
@@ -36,8 +37,15 @@ export class RetryScheduler {
     }
   }
 
+  /** Throws when the declared topology cannot route retries as the policy needs (see tierBindingProblems). */
   async start(): Promise<void> {
     if (this.consumer !== undefined) return;
+    const { topology, names } = this.manager;
+    if (topology !== undefined) {
+      const header = this.options.tierRoutingHeader ?? TIER_ROUTING_HEADER;
+      const problems = tierBindingProblems(topology, names.retryExchange, header, this.options.policy.tiers);
+      if (problems.length > 0) throw new Error(`retry scheduler cannot start: ${problems.join('; ')}`);
+    }
     this.consumer = await this.manager.consume(this.manager.names.deadQueue, async (message) => {
       await this.handle(message);
     }, {
@@ -105,4 +113,31 @@ export class RetryScheduler {
     await this.manager.publisher.publishRaw(this.manager.names.parkedExchange, message.routingKey, message.body, properties);
     this.manager.logger.warn({ originQueue, reason, messageId: message.messageId }, 'parked message');
   }
+}
+
+/**
+ * Pure check of the tier queues' bindings on the retry headers exchange: each policy tier needs a queue bound with
+ * `<tierHeader>: <tier name>`. A binding whose only match keys start with `x-` matches EVERY message (RabbitMQ skips
+ * x- binding arguments), which would copy each retry into every tier.
+ */
+export function tierBindingProblems(spec: TopologySpec, retryExchange: string, tierHeader: string, tiers: readonly RetryTier[]): string[] {
+  const problems: string[] = [];
+  const boundTiers = new Set<unknown>();
+  for (const queue of spec.queues) {
+    for (const binding of queue.bindings) {
+      if (binding.exchange !== retryExchange) continue;
+      const matchKeys = Object.keys(binding.arguments ?? {}).filter((key) => !key.startsWith('x-'));
+      if (matchKeys.length === 0) {
+        problems.push(
+          `queue "${queue.name}" binds "${retryExchange}" on x- headers only (${Object.keys(binding.arguments ?? {}).join(', ') || 'none'}), ` +
+            `which RabbitMQ ignores, so it would receive every retry; bind it on "${tierHeader}" instead`,
+        );
+      }
+      boundTiers.add(binding.arguments?.[tierHeader]);
+    }
+  }
+  for (const tier of tiers) {
+    if (!boundTiers.has(tier.name)) problems.push(`no queue is bound to "${retryExchange}" with "${tierHeader}: ${tier.name}" (tier "${tier.name}")`);
+  }
+  return problems;
 }

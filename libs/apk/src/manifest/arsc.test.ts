@@ -8,7 +8,7 @@ import { aaptDumpValues, type DumpedValue } from './test-support/aapt';
 import { buildArsc, chunk, packageChunk, T, typeChunk, u16, u32, u8 } from './test-support/res-writer';
 import type { TypedValue } from './typed-value';
 
-const STRINGS = ['默认名称', '中文名称', 'English name', 'Nom français', 'Filipino', 'shared value', 'after', 'dense screen'];
+const STRINGS = ['默认名称', '中文名称', 'English name', 'Nom français', 'Filipino', 'shared value', 'after', 'dense screen', 'after (en)', 'after (zh)'];
 const KEYS = ['app_name', 'alias', 'shared_a', 'shared_b', 'a_style', 'after_style', 'loop_a', 'loop_b', 'nothing'];
 const id = (entry: number): number => 0x7f010000 | entry;
 
@@ -42,12 +42,17 @@ function syntheticArsc(withSkipped: boolean): Buffer {
         null,
       ],
     }),
-    typeChunk({ typeId: 1, config: { language: 'zh', region: 'CN' }, layout: 'sparse', entries: [{ key: 0, type: T.STRING, data: 1 }] }),
+    typeChunk({
+      typeId: 1,
+      config: { language: 'zh', region: 'CN' },
+      layout: 'sparse',
+      entries: [{ key: 0, type: T.STRING, data: 1 }, null, null, null, null, { key: 5, type: T.STRING, data: 9 }],
+    }),
     typeChunk({
       typeId: 1,
       config: { language: 'en' },
       layout: 'offset16',
-      entries: [{ key: 0, type: T.STRING, data: 2 }, null, null, null, null, { key: 5, type: T.STRING, data: 6 }],
+      entries: [{ key: 0, type: T.STRING, data: 2 }, null, null, null, null, { key: 5, type: T.STRING, data: 8 }],
     }),
     typeChunk({
       typeId: 1,
@@ -118,7 +123,8 @@ describe('ResourceTable (synthetic TYPE chunks)', () => {
       assert.deepEqual(table.entries(id(4)).map((e) => [e.key, e.value]), [['a_style', null]]);
       assert.equal(table.resolve(id(4)), null);
       assert.deepEqual(table.resolve(id(5)), str('after'));
-      assert.deepEqual(table.resolve(id(5), { locale: 'en' }), str('after'));
+      assert.deepEqual(table.resolve(id(5), { locale: 'en' }), str('after (en)'), 'offset16 entry past the first');
+      assert.deepEqual(table.resolve(id(5), { locale: 'zh-CN' }), str('after (zh)'), 'sparse entry past the first');
     });
 
     it(`follows reference chains, per locale, and stops on cycles and missing ids (${label})`, () => {

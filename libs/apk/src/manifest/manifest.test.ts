@@ -286,6 +286,14 @@ describe('parseManifest on synthetic manifests', () => {
     assert.equal(parseManifest(xml, table, { locale: 'en' }).label, 'Game');
   });
 
+  it('rejects a locale it cannot parse as the caller\'s mistake, not the manifest\'s', () => {
+    assert.throws(() => parseManifest(manifestXml([]), undefined, { locale: 'english' }), (err: unknown) => {
+      assert.ok(!(err instanceof ApkError));
+      assert.match((err as Error).message, /locale "english": bad language code/);
+      return true;
+    });
+  });
+
   it('fails clearly when versionCode is a reference it cannot resolve', () => {
     const xml = manifestXml([attr.versionCode(0x7f020000, T.REFERENCE)]);
     assert.throws(() => parseManifest(xml), /^ApkError: AndroidManifest\.xml: versionCode refers to resource 0x7f020000, which needs resources\.arsc$/);

@@ -2,6 +2,7 @@ import { ApkError } from '../errors';
 import { readEntries } from '../zip/entries';
 import { parseBinaryXml, type XmlAttribute, type XmlElement } from './axml';
 import { ResourceTable } from './arsc';
+import { parseLocale } from './resource-config';
 import { intValue, stringValue, type TypedValue } from './typed-value';
 
 export interface ManifestInfo {
@@ -61,6 +62,7 @@ interface ManifestAttributes {
  * `@integer/…`) resolve through `resources` for `opts.locale`. Errors start with `AndroidManifest.xml:`.
  */
 export function parseManifest(axml: Buffer, resources?: ResourceTable, opts: ManifestOptions = {}): ManifestInfo {
+  checkLocale(opts);
   return withManifestErrors(MANIFEST_ENTRY, () => buildInfo(readManifestAttributes(axml), resources, opts));
 }
 
@@ -69,6 +71,7 @@ export function parseManifest(axml: Buffer, resources?: ResourceTable, opts: Man
  * central directory. resources.arsc is parsed only when the manifest refers to a resource.
  */
 export async function readManifest(apkPath: string, opts: ManifestOptions = {}): Promise<ManifestInfo> {
+  checkLocale(opts);
   const entries = await readEntries(apkPath, [MANIFEST_ENTRY, RESOURCES_ENTRY], {
     maxBytes: MANIFEST_MAX_BYTES,
     maxBytesByName: { [RESOURCES_ENTRY]: RESOURCES_MAX_BYTES },
@@ -84,6 +87,11 @@ export async function readManifest(apkPath: string, opts: ManifestOptions = {}):
     ? withManifestErrors(`${apkPath}: ${RESOURCES_ENTRY}`, () => ResourceTable.parse(arsc))
     : undefined;
   return withManifestErrors(manifestLabel, () => buildInfo(attrs, resources, opts));
+}
+
+/** A bad locale is the caller's mistake, so it fails up front rather than as a BAD_MANIFEST. */
+function checkLocale(opts: ManifestOptions): void {
+  if (opts.locale) parseLocale(opts.locale);
 }
 
 /** Runs `parse`, turning any failure into a BAD_MANIFEST error that starts with `label`. */

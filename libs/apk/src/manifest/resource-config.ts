@@ -29,8 +29,8 @@ const VARIANT_END = 48;
 /** Reads the ResTable_config at `offset`, honouring its own size field (older files have shorter configs). */
 export function readConfig(buf: Buffer, offset: number, limit: number): ResourceConfig {
   if (offset + 4 > limit) throw new Error(`resource config at offset ${offset} is truncated`);
-  const size = buf.readUInt32LE(offset);
-  if (size < 4 || offset + size > limit) throw new Error(`resource config at offset ${offset}: size ${size} does not fit`);
+  // Like ResTable_config::copyFromDtoH, take what the size field claims, but never read past the chunk header.
+  const size = Math.min(buf.readUInt32LE(offset), limit - offset);
   const field = (from: number, to: number): Buffer => buf.subarray(offset + Math.min(from, size), offset + Math.min(to, size));
   let hasOtherQualifiers = false;
   for (let at = 4; at < size; at++) {
@@ -79,7 +79,8 @@ export function configLocale(c: ResourceConfig): string {
 
 /** Accepts 'zh-CN', 'zh_CN', 'zh-rCN', 'zh-Hans-CN' (script ignored), 'en' or '' (default config). */
 export function parseLocale(text: string): LocaleRequest {
-  const parts = text.trim().split(/[-_+]/).filter(Boolean);
+  // 'b+sr+Latn' is Android's BCP-47 qualifier form.
+  const parts = text.trim().replace(/^b\+/, '').split(/[-_+]/).filter(Boolean);
   const language = (parts.shift() ?? '').toLowerCase();
   if (language && !/^[a-z]{2,3}$/.test(language)) throw new Error(`locale ${JSON.stringify(text)}: bad language code`);
   let region = '';
