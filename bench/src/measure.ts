@@ -17,14 +17,14 @@ export interface Timed {
 }
 
 /** Runs a command to completion, timing it by wall clock; fails loudly on a non-zero exit. */
-export function timed(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Timed> {
+export function timed(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; discardStdout?: boolean } = {}): Promise<Timed> {
   return new Promise((res, rej) => {
     const start = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', opts.discardStdout ? 'ignore' : 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', rej);
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
