@@ -19,7 +19,8 @@ async function parseFile(file: string): Promise<{ document: AsyncAPIDocumentInte
 }
 
 function isError(diagnostic: Diagnostic): boolean {
-  return diagnostic.severity === DiagnosticSeverity.Error;
+  // The parser's Diagnostic and its re-exported DiagnosticSeverity come from different copies of the enum.
+  return Number(diagnostic.severity) === Number(DiagnosticSeverity.Error);
 }
 
 function describeDiagnostic(diagnostic: Diagnostic): string {

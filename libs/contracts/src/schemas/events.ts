@@ -13,11 +13,9 @@ import { StringEnum } from './rules';
 export const EVENT_TYPES = ['task.accepted', 'channel.stored', 'channel.failed', 'task.completed', 'task.failed'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-type EventProperties<T extends EventType, P extends TProperties> = {
-  type: TLiteral<T>;
-  taskId: typeof TaskIdSchema;
+type EventProperties<T extends EventType, P extends TProperties> = { type: TLiteral<T>; taskId: TString } & P & {
   at: TString;
-} & P;
+};
 
 /**
  * Every event has `type` (its routing key without "event."), `taskId` and `at`. Events stay open to new fields
@@ -35,7 +33,7 @@ function eventSchema<T extends EventType, P extends TProperties>(
       taskId: TaskIdSchema,
       ...properties,
       at: DateTimeSchema('When the event happened.'),
-    } as EventProperties<T, P>,
+    },
     { title, description: options.description, examples: options.examples },
   );
 }

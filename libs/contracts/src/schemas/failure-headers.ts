@@ -18,6 +18,13 @@ export const HEADERS = {
 } as const;
 export type HeaderName = (typeof HEADERS)[keyof typeof HEADERS];
 
+/**
+ * The header the retry exchange routes on. RabbitMQ's headers exchange ignores binding arguments whose name starts with
+ * "x-": a binding on x-subpack-tier would match every message and copy each retry into every tier queue. So the
+ * retry-scheduler sets both: this one for routing, x-subpack-tier for people reading the message.
+ */
+export const TIER_ROUTING_HEADER = 'subpack-tier';
+
 export const ERROR_CLASSES = ['permanent', 'transient'] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 
@@ -35,6 +42,9 @@ export const FailureHeadersSchema = Type.Object(
       Type.String({ description: 'Routing key the message was originally published with.' }),
     ),
     [HEADERS.tier]: Type.Optional(Type.String({ minLength: 1, description: 'Retry tier the message waits in, e.g. 30s.' })),
+    [TIER_ROUTING_HEADER]: Type.Optional(
+      Type.String({ minLength: 1, description: 'Same as x-subpack-tier; the retry exchange routes on this one.' }),
+    ),
     [HEADERS.parkedAt]: Type.Optional(DateTimeSchema('When the message was parked.')),
     [HEADERS.failedAt]: Type.Optional(DateTimeSchema('When the message last failed.')),
   },
@@ -51,6 +61,7 @@ export const FailureHeadersSchema = Type.Object(
         [HEADERS.originQueue]: 'subpack.uploader.store',
         [HEADERS.originRoutingKey]: 'channel.store',
         [HEADERS.tier]: '30s',
+        [TIER_ROUTING_HEADER]: '30s',
         [HEADERS.failedAt]: '2025-06-01T12:00:05.000Z',
       },
     ],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { connect, type ChannelModel, type ConfirmChannel, type GetMessage } from 'amqplib';
-import { HEADERS } from '../schemas/failure-headers';
+import { HEADERS, TIER_ROUTING_HEADER } from '../schemas/failure-headers';
 import { buildTopology, DEFAULT_RETRY_TIERS, DELIVERY_LIMIT, TOPOLOGY, type Topology } from './build-topology';
 import { EXCHANGES, QUEUES, queueRoutingKey, ROUTING_KEYS } from './names';
 
@@ -31,7 +31,8 @@ describe('buildTopology (pure data)', () => {
       assert.equal('x-dead-letter-routing-key' in queue.arguments, false);
       const tierName = queue.name.slice('subpack.retry.'.length);
       assert.deepEqual(queue.bindings, [
-        { exchange: 'subpack.retry', routingKey: '', arguments: { 'x-match': 'all', 'x-subpack-tier': tierName } },
+        // Not x-subpack-tier: headers exchanges ignore binding arguments starting with "x-".
+        { exchange: 'subpack.retry', routingKey: '', arguments: { 'x-match': 'all', 'subpack-tier': tierName } },
       ]);
     }
     assert.deepEqual(topology.retryTiers.map((tier) => tier.queue), tierQueues.map((queue) => queue.name));
@@ -102,7 +103,13 @@ describe('buildTopology (pure data)', () => {
 /** Declares a namespaced copy of the topology on the real broker and checks that RabbitMQ routes as described. */
 describe('buildTopology on RabbitMQ', () => {
   const namespace = `t-contracts-${randomBytes(4).toString('hex')}`;
-  const topology = buildTopology([{ name: 'fast', ttlMs: 300 }], { namespace });
+  const topology = buildTopology(
+    [
+      { name: 'fast', ttlMs: 300 },
+      { name: 'slow', ttlMs: 600_000 },
+    ],
+    { namespace },
+  );
   const { exchanges: ex, queues: q } = topology.names;
   let connection: ChannelModel;
   let channel: ConfirmChannel;
@@ -168,12 +175,14 @@ describe('buildTopology on RabbitMQ', () => {
     assert.equal(dead.fields.routingKey, ROUTING_KEYS.channelStore);
   });
 
-  it('delays a retried message in its tier, then returns it to exactly the queue it failed in', async () => {
+  it('delays a retried message in its tier only, then returns it to exactly the queue it failed in', async () => {
     const started = Date.now();
     await publish(ex.retry, queueRoutingKey(q.packerBatches), { taskId: 'retry-1' }, {
+      [TIER_ROUTING_HEADER]: 'fast',
       [HEADERS.tier]: 'fast',
       [HEADERS.attempt]: 1,
     });
+    await assertEmpty(topology.retryTiers[1]!.queue);
     const returned = await nextMessage(q.packerBatches);
     assert.ok(Date.now() - started >= 250, 'the message came back before the tier TTL');
     assert.deepEqual(JSON.parse(returned.content.toString()), { taskId: 'retry-1' });
@@ -185,7 +194,10 @@ describe('buildTopology on RabbitMQ', () => {
 
   it('returns (mandatory) a retry for an unknown tier instead of dropping it', async () => {
     const returned = new Promise<string>((resolve) => channel.once('return', (message: GetMessage) => resolve(message.fields.routingKey)));
-    await publish(ex.retry, queueRoutingKey(q.packerTasks), { taskId: 'lost-1' }, { [HEADERS.tier]: 'no-such-tier' });
+    await publish(ex.retry, queueRoutingKey(q.packerTasks), { taskId: 'lost-1' }, {
+      [TIER_ROUTING_HEADER]: 'no-such-tier',
+      [HEADERS.tier]: 'no-such-tier',
+    });
     assert.equal(await returned, queueRoutingKey(q.packerTasks));
   });
 

@@ -1,4 +1,4 @@
-import { HEADERS } from '../schemas/failure-headers';
+import { TIER_ROUTING_HEADER } from '../schemas/failure-headers';
 import { queueRoutingKey, retryQueueName, ROUTING_KEYS, topologyNames, TOPOLOGY_NAME_PART, type TopologyNames } from './names';
 
 export type ExchangeType = 'topic' | 'fanout' | 'headers';
@@ -132,7 +132,8 @@ export function buildTopology(tiers: readonly RetryTier[], options: TopologyOpti
       // which the main exchange routes back to exactly that queue.
       ...retryTiers.map((tier) =>
         queue(tier.queue, 'retry', { 'x-message-ttl': tier.ttlMs, ...deadLetterTo(ex.main) }, [
-          { exchange: ex.retry, routingKey: '', arguments: { 'x-match': 'all', [HEADERS.tier]: tier.name } },
+          // Headers exchanges ignore binding arguments whose name starts with "x-", so routing uses `subpack-tier`.
+          { exchange: ex.retry, routingKey: '', arguments: { 'x-match': 'all', [TIER_ROUTING_HEADER]: tier.name } },
         ]),
       ),
       queue(q.parked, 'parked', {}, [{ exchange: ex.parked, routingKey: '' }]),

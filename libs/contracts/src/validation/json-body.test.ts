@@ -42,6 +42,7 @@ describe('parseJsonBody', () => {
 
   it('escapes control characters from the body in the error', () => {
     const error = errorOf(parseJsonBody(Buffer.from('{"a":\u0007}')));
+    // eslint-disable-next-line no-control-regex -- looking for raw control characters is the point
     assert.ok(!/[\u0000-\u001f]/.test(error), error);
     assert.match(error, /\\u0007/);
   });

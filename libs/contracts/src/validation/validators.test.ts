@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SCHEMA_CATALOG, SCHEMA_NAMES } from '../schemas/catalog';
-import { PACK_TASK_EXAMPLE, withPackTaskDefaults, type PackTask } from '../schemas/pack-task';
+import { PACK_TASK_EXAMPLE, withPackTaskDefaults } from '../schemas/pack-task';
 import { MAX_REPORTED_ERRORS } from './describe-errors';
 import type { ValidationResult } from './result';
 import {
@@ -172,7 +172,7 @@ describe('validatePackTask', () => {
     const resolved = withPackTaskDefaults(task);
     assert.equal(resolved.format, 'auto');
     assert.equal(resolved.naming, '{package}-{versionName}-{channel}.apk');
-    assert.equal((task as PackTask).format, undefined);
+    assert.equal(task.format, undefined);
   });
 });
 
@@ -254,8 +254,8 @@ describe('validateEvent', () => {
       validateEvent({ type: 'channel.failed', taskId: 't1', channel: 'a', error: { code: '' }, at: 'now' }),
     );
     assert.deepEqual(errors, [
-      'error.code: must not be empty',
       'error.message: is required',
+      'error.code: must not be empty',
       'at: must be an RFC 3339 date-time with a time zone, e.g. 2025-06-01T12:00:00Z',
     ]);
   });
