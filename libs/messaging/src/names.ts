@@ -1,30 +1,14 @@
-/**
- * Header and exchange/queue names shared with `@subpack/contracts` (see notes/contracts.md).
- * They are repeated here, not imported, so this library stays usable with any topology whose names are passed in
- * (tests use random names); the defaults below must stay equal to the contracts constants.
- */
-
-/** The project's own failure headers. Never rely on `x-death`: RabbitMQ 3.13+ stops updating it on republish. */
-export const HEADERS = {
-  attempt: 'x-subpack-attempt',
-  error: 'x-subpack-error',
-  errorClass: 'x-subpack-error-class',
-  originQueue: 'x-subpack-origin-queue',
-  originRoutingKey: 'x-subpack-origin-routing-key',
-  tier: 'x-subpack-tier',
-  parkedAt: 'x-subpack-parked-at',
-  failedAt: 'x-subpack-failed-at',
-  /** Per-publish correlation id: lets a basic.return be matched to the publish it belongs to. */
-  publishId: 'x-subpack-publish-id',
-} as const;
+import { HEADERS as CONTRACT_HEADERS, TIER_ROUTING_HEADER, type ErrorClass } from '@subpack/contracts';
 
 /**
- * Header the retry scheduler matches the tier queues' bindings on.
- * RabbitMQ's headers exchange IGNORES binding arguments whose key starts with `x-` (only `x-match` is read), so a
- * binding on `x-subpack-tier` would match every message and copy each retry into every tier queue. The tier
- * bindings must therefore use a key without the `x-` prefix; `x-subpack-tier` is still set for humans.
+ * The project's own failure headers, from the contracts (never rely on `x-death`: RabbitMQ 3.13+ stops updating it on
+ * republish), plus the transport's private per-publish correlation id, which lets a basic.return be matched to the
+ * publish it belongs to. Exchange and queue names stay parameters (tests use random names).
  */
-export const TIER_ROUTING_HEADER = 'subpack-tier';
+export const HEADERS = { ...CONTRACT_HEADERS, publishId: 'x-subpack-publish-id' } as const;
+
+/** Tier bindings route on this non-`x-` header: RabbitMQ's headers exchange ignores `x-` binding arguments. */
+export { TIER_ROUTING_HEADER, type ErrorClass };
 
 /** Headers the broker adds when it dead-letters a message; stripped from every copy we republish. */
 export const BROKER_DEATH_HEADERS: readonly string[] = [
@@ -37,7 +21,6 @@ export const BROKER_DEATH_HEADERS: readonly string[] = [
   'x-last-death-exchange',
 ];
 
-export type ErrorClass = 'permanent' | 'transient';
 
 /** Exchange and queue names of the failure path; defaults are the contracts names. */
 export interface MessagingNames {
