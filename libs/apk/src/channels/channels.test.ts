@@ -1,7 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { apksignerVerify, makeTempDir, removeDir, standardApks, frameworkResApk, type StandardApks, type VerifyResult } from '@subpack/testing';
 import { readApkLayout, type ApkLayout } from '../apk-layout';
@@ -171,4 +173,19 @@ test('prefix digests plus tail equal the digests of the written file', async () 
   const digests = (await PrefixDigests.compute(apks.chinese, plan.prefixLength)).withTail(plan.tail);
   assert.equal(digests.md5, createHash('md5').update(bytes).digest('hex'));
   assert.equal(digests.sha256, createHash('sha256').update(bytes).digest('hex'));
+});
+
+test('a write sweeps the partial file a killed writer left, and spares live and recent foreign writers', async () => {
+  const host = hostname().replace(/[^A-Za-z0-9-]/g, '_');
+  const deadPid = spawnSync(process.execPath, ['-e', '0']).pid;
+  const outDir = join(dir, 'sweep');
+  await mkdir(outDir);
+  const dead = `.x.apk.${host}.${deadPid}.0badc0de.partial`;
+  const live = `.x.apk.${host}.${process.pid}.0000beef.partial`;
+  const foreign = '.x.apk.other-host.1234.00000001.partial';
+  const otherFile = `.y.apk.${host}.${deadPid}.0badc0de.partial`;
+  for (const f of [dead, live, foreign, otherFile]) await writeFile(join(outDir, f), 'partial');
+  const layout = await readApkLayout(apks.v2Only);
+  await writePlanToFile(apks.v2Only, planChannel(layout, 'auto', { channel: 'x', extras: {} }), join(outDir, 'x.apk'));
+  assert.deepEqual((await readdir(outDir)).sort(), [live, foreign, otherFile, 'x.apk'].sort());
 });

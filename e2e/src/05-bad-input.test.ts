@@ -1,0 +1,69 @@
+// Bad task bodies are parked with a reason that names the problem; the packer keeps serving good tasks.
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { standardApk } from '@subpack/testing';
+import {
+  channelIds,
+  E2eStack,
+  eventsFor,
+  fileTargetUrl,
+  fileUrl,
+  headerNumber,
+  headerText,
+  listTarget,
+  packTask,
+  uniqueTaskId,
+} from './harness';
+
+let stack: E2eStack;
+before(async () => {
+  stack = await E2eStack.create('badinput');
+});
+after(async () => {
+  await stack.cleanup();
+});
+
+test('malformed and schema-invalid tasks are parked with readable reasons; a valid task still completes', { timeout: 120_000 }, async () => {
+  const master = await standardApk('v1v2v3');
+  const targetDir = join(stack.workDir, 'target');
+  await mkdir(targetDir);
+  const [packer] = await Promise.all([stack.start('packer'), stack.start('uploader'), stack.start('retry-scheduler')]);
+  const tap = await stack.eventTap();
+  const parked = await stack.parkedSpy();
+  const retried = await stack.retrySpy();
+
+  const valid = (label: string): Record<string, unknown> =>
+    packTask({ taskId: uniqueTaskId(label), master: fileUrl(master), target: fileTargetUrl(targetDir), channels: channelIds(3) });
+  const noTarget = valid('notarget');
+  delete noTarget.target;
+  const escaping = { ...valid('escape'), channels: [{ id: 'ok-1' }, { id: '../x' }] };
+  const cases = [
+    { name: 'malformed JSON', body: Buffer.from('{"taskId": "broken", "channels": ['), reason: /not valid JSON/i },
+    { name: 'missing target', body: Buffer.from(JSON.stringify(noTarget)), reason: /\btarget\b.*required|required.*\btarget\b/i },
+    { name: 'channel id "../x"', body: Buffer.from(JSON.stringify(escaping)), reason: /channels\[1\]\.id|channels\/1\/id/ },
+  ];
+  for (const c of cases) await stack.publishRawTask(c.body);
+
+  await parked.waitFor(`${cases.length} parked messages`, (m) => m.length >= cases.length, 30_000, () => stack.describe(tap));
+  for (const c of cases) {
+    const message = parked.messages.find((m) => m.body.equals(c.body));
+    assert.ok(message, `${c.name} is parked with its body unchanged`);
+    const reason = headerText(message, 'x-subpack-error');
+    assert.match(reason, c.reason, `${c.name}: the reason names the problem: ${JSON.stringify(reason)}`);
+    assert.equal(headerNumber(message, 'x-subpack-attempt'), 1, `${c.name}: parked on the first failure`);
+    assert.equal(message.headers['x-subpack-error-class'], 'permanent', `${c.name}: bad input is permanent`);
+  }
+  assert.equal(retried.messages.length, 0, 'bad input is never retried');
+  assert.ok(packer.running, `the packer survived the bad input\n${packer.outputTail()}`);
+
+  const good = valid('good');
+  const goodId = good.taskId as string;
+  await stack.publishTask(good);
+  const [completed] = await stack.waitForEvent(tap, goodId, 'task.completed', 60_000);
+  assert.equal(completed!.event.status, 'done', JSON.stringify(completed!.event));
+  assert.equal((await listTarget(targetDir)).length, 3, 'only the valid task wrote files');
+  assert.equal(eventsFor(tap.messages, goodId, 'task.failed').length, 0);
+  assert.equal((await packer.get('/health/ready'))?.status, 200, 'the packer is still ready');
+});

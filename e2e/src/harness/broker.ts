@@ -1,0 +1,110 @@
+import { connect, type Channel, type ConfirmChannel, type GetMessage, type Options } from 'amqplib';
+import { randomBytes } from 'node:crypto';
+import { runChecked } from './command';
+import { BROKER_URL } from './paths';
+
+/** A broker that does not answer fails the connect instead of hanging the test. */
+export const CONNECT_OPTIONS = { timeout: 10_000 };
+
+/** rabbitmqctl starts an Erlang VM per call (~1 s); a slow broker gets a generous timeout. */
+export function rabbitmqctl(args: readonly string[], timeoutMs = 90_000): Promise<void> {
+  return runChecked('rabbitmqctl', args, { timeoutMs }).then(() => undefined);
+}
+
+export interface Vhost {
+  readonly name: string;
+  /** BROKER_URL with this vhost as its path. */
+  readonly amqpUrl: string;
+}
+
+/** A fresh vhost the guest user may use fully, so a test file's topology cannot collide with anyone else's. */
+export async function createVhost(label: string): Promise<Vhost> {
+  const name = `e2e-${label}-${randomBytes(4).toString('hex')}`;
+  await rabbitmqctl(['add_vhost', name]);
+  await rabbitmqctl(['set_permissions', '-p', name, 'guest', '.*', '.*', '.*']);
+  return { name, amqpUrl: amqpUrlFor(name) };
+}
+
+export async function deleteVhost(vhost: Vhost): Promise<void> {
+  await rabbitmqctl(['delete_vhost', vhost.name]);
+}
+
+export function amqpUrlFor(vhost: string): string {
+  const base = new URL(BROKER_URL);
+  base.pathname = `/${encodeURIComponent(vhost)}`;
+  return base.href;
+}
+
+/** Opens a connection and a channel for one piece of work, and always closes them. */
+export async function withChannel<T>(amqpUrl: string, work: (channel: Channel) => Promise<T>): Promise<T> {
+  const connection = await connect(amqpUrl, CONNECT_OPTIONS);
+  connection.on('error', () => undefined);
+  try {
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    return await work(channel);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+export async function queueMessageCount(amqpUrl: string, queue: string): Promise<number> {
+  return withChannel(amqpUrl, async (channel) => (await channel.checkQueue(queue)).messageCount);
+}
+
+/**
+ * Reads every ready message of `queue` without consuming it: the messages are fetched unacked and return to the
+ * queue when the channel closes (marked redelivered, order kept).
+ */
+export async function peekQueue(amqpUrl: string, queue: string): Promise<GetMessage[]> {
+  return withChannel(amqpUrl, async (channel) => {
+    const messages: GetMessage[] = [];
+    while (true) {
+      const message = await channel.get(queue, { noAck: false });
+      if (message === false) return messages;
+      messages.push(message);
+    }
+  });
+}
+
+export interface PublishOptions {
+  exchange?: string;
+  routingKey?: string;
+  contentType?: string;
+  messageId?: string;
+  headers?: Record<string, unknown>;
+}
+
+/**
+ * Publishes like an outside publisher would, with nothing but amqplib: persistent, mandatory, on a confirm channel.
+ * Rejects when the broker returns the message as unroutable or nacks it.
+ */
+export async function publishRaw(amqpUrl: string, body: Buffer, opts: PublishOptions = {}): Promise<void> {
+  const exchange = opts.exchange ?? 'subpack';
+  const routingKey = opts.routingKey ?? 'task.pack';
+  const connection = await connect(amqpUrl, CONNECT_OPTIONS);
+  connection.on('error', () => undefined);
+  try {
+    const channel: ConfirmChannel = await connection.createConfirmChannel();
+    let returned = false;
+    channel.on('return', () => (returned = true));
+    const properties: Options.Publish = {
+      persistent: true,
+      mandatory: true,
+      contentType: opts.contentType ?? 'application/json',
+      timestamp: Math.floor(Date.now() / 1000),
+      ...(opts.messageId !== undefined ? { messageId: opts.messageId } : {}),
+      ...(opts.headers !== undefined ? { headers: opts.headers } : {}),
+    };
+    channel.publish(exchange, routingKey, body, properties);
+    await channel.waitForConfirms();
+    // basic.return precedes the confirm of a mandatory message, so `returned` is settled here.
+    if (returned) throw new Error(`broker returned the message published to ${exchange} with ${routingKey}: no queue is bound`);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+export function publishJson(amqpUrl: string, body: unknown, opts: PublishOptions = {}): Promise<void> {
+  return publishRaw(amqpUrl, Buffer.from(JSON.stringify(body)), opts);
+}

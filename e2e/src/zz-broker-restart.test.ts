@@ -1,0 +1,89 @@
+// RabbitMQ restarting in the middle of a task (rabbitmqctl stop_app / start_app): the services reconnect and the task
+// completes. The broker is shared with everything else on this machine, so this file runs last and the outage is short.
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { frameworkResApk } from '@subpack/testing';
+import {
+  channelIds,
+  checkChannelApks,
+  delay,
+  E2eStack,
+  eventsFor,
+  fileTargetUrl,
+  fileUrl,
+  listTarget,
+  packTask,
+  rabbitmqctl,
+  storedChannels,
+  storedFiles,
+  uniqueTaskId,
+  waitFor,
+} from './harness';
+
+const CHANNELS = 50;
+const OUTAGE_MS = 3000;
+
+let stack: E2eStack;
+let brokerStopped = false;
+before(async () => {
+  stack = await E2eStack.create('restart');
+});
+after(async () => {
+  // Whatever happened, leave the shared broker running.
+  if (brokerStopped) await rabbitmqctl(['start_app']);
+  await stack.cleanup();
+});
+
+test('a broker restart mid-task: the services reconnect and the task completes once', { timeout: 300_000 }, async () => {
+  const master = await frameworkResApk();
+  const targetDir = join(stack.workDir, 'target');
+  await mkdir(targetDir);
+  await Promise.all([stack.start('packer', { SUBPACK_BATCH_SIZE: '10' }), stack.start('uploader'), stack.start('retry-scheduler')]);
+  const tap = await stack.eventTap();
+
+  const taskId = uniqueTaskId('restart');
+  const channels = channelIds(CHANNELS);
+  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels }));
+  await tap.waitFor('10 channels stored', (m) => storedChannels(m, taskId).size >= 10, 120_000, () => stack.describe(tap));
+
+  brokerStopped = true;
+  await rabbitmqctl(['stop_app']);
+  const storedAtStop = storedChannels(tap.messages, taskId).size;
+  try {
+    await delay(OUTAGE_MS);
+  } finally {
+    await rabbitmqctl(['start_app']);
+    brokerStopped = false;
+  }
+  assert.ok(storedAtStop < CHANNELS, `the broker must stop mid-task (${storedAtStop} of ${CHANNELS} were stored already)`);
+  assert.ok(storedAtStop > 0, 'the task had started');
+
+  const [completed] = await stack.waitForEvent(tap, taskId, 'task.completed', 180_000);
+  await delay(2000); // redelivered work must not complete the task a second time
+  assert.equal(eventsFor(tap.messages, taskId, 'task.completed').length, 1, 'exactly one task.completed event');
+  assert.equal(completed!.event.status, 'done', JSON.stringify(completed!.event));
+  assert.deepEqual([...storedChannels(tap.messages, taskId)].sort(), channels);
+  assert.ok(tap.reconnectCount >= 1, 'the outage was real: the event tap itself had to reconnect');
+
+  for (const service of stack.services) {
+    assert.ok(service.running, `${service.label} survived the broker restart\n${service.outputTail()}`);
+    await waitFor(`${service.label} ready again`, async () => (await service.get('/health/ready'))?.status === 200, {
+      timeoutMs: 30_000,
+      detail: () => service.outputTail(),
+    });
+  }
+
+  const files = storedFiles(tap.messages, taskId);
+  const listing = await listTarget(targetDir);
+  assert.deepEqual(
+    listing.filter((f) => !files.has(f.file)).map((f) => f.file),
+    [],
+    'nothing but the channel APKs in the target',
+  );
+  assert.equal(listing.length, CHANNELS);
+  assert.deepEqual(await checkChannelApks(files, 2), []);
+  const status = await stack.status(taskId);
+  assert.equal(status.status, 'done', `status: ${JSON.stringify(status)}`);
+});
