@@ -40,7 +40,7 @@ export function renderName(template: string, values: NameValues, outDir: string)
   const rel = normalize(name);
   const full = resolve(outDir, rel);
   const back = relative(resolve(outDir), full);
-  if (!back || back.startsWith('..') || isAbsolute(back) || rel.endsWith(sep)) {
+  if (!back || back === '..' || back.startsWith(`..${sep}`) || isAbsolute(back) || rel.endsWith(sep)) {
     throw new PackInputError(`output name ${JSON.stringify(name)} would be placed outside ${outDir}`);
   }
   return back;
