@@ -39,13 +39,18 @@ test('FileTarget stores prefix + tail that verifies, and recognises its own fini
   const digests = (await PrefixDigests.compute(apk, plan.prefixLength)).withTail(plan.tail);
   const targetUrl = pathToFileURL(join(dir, 'out')).href + '/';
   const target = openTarget(targetUrl);
-  assert.equal(await target.existing('sub/x.apk', { bytes: plan.size, digests }), null);
-  const stored = await target.store({ masterPath: apk, plan, name: 'sub/x.apk', digests });
+  const request = { masterPath: apk, plan, name: 'sub/x.apk', digests };
+  assert.equal(await target.existing(request), null);
+  const stored = await target.store(request);
   assert.equal(stored.bytes, plan.size);
   assert.equal((await readFile(join(dir, 'out', 'sub', 'x.apk'))).length, plan.size);
   await apksignerVerify(join(dir, 'out', 'sub', 'x.apk'));
-  assert.deepEqual(await target.existing('sub/x.apk', { bytes: plan.size, digests }), stored);
-  assert.equal(await target.existing('sub/x.apk', { bytes: plan.size + 1, digests }), null);
+  // The APK is under 1 MiB, so this compares the whole file: master prefix bytes plus the tail.
+  assert.deepEqual(await target.existing(request), stored);
+  // Same name and size but another channel's bytes: not ours, so it must be rewritten.
+  const other = planChannel(layout, 'auto', { channel: 'store-tesT', extras: {} });
+  assert.equal(other.size, plan.size);
+  assert.equal(await target.existing({ ...request, plan: other }), null);
   assert.equal(targetRoot(targetUrl), join(dir, 'out') + '/');
 });
 

@@ -1,7 +1,9 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { writePlanToFile, type ChannelPlan, type Digests } from '@subpack/apk';
+import { withFileSource, writePlanToFile, type ChannelPlan, type Digests } from '@subpack/apk';
+
+const EXISTING_CHECK_BYTES = 1024 * 1024;
 import { parseStorageUrl } from './storage-url';
 
 /** One channel APK to store: the master's bytes up to the prefix, then the tail. */
@@ -25,7 +27,7 @@ export interface StoredObject {
 export interface ChannelTarget {
   readonly url: string;
   /** An object that already holds exactly these bytes, so a redelivery can skip the write. */
-  existing(name: string, expected: { bytes: number; digests: Digests }): Promise<StoredObject | null>;
+  existing(req: StoreRequest): Promise<StoredObject | null>;
   store(req: StoreRequest): Promise<StoredObject>;
 }
 
@@ -39,14 +41,25 @@ export class FileTarget implements ChannelTarget {
     return join(this.dir, name);
   }
 
-  async existing(name: string, expected: { bytes: number }): Promise<StoredObject | null> {
-    try {
-      const st = await stat(this.pathOf(name));
-      // Files appear only by atomic rename when complete, so the right size means our own finished write.
-      return st.isFile() && st.size === expected.bytes ? { url: pathToFileURL(this.pathOf(name)).href, bytes: st.size } : null;
-    } catch {
-      return null;
-    }
+  /**
+   * Files appear only by atomic rename when complete, so a file of the right size is a finished write, but maybe of
+   * another build. Its end is compared with what this write would produce: the last MiB covers the signing block
+   * (whose signatures digest everything before it) or the central directory (which carries every entry's CRC), so
+   * a match is this very APK, found in O(tail) instead of by hashing hundreds of MB.
+   */
+  async existing(req: StoreRequest): Promise<StoredObject | null> {
+    const path = this.pathOf(req.name);
+    const st = await stat(path).catch(() => null);
+    if (!st?.isFile() || st.size !== req.plan.size) return null;
+    const compare = Math.min(req.plan.size, Math.max(req.plan.tail.length, EXISTING_CHECK_BYTES));
+    const start = req.plan.size - compare;
+    const fromPrefix = Math.max(0, req.plan.prefixLength - start);
+    const expected = Buffer.concat([
+      fromPrefix > 0 ? await withFileSource(req.masterPath, (src) => src.read(start, fromPrefix)) : Buffer.alloc(0),
+      req.plan.tail.subarray(Math.max(0, start - req.plan.prefixLength)),
+    ]);
+    const actual = await withFileSource(path, (src) => src.read(start, compare));
+    return actual.equals(expected) ? { url: pathToFileURL(path).href, bytes: st.size } : null;
   }
 
   async store(req: StoreRequest): Promise<StoredObject> {

@@ -41,12 +41,17 @@ export async function storeChannel(deps: UploaderDeps, body: unknown): Promise<{
     throw new PermanentError(`master ${job.master} changed since the task was planned (sha256 ${digests.fileSha256} != ${job.masterSha256})`);
   }
   const target = (deps.openTarget ?? openTarget)(job.target);
-  const expected = { bytes: job.bytes, digests: { md5: job.md5, sha256: job.sha256 } };
-  let stored = await target.existing(job.fileName, expected);
+  const request = {
+    masterPath: master.local.path,
+    plan: { prefixLength: job.prefixLength, tail, size: job.bytes },
+    name: job.fileName,
+    digests: { md5: job.md5, sha256: job.sha256 },
+  };
+  let stored = await target.existing(request);
   const skipped = stored !== null;
   if (!stored) {
     try {
-      stored = await target.store({ masterPath: master.local.path, plan: { prefixLength: job.prefixLength, tail, size: job.bytes }, name: job.fileName, digests: expected.digests });
+      stored = await target.store(request);
     } catch (err) {
       throw new TransientError(`storing ${job.fileName} to ${job.target} failed: ${(err as Error).message}`, { cause: err });
     }
