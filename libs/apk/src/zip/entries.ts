@@ -190,7 +190,7 @@ async function readOne(zip: yauzl.ZipFile, entry: yauzl.Entry, maxBytes: number,
         (err, s) => (err ? reject(err) : resolve(s)),
       );
     });
-    const data = await collect(stream, maxBytes);
+    const data = await collect(stream, Math.min(maxBytes, entry.uncompressedSize));
     if (data.length !== entry.uncompressedSize) {
       throw new Error(`size mismatch: central directory says ${entry.uncompressedSize} bytes, data has ${data.length}`);
     }
@@ -200,20 +200,24 @@ async function readOne(zip: yauzl.ZipFile, entry: yauzl.Entry, maxBytes: number,
   }
 }
 
-function collect(stream: Readable, maxBytes: number): Promise<Buffer> {
+/**
+ * Reads a stream into one buffer of the size the central directory announced, filled in place: collecting chunks and
+ * concatenating would briefly hold a 30 MB resources.arsc twice.
+ */
+function collect(stream: Readable, expectedBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    const out = Buffer.allocUnsafe(expectedBytes);
     let total = 0;
     stream.on('data', (chunk: Buffer) => {
-      total += chunk.length;
-      if (total > maxBytes) {
-        stream.destroy(new Error(`more than the limit of ${maxBytes} bytes`));
+      if (total + chunk.length > expectedBytes) {
+        stream.destroy(new Error(`more than the ${expectedBytes} bytes the central directory announces`));
         return;
       }
-      chunks.push(chunk);
+      chunk.copy(out, total);
+      total += chunk.length;
     });
     stream.once('error', reject);
-    stream.once('end', () => resolve(Buffer.concat(chunks, total)));
+    stream.once('end', () => resolve(total === expectedBytes ? out : out.subarray(0, total)));
   });
 }
 
