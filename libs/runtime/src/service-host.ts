@@ -48,8 +48,11 @@ export interface ServiceDefinition<S extends Record<string, Field<unknown>>> {
   module(ctx: ServiceContext<ConfigOf<S>>): DynamicModule;
   /** Queues this service consumes, with their prefetch. Empty for services that only publish. */
   prefetch(ctx: ServiceContext<ConfigOf<S>>): Record<string, number>;
-  /** Extra start/stop work outside Nest's consumers (e.g. the retry scheduler's own consumer). */
-  afterStart?(ctx: ServiceContext<ConfigOf<S>>, app: INestApplication): Promise<void>;
+  /**
+   * Extra work outside Nest's consumers (e.g. the Redis list bridge). It may return a stop function, awaited on
+   * SIGTERM before the connections close, so its in-flight work finishes first.
+   */
+  afterStart?(ctx: ServiceContext<ConfigOf<S>>, app: INestApplication): Promise<void | (() => Promise<void>)>;
 }
 
 /** Exit code for a configuration error (EX_CONFIG), so orchestrators can tell it from a crash. */
@@ -133,7 +136,7 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
     { inheritAppConfig: true },
   );
   await app.startAllMicroservices();
-  await def.afterStart?.(ctx, app);
+  const stopExtra = await def.afterStart?.(ctx, app);
   await app.listen(config.httpPort, '0.0.0.0');
   logger.info({ 'url.port': config.httpPort, owner }, `${def.name} started`);
   let stopping = false;
@@ -142,8 +145,8 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
     stopping = true;
     logger.info({ signal }, `${def.name} stopping: no new messages, finishing in-flight work`);
     // Closing the app drains the consumers (cancel, wait for handlers, close channels) and the HTTP server.
-    app
-      .close()
+    Promise.resolve(stopExtra?.())
+      .then(() => app.close())
       .then(() => redis.quit())
       .then(
         () => {

@@ -25,6 +25,6 @@ void runService({
       onError: (err: unknown) => ctx.logger.warn({ error: err }, 'list bridge publish failed; will retry'),
     });
     bridge.start();
-    process.once('SIGTERM', () => void bridge.stop());
+    return () => bridge.stop();
   },
 });
