@@ -1,4 +1,4 @@
-import { PrefixDigests, prefixLengthFor, type ChannelFormat } from '@subpack/apk';
+import { PrefixDigests } from '@subpack/apk';
 import { loadMaster, type MasterInfo } from '@subpack/pack';
 import { resolveMaster, type LocalMaster } from '@subpack/storage';
 
@@ -8,7 +8,7 @@ export interface CachedMaster extends MasterInfo {
 
 /**
  * Masters are analysed once per process: the tail and manifest by file identity, and the prefix digests (one read of
- * the master, which also yields its content hash) once per format. Hundreds of batches of one task hit the cache.
+ * the master, which also yields its content hash) once per prefix length. Hundreds of batches of one task hit the cache.
  */
 export class MasterCache {
   private readonly masters = new Map<string, Promise<CachedMaster>>();
@@ -28,8 +28,7 @@ export class MasterCache {
   }
 
   /** Prefix digests plus the whole master's SHA-256, from one streaming read. */
-  async digestsFor(master: CachedMaster, format: ChannelFormat): Promise<PrefixDigests> {
-    const k = prefixLengthFor(master.layout, format);
+  async digestsFor(master: CachedMaster, k: number): Promise<PrefixDigests> {
     const key = `${master.local.path}|${master.local.identity}|${k}`;
     let entry = this.digests.get(key);
     if (!entry) {

@@ -1,4 +1,4 @@
-import { ApkError, planChannel, type ChannelFormat } from '@subpack/apk';
+import { ApkError, planChannel, prefixLengthFor, type ChannelFormat } from '@subpack/apk';
 import {
   DEFAULT_NAMING,
   DEFAULT_PACK_FORMAT,
@@ -105,7 +105,7 @@ export async function planBatch(deps: PackerDeps, body: unknown): Promise<number
   const batch = parsed.value;
   const master = await deps.masters.get(batch.master).catch(asPermanent);
   const format: ChannelFormat = batch.format;
-  const digests = await deps.masters.digestsFor(master, format);
+  const digests = await deps.masters.digestsFor(master, prefixLengthFor(master.layout, format));
   const root = targetRoot(batch.target);
   for (const channel of batch.channels) {
     let job: ChannelStoreJob;

@@ -4,7 +4,6 @@ import type { TaskStore } from '@subpack/state';
 import { MasterUnavailableError, openTarget, type ChannelTarget } from '@subpack/storage';
 import { completeTaskOnce } from './completion';
 import { now, publishEvent } from './events';
-import { formatOfPrefix } from './format-of';
 import type { MasterCache } from './master-cache';
 
 export interface UploaderDeps {
@@ -28,15 +27,13 @@ export function parseStoreJob(body: unknown): ChannelStoreJob {
  */
 export async function storeChannel(deps: UploaderDeps, body: unknown): Promise<{ url: string; skipped: boolean }> {
   const job = parseStoreJob(body);
+  // The contract already checked that prefixLength + tail is the announced size.
   const tail = Buffer.from(job.tail, 'base64');
-  if (job.prefixLength + tail.length !== job.bytes) {
-    throw new PermanentError(`channel store job for ${JSON.stringify(job.channel)}: prefixLength + tail (${job.prefixLength + tail.length}) != bytes (${job.bytes})`);
-  }
   const master = await deps.masters.get(job.master).catch((err: unknown) => {
     throw err instanceof MasterUnavailableError ? new PermanentError(err.message) : err;
   });
   // The prefix is copied from the master as it is now; it must be the master the packer planned against.
-  const digests = await deps.masters.digestsFor(master, formatOfPrefix(master, job.prefixLength));
+  const digests = await deps.masters.digestsFor(master, job.prefixLength);
   if (job.masterSha256 && digests.fileSha256 !== job.masterSha256) {
     throw new PermanentError(`master ${job.master} changed since the task was planned (sha256 ${digests.fileSha256} != ${job.masterSha256})`);
   }
