@@ -1,6 +1,6 @@
 import { ROUTING_KEYS, validateChannelStoreJob, validatePackBatch } from '@subpack/contracts';
 import type { Publisher } from '@subpack/messaging';
-import type { TaskStore } from '@subpack/state';
+import { InvalidTaskIdError, type TaskStore } from '@subpack/state';
 import { completeTaskOnce, failTaskOnce } from './completion';
 import { now, publishEvent } from './events';
 
@@ -21,7 +21,7 @@ export async function accountParked(store: TaskStore, publisher: Publisher, owne
   if (!taskId) return; // unparseable: nothing to attribute it to; the parking lot keeps it with its reason
   if (msg.routingKey === ROUTING_KEYS.packTask) {
     await failTaskOnce(store, publisher, taskId, error, owner).catch((err: unknown) => {
-      if ((err as Error).name !== 'InvalidTaskIdError') throw err;
+      if (!(err instanceof InvalidTaskIdError)) throw err;
     });
     return;
   }

@@ -1,8 +1,6 @@
-import { inflateRawSync } from 'node:zlib';
 import type { ApkLayout } from '../apk-layout';
-import { ApkError } from '../errors';
 import { PAIR_IDS } from '../signing/signing-block';
-import { withFileSource } from '../zip/file-source';
+import { readEntry } from '../zip/entries';
 import { META_INF_CHANNEL_ENTRY, decodePackerNg, decodeVasDolly, decodeVasDollyComment, decodeWalle, type ChannelInfo } from './payloads';
 
 export type FoundFormat = 'walle' | 'vasdolly' | 'v1-comment' | 'meta-inf' | 'packer-ng';
@@ -23,21 +21,9 @@ export async function readChannels(layout: ApkLayout): Promise<FoundChannel[]> {
   }
   const fromComment = decodeVasDollyComment(layout.eocd.comment);
   if (fromComment) found.push({ format: 'v1-comment', ...fromComment });
-  const entry = layout.entries.find((e) => e.name === META_INF_CHANNEL_ENTRY);
-  if (entry) {
-    if (entry.compressedSize > MAX_META_INF_CHANNEL_BYTES || entry.uncompressedSize > MAX_META_INF_CHANNEL_BYTES) {
-      throw new ApkError('BAD_CHANNEL', `${layout.path}: ${META_INF_CHANNEL_ENTRY} is implausibly large`);
-    }
-    const data = await withFileSource(layout.path, async (src) => {
-      const lfh = await src.read(entry.localHeaderOffset, 30);
-      if (lfh.readUInt32LE(0) !== 0x04034b50) {
-        throw new ApkError('BAD_CENTRAL_DIRECTORY', `${layout.path}: ${META_INF_CHANNEL_ENTRY} has no local file header`);
-      }
-      const start = entry.localHeaderOffset + 30 + lfh.readUInt16LE(26) + lfh.readUInt16LE(28);
-      const raw = await src.read(start, entry.compressedSize);
-      return entry.method === 8 ? inflateRawSync(raw) : raw;
-    });
-    found.push({ format: 'meta-inf', ...decodeWalle(data) });
+  if (layout.entries.some((e) => e.name === META_INF_CHANNEL_ENTRY)) {
+    const data = await readEntry(layout.path, META_INF_CHANNEL_ENTRY, { maxBytes: MAX_META_INF_CHANNEL_BYTES });
+    if (data) found.push({ format: 'meta-inf', ...decodeWalle(data) });
   }
   return found;
 }
