@@ -81,16 +81,17 @@ export async function packToDirectory(
   preparePack(master, channels, opts);
   const outDir = resolve(opts.outDir);
   await mkdir(outDir, { recursive: true });
-  const needDigests = opts.digests || templateNeedsDigests(opts.nameTemplate);
+  const nameNeedsDigests = templateNeedsDigests(opts.nameTemplate);
   // Hash the shared prefix while the first copies run: the copies are kernel work, the hashing is ours.
-  const prefix = needDigests ? PrefixDigests.compute(master.path, prefixLengthFor(master.layout, opts.format)) : undefined;
+  const prefix = opts.digests || nameNeedsDigests ? PrefixDigests.compute(master.path, prefixLengthFor(master.layout, opts.format)) : undefined;
   prefix?.catch(() => undefined);
   const results: ChannelResult[] = [];
   const failures: ChannelFailure[] = [];
   for (const [index, channel] of channels.entries()) {
     try {
       const plan = planChannel(master.layout, opts.format, { channel: channel.id, extras: mergeExtras(opts.extras, channel.extras) });
-      const digests = templateNeedsDigests(opts.nameTemplate) && prefix ? (await prefix).withTail(plan.tail) : undefined;
+      // Names with {md5}/{sha256} wait for the prefix hash; otherwise the digests are taken after the copy.
+      const digests = nameNeedsDigests && prefix ? (await prefix).withTail(plan.tail) : undefined;
       const file = renderName(opts.nameTemplate, nameValues(master, channel.id, digests), outDir);
       const outPath = join(outDir, file);
       await mkdir(dirname(outPath), { recursive: true });
