@@ -1,18 +1,27 @@
 import { Redis } from 'ioredis';
-import { buildTopology, DEFAULT_RETRY_TIERS } from '@subpack/contracts';
+import { buildTopology } from '@subpack/contracts';
 import { AmqpConnectionManager, silentLogger } from '@subpack/messaging';
+import { COMMON_CONFIG, ConfigError, loadConfig } from '@subpack/runtime';
 import { TaskStore } from '@subpack/state';
+import { UsageError } from '../usage';
 
-/** Connections for the broker commands, from the same environment variables the services read. */
-export function amqpUrl(): string {
-  return process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+/** The broker commands read the same environment variables as the services, with the same checks and defaults. */
+function brokerConfig() {
+  const { amqpUrl, redisUrl, redisPrefix, retryTiers } = COMMON_CONFIG;
+  try {
+    return loadConfig({ amqpUrl, redisUrl, redisPrefix, retryTiers });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`invalid environment: ${err.problems.join('; ')}`);
+    throw err;
+  }
 }
 
 export async function withManager<T>(fn: (m: AmqpConnectionManager) => Promise<T>): Promise<T> {
+  const config = brokerConfig();
   const manager = new AmqpConnectionManager({
-    url: amqpUrl(),
+    url: config.amqpUrl,
     connectionName: 'subpack-cli',
-    topology: buildTopology(DEFAULT_RETRY_TIERS),
+    topology: buildTopology(config.retryTiers),
     logger: silentLogger,
   });
   await manager.connect();
@@ -24,11 +33,12 @@ export async function withManager<T>(fn: (m: AmqpConnectionManager) => Promise<T
 }
 
 export async function withStore<T>(fn: (store: TaskStore) => Promise<T>): Promise<T> {
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, lazyConnect: true });
+  const config = brokerConfig();
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   redis.on('error', () => undefined);
   await redis.connect();
   try {
-    return await fn(new TaskStore(redis, { keyPrefix: process.env.SUBPACK_REDIS_PREFIX ?? 'subpack:' }));
+    return await fn(new TaskStore(redis, { keyPrefix: config.redisPrefix }));
   } finally {
     redis.disconnect();
   }
