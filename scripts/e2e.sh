@@ -26,4 +26,11 @@ for entry in services/packer services/uploader services/retry-scheduler cli; do
 done
 
 npx tsc -b e2e
-node --test --test-concurrency=1 e2e/dist
+# SUBPACK_E2E_SKIP_BROKER_RESTART=1 leaves out the files that stop the shared broker (zz-*), for machines where other
+# work uses the same RabbitMQ at the same time. CI runs everything.
+if [ "${SUBPACK_E2E_SKIP_BROKER_RESTART:-0}" = 1 ]; then
+  mapfile -t files < <(find e2e/dist -maxdepth 1 -name '*.test.js' ! -name 'zz-*' | sort)
+  node --test --test-concurrency=1 "${files[@]}"
+else
+  node --test --test-concurrency=1 e2e/dist
+fi
