@@ -2,10 +2,12 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, open, readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ZipFile } from 'yazl';
 import { createWriteStream } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { ProgressBar } from './progress';
 import {
   CHINESE_LABEL,
   CHINESE_VERSION_NAME,
@@ -74,6 +76,75 @@ describe('subpack inspect', () => {
     const human = await subpack(['inspect', apks.chinese]);
     assert.match(human.stdout, new RegExp(`label: +${CHINESE_LABEL}`));
     assert.match(human.stdout, /0x7109871a +v2 signature/);
+  });
+});
+
+/** A copy whose signing block's footer size field disagrees with its header. */
+async function corruptSigningBlock(source: string): Promise<string> {
+  const p = join(dir, `corrupt-block-${++n}.apk`);
+  await copyFile(source, p);
+  const bytes = await readFile(p);
+  const cdOffset = bytes.readUInt32LE(bytes.length - 22 + 16);
+  const fh = await open(p, 'r+');
+  const bad = Buffer.alloc(8);
+  bad.writeBigUInt64LE(123456n);
+  await fh.write(bad, 0, 8, cdOffset - 24);
+  await fh.close();
+  return p;
+}
+
+/** A copy with 16 stray bytes inserted after the central directory, the EOCD still pointing at the directory. */
+async function gapBeforeEocd(source: string): Promise<string> {
+  const p = join(dir, `gap-${++n}.apk`);
+  const bytes = await readFile(source);
+  const eocdOffset = bytes.length - 22; // the fixtures carry no ZIP comment
+  assert.equal(bytes.readUInt32LE(eocdOffset), 0x06054b50);
+  await writeFile(p, Buffer.concat([bytes.subarray(0, eocdOffset), Buffer.alloc(16, 0xaa), bytes.subarray(eocdOffset)]));
+  return p;
+}
+
+describe('subpack inspect on a malformed signing block', () => {
+  interface Inspected {
+    package: string;
+    versionCode: number;
+    schemes: string[];
+    signingBlock: unknown;
+    entries: { name: string; size: number }[];
+    problems: { code: string; message: string }[];
+  }
+  const malformed: [string, (source: string) => Promise<string>, RegExp][] = [
+    ['size fields that disagree', corruptSigningBlock, /APK Signing Block size 123456 does not fit/],
+    ['bytes between the central directory and the EOCD', gapBeforeEocd, /16 unexpected bytes between the central directory and the EOCD/],
+  ];
+  for (const [what, make, problem] of malformed) {
+    test(`${what}: the manifest and entries are reported and the problem is named`, async () => {
+      const p = await make(apks.chinese);
+      const sound = JSON.parse((await subpack(['inspect', apks.chinese, '--json'])).stdout) as Inspected;
+      const r = await subpack(['inspect', p, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const info = JSON.parse(r.stdout) as Inspected;
+      assert.equal(info.package, 'com.example.chinese');
+      assert.equal(info.versionCode, 2030100);
+      assert.deepEqual(info.entries, sound.entries);
+      assert.ok(info.entries.some((e) => e.name === 'AndroidManifest.xml'));
+      assert.equal(info.problems.length, 1, JSON.stringify(info.problems));
+      assert.match(info.problems[0]!.message, problem);
+      assert.deepEqual(sound.problems, []);
+
+      const human = await subpack(['inspect', p, '--entries']);
+      assert.equal(human.code, 0, human.stderr);
+      assert.match(human.stdout, /package: +com\.example\.chinese/);
+      assert.match(human.stdout, new RegExp(`entries: +${sound.entries.length}\n`));
+      assert.match(human.stdout, /\bAndroidManifest\.xml\n/);
+      assert.match(human.stdout, /problem: .*pack refuses this APK/);
+    });
+  }
+
+  test('an unreadable block is shown as unreadable, not as absent', async () => {
+    const r = await subpack(['inspect', await corruptSigningBlock(apks.v1v2v3)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /signing block: unreadable/);
+    assert.match(r.stdout, /schemes: +v1\n/);
   });
 });
 
@@ -161,16 +232,15 @@ describe('bad input gets one clear line and exit code 2', () => {
   });
 
   test('a corrupt signing block', async () => {
-    const p = join(dir, 'corrupt-block.apk');
-    await copyFile(apks.v2Only, p);
-    const bytes = await readFile(p);
-    const cdOffset = bytes.readUInt32LE(bytes.length - 22 + 16);
-    const fh = await open(p, 'r+');
-    const bad = Buffer.alloc(8);
-    bad.writeBigUInt64LE(123456n);
-    await fh.write(bad, 0, 8, cdOffset - 24); // footer size field now disagrees with the header
-    await fh.close();
+    const p = await corruptSigningBlock(apks.v2Only);
     assertOneLineError(await subpack(['pack', p, '--out', outDir(), '--channel', 'a']), /APK Signing Block/);
+  });
+
+  test('bytes between the central directory and the EOCD', async () => {
+    const p = await gapBeforeEocd(apks.v2Only);
+    const out = outDir();
+    assertOneLineError(await subpack(['pack', p, '--out', out, '--channel', 'a']), /unexpected bytes between the central directory and the EOCD/);
+    await assert.rejects(readdir(out), 'nothing written');
   });
 
   const hostile: [string, string, RegExp][] = [
@@ -212,5 +282,76 @@ describe('bad input gets one clear line and exit code 2', () => {
   test('a missing master and an unknown option', async () => {
     assertOneLineError(await subpack(['pack', join(dir, 'missing.apk'), '--out', outDir(), '--channel', 'a']), /missing\.apk: no such file/);
     assertOneLineError(await subpack(['pack', apks.v2Only, '--bogus']), /bogus/);
+  });
+});
+
+describe('command line details', () => {
+  test('--version prints the package version', async () => {
+    const pkg = JSON.parse(await readFile(resolve(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await subpack([flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `subpack ${pkg.version}\n`);
+    }
+  });
+
+  test('<command> --help prints that command\'s usage and runs nothing', async () => {
+    const expected: Record<string, RegExp> = {
+      inspect: /--entries/,
+      pack: /--channels <file>/,
+      submit: /--timeout <seconds>/,
+      status: /subpack status <taskId>/,
+      parked: /parked replay/,
+    };
+    for (const [command, pattern] of Object.entries(expected)) {
+      const r = await subpack([command, '--help']);
+      assert.equal(r.code, 0, `${command}: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^Usage:\n  subpack ${command}`));
+      assert.match(r.stdout, pattern);
+      assert.equal(r.stderr, '');
+    }
+    const h = await subpack(['pack', apks.v2Only, '-h', '--out', outDir()]);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, /pack options:/);
+    const help = await subpack(['help', 'submit']);
+    assert.match(help.stdout, /--timeout <seconds>/);
+  });
+
+  test('submit --timeout that is not a positive number is bad input, named', async () => {
+    const task = join(dir, 'task.json');
+    await writeFile(task, '{}');
+    for (const value of ['abc', '0', '-5', '']) {
+      assertOneLineError(await subpack(['submit', task, '--wait', `--timeout=${value}`]), new RegExp(`--timeout must be a positive number of seconds, not ${JSON.stringify(JSON.stringify(value)).slice(1, -1)}`));
+    }
+  });
+
+  test('a failing channel on a non-TTY stderr is reported without terminal escapes', async () => {
+    const out = outDir();
+    // A directory where the channel's file should go makes that one channel fail.
+    await mkdir(join(out, 'com.example.v2only-1.0.0-blocked.apk'), { recursive: true });
+    const r = await subpack(['pack', apks.v2Only, '--out', out, '--channel', 'ok', '--channel', 'blocked']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /channel "blocked" failed/);
+    assert.match(r.stderr, /packed 1\/2 channels/);
+    assert.ok(!r.stderr.includes('\x1b') && !r.stderr.includes('\r'), JSON.stringify(r.stderr));
+  });
+
+  test('the progress bar draws on a TTY only', () => {
+    const capture = (isTTY: boolean): string => {
+      const stream = Object.assign(new PassThrough(), { isTTY, columns: 80 }) as unknown as NodeJS.WriteStream;
+      let written = '';
+      (stream as unknown as PassThrough).on('data', (d: Buffer) => (written += d.toString()));
+      const bar = new ProgressBar(2, stream);
+      bar.update(1, 'a');
+      bar.clearLine();
+      bar.update(2, 'b');
+      bar.finish();
+      (stream as unknown as PassThrough).read();
+      return written;
+    };
+    assert.equal(capture(false), '');
+    const drawn = capture(true);
+    assert.match(drawn, /\[#+\.*\] 1\/2/);
+    assert.ok(drawn.includes('\r\x1b[K'), JSON.stringify(drawn));
   });
 });

@@ -2,7 +2,9 @@ import { ApkError } from '@subpack/apk';
 import { PackInputError } from '@subpack/pack';
 import { inspectCommand } from './commands/inspect';
 import { packCommand } from './commands/pack';
-import { USAGE, UsageError } from './usage';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { USAGE, UsageError, commandUsage } from './usage';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -31,16 +33,38 @@ export function describeError(err: unknown): { message: string; code: number } {
   return { message: err instanceof Error ? err.message : String(err), code: 1 };
 }
 
+const HELP_FLAGS = new Set(['--help', '-h']);
+
+/** Help is asked for only before `--`: after it, `--help` is an ordinary argument. */
+function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((a) => HELP_FLAGS.has(a));
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(USAGE);
+  if (!name || HELP_FLAGS.has(name) || name === 'help') {
+    const usage = name === 'help' && rest[0] ? commandUsage(rest[0]) : undefined;
+    process.stdout.write(usage ?? USAGE);
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`subpack ${version()}\n`);
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {
     process.stderr.write(`subpack: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
     return 2;
+  }
+  if (asksForHelp(rest)) {
+    process.stdout.write(commandUsage(name) ?? USAGE);
+    return 0;
   }
   try {
     return await command(rest);

@@ -6,8 +6,13 @@ export class ProgressBar {
   constructor(
     private readonly total: number,
     private readonly stream: NodeJS.WriteStream = process.stderr,
-    private readonly enabled: boolean = Boolean(process.stderr.isTTY),
+    private readonly enabled: boolean = Boolean(stream.isTTY),
   ) {}
+
+  /** Clears the bar's line so a message can be written on it; writes nothing when the bar is off (no TTY). */
+  clearLine(): void {
+    if (this.enabled) this.stream.write('\r\x1b[K');
+  }
 
   update(done: number, label: string): void {
     if (!this.enabled) return;

@@ -2,20 +2,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export const USAGE = `subpack: channel-pack a signed Android APK without re-signing it
-
-Usage:
-  subpack inspect <apk> [--json] [--locale <lang[-REGION]>]
-  subpack pack <apk> --out <dir> [--channel <id>]... [--channels <file>]
-               [--format auto|walle|vasdolly|v1-comment|meta-inf] [--extra key=value]...
-               [--name <template>] [--digests] [--json] [--quiet]
-  subpack submit <task.json> [--wait] [--timeout <seconds>]
-  subpack status <taskId> [--json]
-  subpack parked list [--json] [--limit N] | subpack parked replay --all | --id <messageId>...
-
-Broker commands read AMQP_URL, REDIS_URL and SUBPACK_REDIS_PREFIX like the services.
-
-pack options:
+const PACK_OPTIONS = `pack options:
   --out <dir>          output directory (created if missing)
   --channel <id>       a channel id; repeatable. "id,key=value" adds extras for that channel
   --channels <file>    one channel per line, "#" comments, "id,key=value,..." extras; UTF-8, CRLF ok
@@ -28,6 +15,76 @@ pack options:
   --digests            compute MD5 and SHA-256 of every output (implied by --json and digest placeholders)
   --json               one JSON line per channel: channel, file, bytes, md5, sha256
   --quiet              no progress bar or summary
-
-Exit codes: 0 success; 1 some channels failed; 2 bad input (arguments, APK, channel list).
+  --locale <tag>       resolve the label and version name for this locale (e.g. zh-CN)
 `;
+
+const BROKER_NOTE = 'Broker commands read AMQP_URL, REDIS_URL and SUBPACK_REDIS_PREFIX like the services.\n';
+const EXIT_CODES = 'Exit codes: 0 success; 1 some channels failed; 2 bad input (arguments, APK, channel list).\n';
+
+/** One synopsis per command, plus the options it explains under `subpack <command> --help`. */
+export const COMMAND_USAGE: Readonly<Record<string, { synopsis: string; details: string }>> = {
+  inspect: {
+    synopsis: 'subpack inspect <apk> [--json] [--entries] [--locale <lang[-REGION]>]',
+    details: `inspect options:
+  --json               one JSON object: manifest, schemes, signing block pairs, channels, entries, problems
+  --entries            also list every ZIP entry with its sizes
+  --locale <tag>       resolve the label and version name for this locale (e.g. zh-CN)
+
+An APK whose signing block is malformed is still inspected: what can be read is shown and the problem is named
+under "problem:" (pack refuses such an APK).
+`,
+  },
+  pack: {
+    synopsis: `subpack pack <apk> --out <dir> [--channel <id>]... [--channels <file>]
+               [--format auto|walle|vasdolly|v1-comment|meta-inf] [--extra key=value]...
+               [--name <template>] [--digests] [--json] [--quiet]`,
+    details: PACK_OPTIONS,
+  },
+  submit: {
+    synopsis: 'subpack submit <task.json> [--wait] [--timeout <seconds>]',
+    details: `submit options:
+  --wait               follow the task until it finishes; exit 0 when every channel was stored
+  --timeout <seconds>  how long --wait follows the task (a positive number, default 3600)
+
+${BROKER_NOTE}`,
+  },
+  status: {
+    synopsis: 'subpack status <taskId> [--json]',
+    details: `status options:
+  --json               the task summary and every channel's record as JSON
+
+${BROKER_NOTE}`,
+  },
+  parked: {
+    synopsis: 'subpack parked list [--json] [--limit N] | subpack parked replay --all | --id <messageId>...',
+    details: `parked list: the parked messages with their reasons (--limit N, default 100; --json for the bodies)
+parked replay: send parked messages back to their origin queue (--all, or --id <messageId>, repeatable)
+
+${BROKER_NOTE}`,
+  },
+};
+
+export const USAGE = `subpack: channel-pack a signed Android APK without re-signing it
+
+Usage:
+${Object.values(COMMAND_USAGE).map((u) => `  ${u.synopsis}`).join('\n')}
+  subpack <command> --help
+  subpack --version
+
+${BROKER_NOTE}
+${PACK_OPTIONS}
+${EXIT_CODES}`;
+
+export function commandUsage(name: string): string | undefined {
+  const usage = COMMAND_USAGE[name];
+  return usage && `Usage:\n  ${usage.synopsis}\n\n${usage.details}\n${EXIT_CODES}`;
+}
+
+/** A positive number of seconds from an option, or a UsageError naming the option and the bad value. */
+export function parsePositiveSeconds(option: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`${option} must be a positive number of seconds, not ${JSON.stringify(text)}`);
+  }
+  return value;
+}

@@ -6,15 +6,15 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean', default: false }, locale: { type: 'string' } },
+    options: { json: { type: 'boolean', default: false }, entries: { type: 'boolean', default: false }, locale: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new UsageError('inspect takes exactly one APK path');
   const info = await inspectApk(positionals[0]!, values.locale ? { locale: values.locale } : {});
-  process.stdout.write(values.json ? `${JSON.stringify(info)}\n` : formatInspection(info));
+  process.stdout.write(values.json ? `${JSON.stringify(info)}\n` : formatInspection(info, values.entries));
   return 0;
 }
 
-export function formatInspection(i: Inspection): string {
+export function formatInspection(i: Inspection, listEntries = false): string {
   const lines = [
     `file:         ${i.file} (${i.size} bytes)`,
     `package:      ${i.package}`,
@@ -29,12 +29,17 @@ export function formatInspection(i: Inspection): string {
     lines.push(`signing block: ${i.signingBlock.size} bytes at ${i.signingBlock.offset}`);
     for (const p of i.signingBlock.pairs) lines.push(`  ${p.id}  ${p.name.padEnd(18)} ${p.bytes} bytes`);
   } else {
-    lines.push('signing block: none (v1-only or unsigned)');
+    lines.push(i.problems.some((p) => p.code === 'BAD_SIGNING_BLOCK') ? 'signing block: unreadable' : 'signing block: none (v1-only or unsigned)');
   }
   if (i.channels.length === 0) lines.push('channels:     none');
   for (const c of i.channels) {
     const extras = Object.entries(c.extras).map(([k, v]) => `${k}=${v}`).join(', ');
     lines.push(`channel:      ${c.channel}  [${c.format}]${extras ? `  ${extras}` : ''}`);
   }
+  lines.push(`entries:      ${i.entries.length}`);
+  if (listEntries) {
+    for (const e of i.entries) lines.push(`  ${String(e.size).padStart(10)} ${String(e.compressedSize).padStart(10)}  ${String(e.method).padEnd(8)} ${e.name}`);
+  }
+  for (const p of i.problems) lines.push(`problem:      ${p.message} (pack refuses this APK)`);
   return `${lines.join('\n')}\n`;
 }

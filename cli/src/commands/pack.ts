@@ -62,7 +62,10 @@ export async function packCommand(argv: string[]): Promise<number> {
         done++;
         bar.update(done, f.channel);
         if (values.json) process.stdout.write(`${JSON.stringify({ channel: f.channel, error: f.error })}\n`);
-        else process.stderr.write(`${bar ? '\r\x1b[K' : ''}subpack: channel ${JSON.stringify(f.channel)} failed: ${f.error}\n`);
+        else {
+          bar.clearLine();
+          process.stderr.write(`subpack: channel ${JSON.stringify(f.channel)} failed: ${f.error}\n`);
+        }
       },
     },
   );

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EXCHANGES, ROUTING_KEYS, validatePackTask } from '@subpack/contracts';
 import { ProgressBar } from '../progress';
-import { UsageError } from '../usage';
+import { UsageError, parsePositiveSeconds } from '../usage';
 import { withManager, withStore } from './broker';
 
 const FINISHED = new Set(['done', 'partial', 'failed']);
@@ -14,6 +14,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
     options: { wait: { type: 'boolean', default: false }, timeout: { type: 'string', default: '3600' } },
   });
   if (positionals.length !== 1) throw new UsageError('submit takes exactly one task JSON file');
+  const timeoutSeconds = parsePositiveSeconds('--timeout', values.timeout);
   const text = await readFile(positionals[0]!, 'utf8');
   let body: unknown;
   try {
@@ -29,7 +30,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
   process.stderr.write(`submitted ${task.taskId} (${task.channels.length} channels)\n`);
   if (!values.wait) return 0;
 
-  const deadline = Date.now() + Number(values.timeout) * 1000;
+  const deadline = Date.now() + timeoutSeconds * 1000;
   const bar = new ProgressBar(task.channels.length);
   return withStore(async (store) => {
     while (Date.now() < deadline) {
@@ -45,7 +46,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
       await new Promise((r) => setTimeout(r, 500));
     }
     bar.finish();
-    process.stderr.write(`${task.taskId}: still running after --timeout ${values.timeout}s\n`);
+    process.stderr.write(`${task.taskId}: still running after --timeout ${timeoutSeconds}s\n`);
     return 1;
   });
 }

@@ -1,7 +1,7 @@
 import { ApkError } from './errors';
 import { PAIR_IDS, readSigningBlock, type SigningBlock } from './signing/signing-block';
 import { parseCentralDirectory, type CdEntry } from './zip/central-directory';
-import { readEocd, type Eocd } from './zip/eocd';
+import { centralDirectoryGapProblem, readEocd, type Eocd } from './zip/eocd';
 import { withFileSource } from './zip/file-source';
 
 /** Android's signature code uses 32-bit offsets; bigger files cannot carry a valid v2+ signature. */
@@ -35,18 +35,47 @@ export interface ApkLayout {
 
 const V1_SIGNATURE_FILE = /^META-INF\/[^/]+\.(SF)$/i;
 
+/** Refuses any APK whose structure would make a channel APK unverifiable; everything that writes channels uses this. */
 export async function readApkLayout(path: string): Promise<ApkLayout> {
+  const { layout, problems } = await readLayout(path, false);
+  if (problems[0]) throw problems[0];
+  return layout;
+}
+
+/**
+ * For inspection: an APK whose signing block is malformed (size fields that disagree, pairs that overrun it, bytes
+ * between the central directory and the EOCD) is still read, and each problem is returned instead of refusing it all.
+ * An unreadable signing block is reported as none. Problems with the ZIP itself still throw.
+ */
+export async function readApkLayoutForInspection(path: string): Promise<{ layout: ApkLayout; problems: ApkError[] }> {
+  return readLayout(path, true);
+}
+
+async function readLayout(path: string, tolerateSigningProblems: boolean): Promise<{ layout: ApkLayout; problems: ApkError[] }> {
   return withFileSource(path, async (src) => {
     if (src.size > MAX_APK_SIZE) {
       throw new ApkError('TOO_LARGE', `${path}: ${src.size} bytes; APKs over 4 GiB cannot carry a valid APK signature`);
     }
+    const problems: ApkError[] = [];
+    const tolerate = (problem: ApkError): void => {
+      if (!tolerateSigningProblems) throw problem;
+      problems.push(problem);
+    };
     const eocd = await readEocd(src);
+    const gap = centralDirectoryGapProblem(eocd, path);
+    if (gap) tolerate(gap);
     if (eocd.cdSize > MAX_CD_SIZE) {
       throw new ApkError('BAD_CENTRAL_DIRECTORY', `${path}: central directory of ${eocd.cdSize} bytes is implausibly large`);
     }
     const cd = await src.read(eocd.cdOffset, eocd.cdSize);
     const entries = parseCentralDirectory(cd, eocd.entryCount, eocd.cdOffset, path);
-    const signingBlock = await readSigningBlock(src, eocd.cdOffset);
+    let signingBlock: SigningBlock | null = null;
+    try {
+      signingBlock = await readSigningBlock(src, eocd.cdOffset);
+    } catch (err) {
+      if (!(err instanceof ApkError) || err.code !== 'BAD_SIGNING_BLOCK') throw err;
+      tolerate(err);
+    }
     const ids = new Set(signingBlock?.pairs.map((p) => p.id) ?? []);
     const schemes: SchemeInfo = {
       v1: entries.some((e) => V1_SIGNATURE_FILE.test(e.name)),
@@ -56,7 +85,7 @@ export async function readApkLayout(path: string): Promise<ApkLayout> {
       sourceStamp: ids.has(PAIR_IDS.sourceStampV1) || ids.has(PAIR_IDS.sourceStampV2),
       verityPadding: ids.has(PAIR_IDS.verityPadding),
     };
-    return { path, size: src.size, eocd, cd, entries, signingBlock, schemes };
+    return { layout: { path, size: src.size, eocd, cd, entries, signingBlock, schemes }, problems };
   });
 }
 

@@ -1,4 +1,4 @@
-import { readApkLayout, readChannels, readManifest, type ApkLayout, type FoundChannel, type ManifestInfo } from '@subpack/apk';
+import { readApkLayout, readApkLayoutForInspection, readChannels, readManifest, type ApkLayout, type FoundChannel, type ManifestInfo } from '@subpack/apk';
 
 /** What a pack job needs to know about its master, all read from the tail and two small entries. */
 export interface MasterInfo {
@@ -26,7 +26,12 @@ export interface Inspection {
   schemes: string[];
   signingBlock: { offset: number; size: number; pairs: { id: string; name: string; bytes: number }[] } | null;
   channels: FoundChannel[];
+  entries: { name: string; method: 'stored' | 'deflated' | number; size: number; compressedSize: number }[];
+  /** What makes this APK unusable as a master (a malformed signing block); empty when pack would accept it. */
+  problems: { code: string; message: string }[];
 }
+
+const ZIP_METHODS: Record<number, 'stored' | 'deflated'> = { 0: 'stored', 8: 'deflated' };
 
 const PAIR_NAMES: Record<number, string> = {
   0x7109871a: 'v2 signature',
@@ -46,7 +51,8 @@ export function hexId(id: number): string {
 }
 
 export async function inspectApk(path: string, opts: { locale?: string } = {}): Promise<Inspection> {
-  const { layout, manifest } = await loadMaster(path, opts);
+  const { layout, problems } = await readApkLayoutForInspection(path);
+  const manifest = await readManifest(path, opts.locale ? { locale: opts.locale } : {});
   const s = layout.schemes;
   const schemes = [s.v1 && 'v1', s.v2 && 'v2', s.v3 && 'v3', s.v31 && 'v3.1', s.sourceStamp && 'source-stamp'].filter((x): x is string => Boolean(x));
   const block = layout.signingBlock;
@@ -67,5 +73,7 @@ export async function inspectApk(path: string, opts: { locale?: string } = {}): 
       pairs: block.pairs.map((p) => ({ id: hexId(p.id), name: PAIR_NAMES[p.id] ?? 'unknown', bytes: p.value.length })),
     },
     channels: await readChannels(layout),
+    entries: layout.entries.map((e) => ({ name: e.name, method: ZIP_METHODS[e.method] ?? e.method, size: e.uncompressedSize, compressedSize: e.compressedSize })),
+    problems: problems.map((p) => ({ code: p.code, message: p.message })),
   };
 }

@@ -74,13 +74,16 @@ async function parseEocdAt(src: FileSource, window: Buffer, i: number, windowSta
       `${src.path}: central directory [${cdOffset}, ${cdOffset + cdSize}) lies outside the archive (EOCD at ${offset}); the file is truncated or corrupt`,
     );
   }
-  if (cdOffset + cdSize !== offset) {
-    throw new ApkError(
-      'BAD_CENTRAL_DIRECTORY',
-      `${src.path}: ${offset - cdOffset - cdSize} unexpected bytes between the central directory and the EOCD`,
-    );
-  }
   return { offset, entryCount, cdSize, cdOffset, comment, raw };
+}
+
+/**
+ * v2+ signatures digest the sections as contiguous, so bytes between the central directory and the EOCD make the APK
+ * unverifiable and leave no well-defined place for a channel. The entries themselves can still be read.
+ */
+export function centralDirectoryGapProblem(eocd: Eocd, path: string): ApkError | null {
+  const gap = eocd.offset - eocd.cdOffset - eocd.cdSize;
+  return gap === 0 ? null : new ApkError('BAD_CENTRAL_DIRECTORY', `${path}: ${gap} unexpected bytes between the central directory and the EOCD`);
 }
 
 /** A copy of the EOCD with a new CD offset and size, entry count or comment. */
