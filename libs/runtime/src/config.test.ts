@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, durations, int, loadConfig, oneOf, str, url } from './config';
+import { ConfigError, describeConfig, durations, int, loadConfig, oneOf, str, url } from './config';
 
 const spec = {
   amqpUrl: url('AMQP_URL', 'amqp://127.0.0.1:5672', ['amqp:', 'amqps:']),
@@ -33,4 +33,12 @@ test('every problem is reported at once, naming the variable and the value', () 
       return true;
     },
   );
+});
+
+test('describeConfig lists every variable, marking the ones without a default as required', () => {
+  const described = describeConfig({ url: url('AMQP_URL', undefined, ['amqp:']), size: int('SUBPACK_BATCH_SIZE', 25, 1, 100) });
+  assert.deepEqual(described, [
+    { env: 'AMQP_URL', describe: 'a amqp: URL', required: true },
+    { env: 'SUBPACK_BATCH_SIZE', describe: 'an integer from 1 to 100', required: false, default: 25 },
+  ]);
 });

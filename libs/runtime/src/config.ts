@@ -89,6 +89,23 @@ function durations0(def: string): { name: string; ttlMs: number }[] {
 }
 
 type Spec = Record<string, Field<unknown>>;
+
+export interface ConfigVariable {
+  env: string;
+  describe: string;
+  required: boolean;
+  default?: unknown;
+}
+
+/** What a spec reads, for `--print-config`: one entry per variable, required ones without a default. */
+export function describeConfig(spec: Spec): ConfigVariable[] {
+  return Object.values(spec).map((f) => ({
+    env: f.env,
+    describe: f.describe,
+    required: f.default === undefined,
+    ...(f.default !== undefined ? { default: f.default } : {}),
+  }));
+}
 export type ConfigOf<S extends Spec> = { [K in keyof S]: S[K] extends Field<infer T> ? T : never };
 
 export function loadConfig<S extends Spec>(spec: S, env: Env = process.env): ConfigOf<S> {

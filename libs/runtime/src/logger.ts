@@ -3,11 +3,14 @@ import type { LoggerService } from '@nestjs/common';
 
 export type { Logger } from 'pino';
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /**
  * JSON logs with ECS field names (`@timestamp`, `log.level`, `message`, `service.name`), so ELK ingests them without
  * a custom pipeline. Context such as taskId and channel goes in as top-level fields via child loggers.
  */
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(service: string, level: LogLevel = 'info'): Logger {
   return pino({
     level,
     messageKey: 'message',

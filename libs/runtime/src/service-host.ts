@@ -8,8 +8,8 @@ import { Registry } from 'prom-client';
 import { buildTopology } from '@subpack/contracts';
 import { AmqpConnectionManager, AmqpMessagingModule, AmqpTransport } from '@subpack/messaging';
 import { TaskStore } from '@subpack/state';
-import { ConfigError, durations, int, loadConfig, str, url, type ConfigOf, type Field } from './config';
-import { createLogger, PinoNestLogger, type Logger } from './logger';
+import { ConfigError, describeConfig, durations, int, loadConfig, oneOf, str, url, type ConfigOf, type Field } from './config';
+import { createLogger, LOG_LEVELS, PinoNestLogger, type Logger } from './logger';
 import { OpsModule } from './ops.module';
 
 /** Settings every service shares; each service adds its own fields. */
@@ -21,6 +21,7 @@ export const COMMON_CONFIG = {
   retryTiers: durations('SUBPACK_RETRY_TIERS', '5s,30s,5m'),
   finishedTtlSeconds: int('SUBPACK_TASK_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
   drainTimeoutMs: int('SUBPACK_DRAIN_TIMEOUT_MS', 30_000, 0, 3_600_000),
+  logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
 };
 
 export type CommonConfig = ConfigOf<typeof COMMON_CONFIG>;
@@ -59,11 +60,21 @@ export interface ServiceDefinition<S extends Record<string, Field<unknown>>> {
 export const EXIT_CONFIG = 78;
 
 /**
+ * `node services/<name>/dist/main.js --print-config` prints the variables the service reads (JSON: name, what it
+ * must be, its default) and exits without connecting anywhere: for operators writing a deployment, and for the
+ * deployment checks, which compare compose and the Kubernetes manifests against it.
+ */
+export const PRINT_CONFIG_FLAG = '--print-config';
+
+/**
  * Starts a service: validated configuration, JSON logs, the AMQP connection and topology, the Nest app with its
  * consumers, and the health/metrics endpoints. SIGTERM stops consuming, lets in-flight work finish, then closes.
  */
 export async function runService<S extends Record<string, Field<unknown>>>(def: ServiceDefinition<S>): Promise<INestApplication> {
-  const logger = createLogger(def.name);
+  if (process.argv.includes(PRINT_CONFIG_FLAG)) {
+    process.stdout.write(`${JSON.stringify(describeConfig({ ...COMMON_CONFIG, ...def.config }), null, 2)}\n`);
+    process.exit(0);
+  }
   let config: ConfigOf<S> & CommonConfig;
   try {
     config = { ...loadConfig(COMMON_CONFIG), ...loadConfig(def.config) };
@@ -74,6 +85,7 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
     }
     throw err;
   }
+  const logger = createLogger(def.name, config.logLevel);
   const owner = `${def.name}@${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const manager = new AmqpConnectionManager({
     url: config.amqpUrl,
