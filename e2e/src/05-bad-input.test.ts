@@ -1,4 +1,5 @@
-// Bad task bodies are parked with a reason that names the problem; the packer keeps serving good tasks.
+// Bad task bodies, and storage this deployment cannot serve, are parked at once with a reason that names the problem;
+// the packer keeps serving good tasks.
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -39,10 +40,15 @@ test('malformed and schema-invalid tasks are parked with readable reasons; a val
   const noTarget = valid('notarget');
   delete noTarget.target;
   const escaping = { ...valid('escape'), channels: [{ id: 'ok-1' }, { id: '../x' }] };
+  // Valid by the contract, but not served by this deployment: refused when accepted, not retried through every tier.
+  const s3Target: Record<string, unknown> = { ...valid('s3target'), target: 's3://bucket/out/' };
+  const ossMaster: Record<string, unknown> = { ...valid('ossmaster'), master: 'oss://bucket/app.apk' };
   const cases = [
     { name: 'malformed JSON', body: Buffer.from('{"taskId": "broken", "channels": ['), reason: /not valid JSON/i },
     { name: 'missing target', body: Buffer.from(JSON.stringify(noTarget)), reason: /\btarget\b.*required|required.*\btarget\b/i },
     { name: 'channel id "../x"', body: Buffer.from(JSON.stringify(escaping)), reason: /channels\[1\]\.id|channels\/1\/id/ },
+    { name: 's3:// target', body: Buffer.from(JSON.stringify(s3Target)), reason: /^target: s3:\/\/ is not served by this deployment \(it serves file:\/\/\)/ },
+    { name: 'oss:// master', body: Buffer.from(JSON.stringify(ossMaster)), reason: /^master: oss:\/\/ is not served by this deployment/ },
   ];
   for (const c of cases) await stack.publishRawTask(c.body);
 
@@ -56,6 +62,10 @@ test('malformed and schema-invalid tasks are parked with readable reasons; a val
     assert.equal(message.headers['x-subpack-error-class'], 'permanent', `${c.name}: bad input is permanent`);
   }
   assert.equal(retried.messages.length, 0, 'bad input is never retried');
+  for (const task of [s3Target, ossMaster]) {
+    const [failed] = await stack.waitForEvent(tap, task.taskId as string, 'task.failed', 30_000);
+    assert.match((failed!.event.error as { message: string }).message, /is not served by this deployment/);
+  }
   assert.ok(packer.running, `the packer survived the bad input\n${packer.outputTail()}`);
 
   const good = valid('good');

@@ -117,6 +117,7 @@ describe('AmqpConnectionManager', () => {
     await assert.rejects(manager.connect(), (error: unknown) => {
       assert.ok(error instanceof TopologyError);
       assert.match(error.message, new RegExp(`queue "${queue.replace(/\./g, '\\.')}".*PRECONDITION_FAILED`));
+      assert.match(error.message, /exists with other arguments: delete it/);
       return true;
     });
     assert.equal(manager.state, 'closed');

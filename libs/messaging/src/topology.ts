@@ -33,7 +33,12 @@ async function declareStep(what: string, step: () => Promise<unknown>): Promise<
   try {
     await step();
   } catch (error) {
-    throw new TopologyError(`cannot declare ${what}: ${describeError(error)}`, { cause: error });
+    const reason = describeError(error);
+    // RabbitMQ never changes an existing queue's arguments; the operator has to re-create it (see the contracts README).
+    const hint = /PRECONDITION_FAILED.*inequivalent arg/.test(reason)
+      ? '; the queue exists with other arguments: delete it (after draining what it holds) so it is declared anew'
+      : '';
+    throw new TopologyError(`cannot declare ${what}: ${reason}${hint}`, { cause: error });
   }
 }
 

@@ -1,5 +1,5 @@
 import { access, constants, stat } from 'node:fs/promises';
-import { parseStorageUrl, StorageUrlError } from './storage-url';
+import { parseServableUrl, StorageUrlError } from './storage-url';
 
 /** A master that cannot be used as given: missing, unreadable, or in a store this build cannot read yet. Permanent. */
 export class MasterUnavailableError extends Error {
@@ -18,13 +18,11 @@ export interface LocalMaster {
 export async function resolveMaster(masterUrl: string): Promise<LocalMaster> {
   let parsed;
   try {
-    parsed = parseStorageUrl(masterUrl, 'master');
+    parsed = parseServableUrl(masterUrl, 'master');
   } catch (err) {
     throw new MasterUnavailableError((err as StorageUrlError).message);
   }
-  if (parsed.scheme !== 'file') {
-    throw new MasterUnavailableError(`master: ${parsed.scheme}:// masters are not supported by this deployment yet; use file://`);
-  }
+  if (parsed.scheme !== 'file') throw new MasterUnavailableError(`master: no reader for ${parsed.scheme}:// masters: ${masterUrl}`);
   const path = parsed.path;
   try {
     const st = await stat(path);

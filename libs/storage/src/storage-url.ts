@@ -5,6 +5,8 @@ export type StorageUrl =
   | { scheme: 'file'; path: string }
   | { scheme: 's3' | 'oss'; bucket: string; key: string };
 
+export type StorageScheme = StorageUrl['scheme'];
+
 export class StorageUrlError extends Error {
   override readonly name = 'StorageUrlError';
 }
@@ -25,4 +27,24 @@ export function parseStorageUrl(text: string, what: string): StorageUrl {
     return { scheme: u.protocol === 's3:' ? 's3' : 'oss', bucket: u.hostname, key: decodeURIComponent(u.pathname.replace(/^\//, '')) };
   }
   throw new StorageUrlError(`${what}: unsupported scheme ${u.protocol} in ${text}; use file://, s3:// or oss://`);
+}
+
+/** The schemes this deployment can read masters from and write channel APKs to. The one list to extend. */
+export function servedSchemes(): readonly StorageScheme[] {
+  return ['file'];
+}
+
+/**
+ * Parses a master or target URL and refuses one whose scheme this deployment cannot serve. Retrying cannot change
+ * that, so callers treat the StorageUrlError as permanent bad input.
+ */
+export function parseServableUrl(text: string, what: 'master' | 'target'): StorageUrl {
+  const parsed = parseStorageUrl(text, what);
+  const served = servedSchemes();
+  if (!served.includes(parsed.scheme)) {
+    throw new StorageUrlError(
+      `${what}: ${parsed.scheme}:// is not served by this deployment (it serves ${served.map((s) => `${s}://`).join(', ')}): ${text}`,
+    );
+  }
+  return parsed;
 }

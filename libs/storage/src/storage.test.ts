@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { planChannel, readApkLayout, PrefixDigests } from '@subpack/apk';
 import { apksignerVerify, makeTempDir, removeDir, standardApk } from '@subpack/testing';
-import { MasterUnavailableError, openTarget, parseStorageUrl, resolveMaster, StorageUrlError, targetRoot } from './index';
+import { MasterUnavailableError, openTarget, parseServableUrl, parseStorageUrl, resolveMaster, servedSchemes, StorageUrlError, targetRoot } from './index';
 
 let dir: string;
 before(async () => {
@@ -22,10 +22,21 @@ test('storage URLs: file, s3 and oss, and clear errors for the rest', () => {
   assert.throws(() => parseStorageUrl('file://elsewhere/x', 'master'), /must be local/);
 });
 
+test('only the schemes this deployment serves pass, for masters and targets alike', () => {
+  assert.deepEqual(servedSchemes(), ['file']);
+  assert.deepEqual(parseServableUrl('file:///srv/out/', 'target'), { scheme: 'file', path: '/srv/out/' });
+  for (const what of ['master', 'target'] as const) {
+    for (const url of ['s3://bucket/k', 'oss://bucket/k']) {
+      assert.throws(() => parseServableUrl(url, what), (e: unknown) => e instanceof StorageUrlError && e.message.startsWith(`${what}: `) && e.message.includes(url));
+    }
+  }
+  assert.throws(() => openTarget('oss://bucket/out/'), (e: unknown) => e instanceof StorageUrlError && /oss:\/\/ is not served/.test(e.message));
+});
+
 test('resolveMaster names a missing file, a directory, and unsupported stores', async () => {
   await assert.rejects(resolveMaster(pathToFileURL(join(dir, 'missing.apk')).href), (e: unknown) => e instanceof MasterUnavailableError && /missing\.apk does not exist/.test(e.message));
   await assert.rejects(resolveMaster(pathToFileURL(dir).href), /is not a regular file/);
-  await assert.rejects(resolveMaster('s3://bucket/app.apk'), /not supported by this deployment yet/);
+  await assert.rejects(resolveMaster('s3://bucket/app.apk'), (e: unknown) => e instanceof MasterUnavailableError && /s3:\/\/ is not served by this deployment \(it serves file:\/\/\)/.test(e.message));
   const apk = await standardApk('v2Only');
   const m = await resolveMaster(pathToFileURL(apk).href);
   assert.equal(m.path, apk);

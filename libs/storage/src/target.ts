@@ -3,8 +3,9 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { withFileSource, writePlanToFile, type ChannelPlan, type Digests } from '@subpack/apk';
 
+import { parseServableUrl, parseStorageUrl, StorageUrlError } from './storage-url';
+
 const EXISTING_CHECK_BYTES = 1024 * 1024;
-import { parseStorageUrl } from './storage-url';
 
 /** One channel APK to store: the master's bytes up to the prefix, then the tail. */
 export interface StoreRequest {
@@ -70,10 +71,11 @@ export class FileTarget implements ChannelTarget {
   }
 }
 
+/** Throws StorageUrlError (bad input, permanent) for a URL this deployment cannot serve. */
 export function openTarget(targetUrl: string): ChannelTarget {
-  const parsed = parseStorageUrl(targetUrl, 'target');
+  const parsed = parseServableUrl(targetUrl, 'target');
   if (parsed.scheme === 'file') return new FileTarget(targetUrl, parsed.path);
-  throw new Error(`target: ${parsed.scheme}:// targets are not supported by this deployment yet; use file://`);
+  throw new StorageUrlError(`target: no writer for ${parsed.scheme}:// targets: ${targetUrl}`);
 }
 
 /** The directory that naming templates must stay inside, for the same check the CLI applies to --out. */

@@ -50,3 +50,19 @@ export async function failTaskOnce(
   }
   await store.confirmTaskFailed(taskId);
 }
+
+/**
+ * Counts one channel as failed with its reason, announces it, and completes the task when that channel was the last
+ * one outstanding. Safe to repeat: the mark is idempotent and the event carries a deterministic id.
+ */
+export async function failChannel(
+  store: TaskStore,
+  publisher: Publisher,
+  owner: string,
+  failure: { taskId: string; channel: string; error: { code: string; message: string } },
+): Promise<void> {
+  const { taskId, channel, error } = failure;
+  const mark = await store.markChannelFailed(taskId, channel, error);
+  await publishEvent(publisher, { type: 'channel.failed', taskId, channel, error, at: now() });
+  if (mark.complete) await completeTaskOnce(store, publisher, taskId, owner);
+}

@@ -15,7 +15,8 @@ import {
 import { PermanentError, type Publisher } from '@subpack/messaging';
 import { PackInputError, mergeExtras, nameValues, preparePack, renderName, type ChannelLimits } from '@subpack/pack';
 import type { TaskStore } from '@subpack/state';
-import { MasterUnavailableError, StorageUrlError, targetRoot } from '@subpack/storage';
+import { MasterUnavailableError, StorageUrlError, parseServableUrl, targetRoot } from '@subpack/storage';
+import { failChannel } from './completion';
 import { now, publishEvent } from './events';
 import type { MasterCache } from './master-cache';
 
@@ -25,14 +26,33 @@ export interface PackerDeps {
   masters: MasterCache;
   batchSize: number;
   limits: ChannelLimits;
+  /** Identifies this process in completion leases (a batch whose failed channels were the last ones completes the task). */
+  owner: string;
+}
+
+function isBadInput(err: unknown): err is Error {
+  return err instanceof ApkError || err instanceof PackInputError || err instanceof MasterUnavailableError || err instanceof StorageUrlError;
 }
 
 /** Bad input is permanent: retrying cannot fix it, so it is parked at once with the reason. */
 function asPermanent(err: unknown): never {
-  if (err instanceof ApkError || err instanceof PackInputError || err instanceof MasterUnavailableError || err instanceof StorageUrlError) {
-    throw new PermanentError(err.message, { cause: err });
-  }
+  if (isBadInput(err)) throw new PermanentError(err.message, { cause: err });
   throw err;
+}
+
+/** The code a channel's failure is reported with: the APK error's own code, or BAD_CHANNEL for other bad input. */
+function failureCode(err: Error): string {
+  return err instanceof ApkError ? err.code : 'BAD_CHANNEL';
+}
+
+/** Both locations must be ones this deployment serves; anything else is refused before any work, never retried. */
+function checkServable(task: { master: string; target: string }): void {
+  try {
+    parseServableUrl(task.master, 'master');
+    parseServableUrl(task.target, 'target');
+  } catch (err) {
+    asPermanent(err);
+  }
 }
 
 export function parseTask(body: unknown, limits: ChannelLimits): PackTask {
@@ -47,6 +67,7 @@ export function parseTask(body: unknown, limits: ChannelLimits): PackTask {
  */
 export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ batches: number; resent: boolean }> {
   const task = parseTask(body, deps.limits);
+  checkServable(task);
   const existing = await deps.store.getTaskSummary(task.taskId);
   // A finished task is never redone. A running one is re-split: after a crash mid-split the missing batches must go
   // out, and duplicates are harmless because every channel is stored idempotently.
@@ -98,15 +119,22 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
   return { batches: batchCount, resent: false };
 }
 
-/** Plans every channel of a batch and hands each to the uploader as prefix length + tail, with exact digests. */
-export async function planBatch(deps: PackerDeps, body: unknown): Promise<number> {
+/**
+ * Plans every channel of a batch and hands each to the uploader as prefix length + tail, with exact digests. A channel
+ * that cannot be planned (bad input for that channel alone) is counted failed with its reason and the others carry on,
+ * as in the CLI; anything else fails the batch, which is retried whole (every step is idempotent).
+ */
+export async function planBatch(deps: PackerDeps, body: unknown): Promise<{ planned: number; failed: number }> {
   const parsed = validatePackBatch(body);
   if (!parsed.ok) throw new PermanentError(`invalid pack batch: ${parsed.errors.join('; ')}`);
   const batch = parsed.value;
+  checkServable(batch);
   const master = await deps.masters.get(batch.master).catch(asPermanent);
   const format: ChannelFormat = batch.format;
   const digests = await deps.masters.digestsFor(master, prefixLengthFor(master.layout, format));
   const root = targetRoot(batch.target);
+  const failures: { channel: string; error: { code: string; message: string } }[] = [];
+  let planned = 0;
   for (const channel of batch.channels) {
     let job: ChannelStoreJob;
     try {
@@ -129,10 +157,15 @@ export async function planBatch(deps: PackerDeps, body: unknown): Promise<number
         batchIndex: batch.batch.index,
       };
     } catch (err) {
-      asPermanent(err);
+      if (!isBadInput(err)) throw err;
+      failures.push({ channel: channel.id, error: { code: failureCode(err), message: err.message } });
+      continue;
     }
     await deps.publisher.publish(EXCHANGES.main, ROUTING_KEYS.channelStore, job, { messageId: channelStoreMessageId(batch.taskId, channel.id) });
+    planned++;
   }
+  // Failures are recorded after the good channels are handed on, so a failure that completes the task comes last.
+  for (const failure of failures) await failChannel(deps.store, deps.publisher, deps.owner, { taskId: batch.taskId, ...failure });
   await deps.store.markBatchPlanned(batch.taskId, batch.batch.index);
-  return batch.channels.length;
+  return { planned, failed: failures.length };
 }

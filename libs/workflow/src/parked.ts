@@ -1,8 +1,7 @@
 import { ROUTING_KEYS, validateChannelStoreJob, validatePackBatch } from '@subpack/contracts';
 import type { Publisher } from '@subpack/messaging';
 import { InvalidTaskIdError, type TaskStore } from '@subpack/state';
-import { completeTaskOnce, failTaskOnce } from './completion';
-import { now, publishEvent } from './events';
+import { failChannel, failTaskOnce } from './completion';
 
 export interface ParkedMessage {
   routingKey: string;
@@ -34,11 +33,5 @@ export async function accountParked(store: TaskStore, publisher: Publisher, owne
     if (batch.ok) channels.push(...batch.value.channels.map((c) => c.id));
   }
   if (channels.length === 0 || !(await store.getTaskSummary(taskId))) return;
-  let complete = false;
-  for (const channel of channels) {
-    const mark = await store.markChannelFailed(taskId, channel, error);
-    complete ||= mark.complete;
-    await publishEvent(publisher, { type: 'channel.failed', taskId, channel, error, at: now() });
-  }
-  if (complete) await completeTaskOnce(store, publisher, taskId, owner);
+  for (const channel of channels) await failChannel(store, publisher, owner, { taskId, channel, error });
 }

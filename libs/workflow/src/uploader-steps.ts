@@ -1,7 +1,7 @@
 import { validateChannelStoreJob, type ChannelStoreJob } from '@subpack/contracts';
 import { PermanentError, TransientError, type Publisher } from '@subpack/messaging';
 import type { TaskStore } from '@subpack/state';
-import { MasterUnavailableError, openTarget, type ChannelTarget } from '@subpack/storage';
+import { MasterUnavailableError, StorageUrlError, openTarget, type ChannelTarget } from '@subpack/storage';
 import { completeTaskOnce } from './completion';
 import { now, publishEvent } from './events';
 import type { MasterCache } from './master-cache';
@@ -37,7 +37,12 @@ export async function storeChannel(deps: UploaderDeps, body: unknown): Promise<{
   if (job.masterSha256 && digests.fileSha256 !== job.masterSha256) {
     throw new PermanentError(`master ${job.master} changed since the task was planned (sha256 ${digests.fileSha256} != ${job.masterSha256})`);
   }
-  const target = (deps.openTarget ?? openTarget)(job.target);
+  let target: ChannelTarget;
+  try {
+    target = (deps.openTarget ?? openTarget)(job.target);
+  } catch (err) {
+    throw err instanceof StorageUrlError ? new PermanentError(err.message, { cause: err }) : err;
+  }
   const request = {
     masterPath: master.local.path,
     plan: { prefixLength: job.prefixLength, tail, size: job.bytes },

@@ -23,6 +23,7 @@ void runService({
       masters: new MasterCache(),
       batchSize: ctx.config.batchSize,
       limits: { ...DEFAULT_CHANNEL_LIMITS, maxChannels: ctx.config.maxChannels, maxExtrasBytes: ctx.config.maxExtrasBytes },
+      owner: ctx.owner,
     };
     return { module: PackerModule, controllers: [PackerController], providers: [{ provide: PACKER_DEPS, useValue: deps }] };
   },

@@ -12,6 +12,7 @@ export class PackerController {
   private readonly tasks: Counter;
   private readonly batches: Counter;
   private readonly channels: Counter;
+  private readonly channelsFailed: Counter;
 
   constructor(
     @Inject(PACKER_DEPS) private readonly deps: PackerDeps,
@@ -21,6 +22,7 @@ export class PackerController {
     this.tasks = new Counter({ name: 'subpack_tasks_total', help: 'Pack tasks accepted', registers: [registry] });
     this.batches = new Counter({ name: 'subpack_batches_total', help: 'Channel batches planned', registers: [registry] });
     this.channels = new Counter({ name: 'subpack_channels_planned_total', help: 'Channels planned and handed to the uploader', registers: [registry] });
+    this.channelsFailed = new Counter({ name: 'subpack_channels_unplannable_total', help: 'Channels that could not be planned and were counted failed', registers: [registry] });
   }
 
   @EventPattern(QUEUES.packerTasks)
@@ -39,9 +41,10 @@ export class PackerController {
   @EventPattern(QUEUES.packerBatches)
   async onBatch(@Payload() body: unknown): Promise<void> {
     const b = body as { taskId?: unknown; batch?: { index?: unknown } } | null;
-    const planned = await planBatch(this.deps, body);
+    const { planned, failed } = await planBatch(this.deps, body);
     this.batches.inc();
     this.channels.inc(planned);
-    this.logger.info({ taskId: b?.taskId, batch: b?.batch?.index, channels: planned }, 'batch planned');
+    this.channelsFailed.inc(failed);
+    this.logger.info({ taskId: b?.taskId, batch: b?.batch?.index, channels: planned, failed }, 'batch planned');
   }
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { connect, type ChannelModel, type ConfirmChannel, type GetMessage } from 'amqplib';
 import { HEADERS, TIER_ROUTING_HEADER } from '../schemas/failure-headers';
-import { buildTopology, DEFAULT_RETRY_TIERS, DELIVERY_LIMIT, TOPOLOGY, type Topology } from './build-topology';
+import { buildTopology, DEFAULT_RETRY_TIERS, DELIVERY_LIMIT, EVENTS_QUEUE_BOUND, PARKED_QUEUE_BOUND, TOPOLOGY, type Topology } from './build-topology';
 import { EXCHANGES, QUEUES, queueRoutingKey, ROUTING_KEYS } from './names';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -46,7 +46,6 @@ describe('buildTopology (pure data)', () => {
         ['subpack.packer.tasks', ['task.pack', 'queue.subpack.packer.tasks']],
         ['subpack.packer.batches', ['pack.batch', 'queue.subpack.packer.batches']],
         ['subpack.uploader.store', ['channel.store', 'queue.subpack.uploader.store']],
-        ['subpack.events', ['event.#', 'queue.subpack.events']],
       ],
     );
     for (const queue of workQueues) {
@@ -59,6 +58,22 @@ describe('buildTopology (pure data)', () => {
       });
       assert.ok(queue.bindings.every((binding) => binding.exchange === 'subpack'));
     }
+  });
+
+  it('gives every queue a consumer or a bound', () => {
+    const consumed = new Set(['work', 'dead']);
+    for (const queue of TOPOLOGY.queues) {
+      const a = queue.arguments;
+      const bounded = typeof a['x-max-length'] === 'number' || typeof a['x-message-ttl'] === 'number';
+      assert.ok(consumed.has(queue.role) !== bounded, `${queue.name} (${queue.role}): consumed xor bounded`);
+    }
+    const byName = new Map(TOPOLOGY.queues.map((queue) => [queue.name, queue]));
+    // Neither bound may dead-letter: an expired event or a dropped parked message is not a failure to retry.
+    assert.deepEqual(byName.get('subpack.events')?.arguments, { 'x-queue-type': 'quorum', ...EVENTS_QUEUE_BOUND });
+    assert.deepEqual(byName.get('subpack.events')?.bindings, [{ exchange: 'subpack', routingKey: 'event.#' }]);
+    assert.deepEqual(byName.get('subpack.parked')?.arguments, { 'x-queue-type': 'quorum', ...PARKED_QUEUE_BOUND });
+    assert.equal(EVENTS_QUEUE_BOUND['x-overflow'], 'drop-head');
+    assert.equal(PARKED_QUEUE_BOUND['x-overflow'], 'drop-head');
   });
 
   it('declares the four exchanges with their types', () => {
@@ -199,6 +214,33 @@ describe('buildTopology on RabbitMQ', () => {
       [HEADERS.tier]: 'no-such-tier',
     });
     assert.equal(await returned, queueRoutingKey(q.packerTasks));
+  });
+
+  it('copies every event into the bounded event tap', async () => {
+    await publish(ex.main, 'event.task.completed', { taskId: 'tap-1' });
+    const message = await nextMessage(q.events);
+    assert.deepEqual(JSON.parse(message.content.toString()), { taskId: 'tap-1' });
+    await assertEmpty(q.dead);
+  });
+
+  it('RabbitMQ applies the bounds as declared: the oldest goes first, nothing is dead-lettered', async () => {
+    // The same arguments with a tiny length, so the broker has to act on them.
+    for (const [what, bound] of [['events', EVENTS_QUEUE_BOUND], ['parked', PARKED_QUEUE_BOUND]] as const) {
+      const small = `${namespace}.bound-${what}`;
+      await channel.assertQueue(small, { durable: true, arguments: { 'x-queue-type': 'quorum', ...bound, 'x-max-length': 2 } });
+      try {
+        for (const n of [1, 2, 3]) {
+          channel.sendToQueue(small, Buffer.from(String(n)), { persistent: true });
+          await channel.waitForConfirms();
+        }
+        const kept = [(await nextMessage(small)).content.toString(), (await nextMessage(small)).content.toString()];
+        assert.deepEqual(kept, ['2', '3'], what);
+        await assertEmpty(small);
+      } finally {
+        await channel.deleteQueue(small);
+      }
+    }
+    await assertEmpty(q.dead);
   });
 
   it('parks messages published to the parked exchange', async () => {

@@ -20,8 +20,12 @@ export interface BindingDeclaration {
   readonly arguments?: Readonly<Record<string, string>>;
 }
 
-/** work: consumed by a service; dead: input of the retry-scheduler; retry: delay tier; parked: given up. */
-export type QueueRole = 'work' | 'dead' | 'retry' | 'parked';
+/**
+ * work: consumed by a service; dead: input of the retry-scheduler; retry: delay tier (bounded by its TTL); parked:
+ * given up, kept for replay (bounded by length); tap: a copy of every event for outside consumers (bounded by length
+ * and age). Every queue is either consumed or bounded, so nothing grows without limit when no one reads it.
+ */
+export type QueueRole = 'work' | 'dead' | 'retry' | 'parked' | 'tap';
 
 export interface QueueDeclaration {
   readonly name: string;
@@ -71,6 +75,28 @@ const MAX_TTL_MS = 2 ** 32 - 1;
 export const DELIVERY_LIMIT = 20;
 
 const QUORUM = { 'x-queue-type': 'quorum' } as const;
+
+/**
+ * The event tap keeps the newest 100,000 events for at most a day. Events are notifications (the state in Redis is
+ * the record), so the oldest are dropped rather than refusing publishers: a full tap must never stall the pipeline.
+ * No dead-letter exchange: an expired or dropped event is not a failure to retry.
+ */
+export const EVENTS_QUEUE_BOUND = {
+  'x-max-length': 100_000,
+  'x-message-ttl': 24 * 60 * 60 * 1000,
+  'x-overflow': 'drop-head',
+} as const;
+
+/**
+ * The parking lot keeps the newest 100,000 messages and at most 1 GiB. Parking has already recorded the failure (task
+ * failed or channel failed, with the reason, in Redis and as an event), so a message dropped from the head only loses
+ * its replay copy. No TTL: parked messages wait for an operator.
+ */
+export const PARKED_QUEUE_BOUND = {
+  'x-max-length': 100_000,
+  'x-max-length-bytes': 1024 * 1024 * 1024,
+  'x-overflow': 'drop-head',
+} as const;
 
 /**
  * Dead-letter to `exchange` without losing messages: at-least-once dead-lettering (quorum queues only) keeps a message
@@ -123,7 +149,7 @@ export function buildTopology(tiers: readonly RetryTier[], options: TopologyOpti
       workQueue(q.packerTasks, ROUTING_KEYS.packTask),
       workQueue(q.packerBatches, ROUTING_KEYS.packBatch),
       workQueue(q.uploaderStore, ROUTING_KEYS.channelStore),
-      workQueue(q.events, ROUTING_KEYS.allEvents),
+      queue(q.events, 'tap', EVENTS_QUEUE_BOUND, [{ exchange: ex.main, routingKey: ROUTING_KEYS.allEvents }]),
       // A message the retry-scheduler itself keeps crashing on ends up parked rather than looping forever.
       queue(q.dead, 'dead', { ...deadLetterTo(ex.parked), 'x-delivery-limit': DELIVERY_LIMIT }, [
         { exchange: ex.dead, routingKey: '' },
@@ -136,7 +162,7 @@ export function buildTopology(tiers: readonly RetryTier[], options: TopologyOpti
           { exchange: ex.retry, routingKey: '', arguments: { 'x-match': 'all', [TIER_ROUTING_HEADER]: tier.name } },
         ]),
       ),
-      queue(q.parked, 'parked', {}, [{ exchange: ex.parked, routingKey: '' }]),
+      queue(q.parked, 'parked', PARKED_QUEUE_BOUND, [{ exchange: ex.parked, routingKey: '' }]),
     ],
     retryTiers,
   };

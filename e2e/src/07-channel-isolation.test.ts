@@ -1,0 +1,93 @@
+// One channel that cannot be planned fails alone: the other 24 of its batch are stored and the task ends "partial".
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { standardApk } from '@subpack/testing';
+import {
+  channelIds,
+  checkChannelApks,
+  delay,
+  E2eStack,
+  eventsFor,
+  fileTargetUrl,
+  fileUrl,
+  listTarget,
+  packTask,
+  storedChannels,
+  storedFiles,
+  uniqueTaskId,
+} from './harness';
+
+let stack: E2eStack;
+before(async () => {
+  stack = await E2eStack.create('isolation');
+});
+after(async () => {
+  await stack.cleanup();
+});
+
+const BATCH_SIZE = 25;
+/** Room left in the ZIP comment: channel ids up to this many bytes fit, longer ones cannot be written. */
+const COMMENT_ROOM = 40;
+const EOCD_SIZE = 22;
+const VASDOLLY_COMMENT_OVERHEAD = 2 + 8;
+
+/**
+ * The v1-only fixture with a ZIP comment so long that only short channel ids still fit after it (v1 signatures do
+ * not cover the comment, so it still verifies).
+ */
+async function masterWithLongComment(): Promise<string> {
+  const source = await readFile(await standardApk('v1Only'));
+  const eocd = source.length - EOCD_SIZE;
+  assert.equal(source.readUInt32LE(eocd), 0x06054b50, 'the fixture has no ZIP comment');
+  const commentLength = 0xffff - VASDOLLY_COMMENT_OVERHEAD - COMMENT_ROOM;
+  const bytes = Buffer.from(source);
+  bytes.writeUInt16LE(commentLength, eocd + 20);
+  const path = join(stack.workDir, 'long-comment.apk');
+  await writeFile(path, Buffer.concat([bytes, Buffer.alloc(commentLength, 'x')]));
+  return path;
+}
+
+test('a channel that cannot be planned fails alone; the other 24 of its batch of 25 are stored', { timeout: 180_000 }, async () => {
+  const master = await masterWithLongComment();
+  const targetDir = join(stack.workDir, 'target');
+  await mkdir(targetDir);
+  await Promise.all([stack.start('packer', { SUBPACK_BATCH_SIZE: String(BATCH_SIZE) }), stack.start('uploader'), stack.start('retry-scheduler')]);
+  const tap = await stack.eventTap();
+  const parked = await stack.parkedSpy();
+  const retried = await stack.retrySpy();
+
+  const good = channelIds(BATCH_SIZE - 1);
+  const tooLong = `long-${'x'.repeat(COMMENT_ROOM)}`; // 45 bytes: a valid id, but the comment cannot hold it
+  const channels = [...good.slice(0, 12), tooLong, ...good.slice(12)];
+  const taskId = uniqueTaskId('isolation');
+  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels }));
+
+  const [completed] = await stack.waitForEvent(tap, taskId, 'task.completed', 120_000);
+  await delay(1000); // a duplicate completion or a late event would arrive now
+  assert.equal(eventsFor(tap.messages, taskId, 'task.accepted')[0]?.event.batches, 1, 'all 25 channels are one batch');
+  assert.deepEqual(
+    { status: completed!.event.status, total: completed!.event.total, done: completed!.event.done, failed: completed!.event.failed },
+    { status: 'partial', total: 25, done: 24, failed: 1 },
+  );
+  assert.equal(eventsFor(tap.messages, taskId, 'task.completed').length, 1, 'one completion');
+
+  const failed = eventsFor(tap.messages, taskId, 'channel.failed');
+  assert.equal(failed.length, 1, JSON.stringify(failed.map((f) => f.event)));
+  assert.equal(failed[0]!.event.channel, tooLong);
+  const error = failed[0]!.event.error as { code: string; message: string };
+  assert.equal(error.code, 'COMMENT_TOO_LONG');
+  assert.match(error.message, new RegExp(`cannot be extended by channel "${tooLong}"`));
+
+  assert.deepEqual([...storedChannels(tap.messages, taskId)].sort(), good);
+  const files = storedFiles(tap.messages, taskId);
+  assert.equal((await listTarget(targetDir)).length, 24, 'exactly the 24 good channels are in the target');
+  assert.deepEqual(await checkChannelApks(files), [], 'every stored APK verifies and carries its channel');
+  assert.equal(parked.messages.length, 0, 'nothing was parked: the batch itself succeeded');
+  assert.equal(retried.messages.length, 0, 'nothing was retried');
+
+  const status = await stack.status(taskId);
+  assert.equal(status.status, 'partial', JSON.stringify(status));
+  assert.equal(status.failed, 1, JSON.stringify(status));
+});
