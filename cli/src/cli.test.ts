@@ -264,7 +264,7 @@ describe('bad input gets one clear line and exit code 2', () => {
 
   test('extras of 100 kB', async () => {
     const r = await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--extra', `big=${'x'.repeat(100_000)}`]);
-    assertOneLineError(r, /100\d+ bytes of extras, above the limit/);
+    assertOneLineError(r, /100\d+ bytes of extras \(UTF-8, keys and values\), above the limit of 8192/);
   });
 
   test('an empty channel list', async () => {
@@ -274,9 +274,21 @@ describe('bad input gets one clear line and exit code 2', () => {
   });
 
   test('a naming template that escapes --out, or collides', async () => {
-    assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--name', '../{channel}.apk']), /relative path inside/);
-    assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--channel', 'b', '--name', 'same.apk']), /both produce/);
+    assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--name', '../{channel}.apk']), /must not have a "\." or "\.\." path segment/);
+    assertOneLineError(
+      await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--channel', 'b', '--name', 'same.apk']),
+      /must contain \{channel\}, \{md5\} or \{sha256\} so that every channel gets its own file name/,
+    );
     assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--name', '{nope}.apk']), /unknown placeholder \{nope\}/);
+  });
+
+  test('a name longer than 255 bytes in one path segment is refused before anything is written', async () => {
+    const out = outDir();
+    const id = 'é'.repeat(50); // 100 bytes: fine as an id, too long three times over in one segment
+    const r = await subpack(['pack', apks.v2Only, '--out', out, '--channel', id, '--name', '{channel}-{channel}-{channel}.apk']);
+    assertOneLineError(r, /has a path segment of 306 bytes \(UTF-8\), above the limit of 255/);
+    await assert.rejects(readdir(out), { code: 'ENOENT' });
+    assert.equal((await subpack(['pack', apks.v2Only, '--out', out, '--channel', id, '--name', '{channel}/{channel}/{channel}.apk'])).code, 0);
   });
 
   test('a missing master and an unknown option', async () => {

@@ -1,13 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { CHANNEL_FORMATS, type ChannelFormat } from '@subpack/apk';
-import { DEFAULT_NAME_TEMPLATE, loadMaster, packToDirectory, parseChannelList, parseExtra, type ChannelSpec, type Extras } from '@subpack/pack';
+import { loadMaster, packToDirectory, parseChannelList, parseExtra, type ChannelSpec } from '@subpack/pack';
+import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, PACK_FORMATS, isPackFormat, type Extras } from '@subpack/rules';
 import { ProgressBar } from '../progress';
 import { UsageError } from '../usage';
-
-function isFormat(s: string): s is ChannelFormat {
-  return (CHANNEL_FORMATS as readonly string[]).includes(s);
-}
 
 export async function packCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -17,9 +13,9 @@ export async function packCommand(argv: string[]): Promise<number> {
       out: { type: 'string', short: 'o' },
       channel: { type: 'string', short: 'c', multiple: true, default: [] },
       channels: { type: 'string' },
-      format: { type: 'string', default: 'auto' },
+      format: { type: 'string', default: DEFAULT_PACK_FORMAT },
       extra: { type: 'string', short: 'e', multiple: true, default: [] },
-      name: { type: 'string', default: DEFAULT_NAME_TEMPLATE },
+      name: { type: 'string', default: DEFAULT_NAMING },
       digests: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', short: 'q', default: false },
@@ -28,7 +24,7 @@ export async function packCommand(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError('pack takes exactly one master APK path');
   if (!values.out) throw new UsageError('pack needs --out <dir>');
-  if (!isFormat(values.format)) throw new UsageError(`--format must be one of ${CHANNEL_FORMATS.join(', ')}, not ${JSON.stringify(values.format)}`);
+  if (!isPackFormat(values.format)) throw new UsageError(`--format must be one of ${PACK_FORMATS.join(', ')}, not ${JSON.stringify(values.format)}`);
 
   const extras: Extras = {};
   for (const e of values.extra) {

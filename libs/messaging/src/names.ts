@@ -1,4 +1,5 @@
 import { HEADERS as CONTRACT_HEADERS, TIER_ROUTING_HEADER, type ErrorClass } from '@subpack/contracts';
+import { EXCHANGES, QUEUES, queueRoutingKey } from '@subpack/rules';
 
 /**
  * The project's own failure headers, from the contracts (never rely on `x-death`: RabbitMQ 3.13+ stops updating it on
@@ -21,7 +22,6 @@ export const BROKER_DEATH_HEADERS: readonly string[] = [
   'x-last-death-exchange',
 ];
 
-
 /** Exchange and queue names of the failure path; defaults are the contracts names. */
 export interface MessagingNames {
   /** Main topic exchange; also the target of replays. */
@@ -39,19 +39,16 @@ export interface MessagingNames {
 }
 
 export const DEFAULT_NAMES: MessagingNames = {
-  exchange: 'subpack',
-  deadExchange: 'subpack.dead',
-  deadQueue: 'subpack.dead',
-  retryExchange: 'subpack.retry',
-  parkedExchange: 'subpack.parked',
-  parkedQueue: 'subpack.parked',
+  exchange: EXCHANGES.main,
+  deadExchange: EXCHANGES.dead,
+  deadQueue: QUEUES.dead,
+  retryExchange: EXCHANGES.retry,
+  parkedExchange: EXCHANGES.parked,
+  parkedQueue: QUEUES.parked,
 };
 
 export function resolveNames(overrides?: Partial<MessagingNames>): MessagingNames {
   return { ...DEFAULT_NAMES, ...overrides };
 }
 
-/** Routing key that reaches exactly one queue: every queue binds `queue.<its own name>`. */
-export function queueRoutingKey(queue: string): string {
-  return `queue.${queue}`;
-}
+export { queueRoutingKey };

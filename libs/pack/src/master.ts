@@ -1,4 +1,5 @@
 import { readApkLayout, readApkLayoutForInspection, readChannels, readManifest, type ApkLayout, type FoundChannel, type ManifestInfo } from '@subpack/apk';
+import { pairHexId, pairName } from '@subpack/rules';
 
 /** What a pack job needs to know about its master, all read from the tail and two small entries. */
 export interface MasterInfo {
@@ -33,23 +34,6 @@ export interface Inspection {
 
 const ZIP_METHODS: Record<number, 'stored' | 'deflated'> = { 0: 'stored', 8: 'deflated' };
 
-const PAIR_NAMES: Record<number, string> = {
-  0x7109871a: 'v2 signature',
-  0xf05368c0: 'v3 signature',
-  0x1b93ad61: 'v3.1 signature',
-  0x2b09189e: 'source stamp v1',
-  0x6dff800d: 'source stamp v2',
-  0x42726577: 'verity padding',
-  0x504b4453: 'dependency info',
-  0x71777777: 'Walle channel',
-  0x881155ff: 'VasDolly channel',
-  0x7a786b21: 'packer-ng channel',
-};
-
-export function hexId(id: number): string {
-  return `0x${id.toString(16).padStart(8, '0')}`;
-}
-
 export async function inspectApk(path: string, opts: { locale?: string } = {}): Promise<Inspection> {
   const { layout, problems } = await readApkLayoutForInspection(path);
   const manifest = await readManifest(path, opts.locale ? { locale: opts.locale } : {});
@@ -70,7 +54,7 @@ export async function inspectApk(path: string, opts: { locale?: string } = {}): 
     signingBlock: block && {
       offset: block.offset,
       size: block.size,
-      pairs: block.pairs.map((p) => ({ id: hexId(p.id), name: PAIR_NAMES[p.id] ?? 'unknown', bytes: p.value.length })),
+      pairs: block.pairs.map((p) => ({ id: pairHexId(p.id), name: pairName(p.id), bytes: p.value.length })),
     },
     channels: await readChannels(layout),
     entries: layout.entries.map((e) => ({ name: e.name, method: ZIP_METHODS[e.method] ?? e.method, size: e.uncompressedSize, compressedSize: e.compressedSize })),

@@ -1,49 +1,26 @@
-import { isAbsolute, normalize, relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { fileNameProblem, namingTemplateProblems, quoted, renderFileName, type NamingValues } from '@subpack/rules';
 import { PackInputError } from './errors';
 
-export const DEFAULT_NAME_TEMPLATE = '{package}-{versionName}-{channel}.apk';
-export const NAME_PLACEHOLDERS = ['channel', 'package', 'versionName', 'versionCode', 'label', 'md5', 'sha256'] as const;
-export type NamePlaceholder = (typeof NAME_PLACEHOLDERS)[number];
-export type NameValues = Record<NamePlaceholder, string>;
-
-const PLACEHOLDER = /\{([^{}]*)\}/g;
-
-/** Checks a template once, before any work: unknown placeholders and absolute or escaping paths are refused. */
+/** Checks a template once, before any work, with every problem in one message. */
 export function checkNameTemplate(template: string): void {
-  if (!template.trim()) throw new PackInputError('--name: the naming template is empty');
-  for (const m of template.matchAll(PLACEHOLDER)) {
-    const key = m[1] ?? '';
-    if (!(NAME_PLACEHOLDERS as readonly string[]).includes(key)) {
-      throw new PackInputError(`--name: unknown placeholder {${key}}; use ${NAME_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}`);
-    }
-  }
-  const literal = template.replace(PLACEHOLDER, 'x');
-  if (isAbsolute(literal) || literal.split(/[\\/]/).some((seg) => seg === '..')) {
-    throw new PackInputError(`--name: template ${JSON.stringify(template)} must be a relative path inside the output directory`);
-  }
+  const problems = namingTemplateProblems(template);
+  if (problems.length > 0) throw new PackInputError(`naming template ${quoted(template)} ${problems.join('; ')}`);
 }
 
-export function templateNeedsDigests(template: string): boolean {
-  return /\{(md5|sha256)\}/.test(template);
-}
-
-/** Values come from the APK and the channel list; none of them may add path structure. */
-function asPathPart(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  const cleaned = value.replace(/[/\\\u0000-\u001f\u007f]/g, '_');
-  return cleaned === '.' || cleaned === '..' ? cleaned.replace(/\./g, '_') : cleaned;
-}
-
-/** Renders a template into a relative path that is guaranteed to stay inside `outDir`. */
-export function renderName(template: string, values: NameValues, outDir: string): string {
-  const name = template.replace(PLACEHOLDER, (_all, key: string) => asPathPart(values[key as NamePlaceholder]));
-  const rel = normalize(name);
-  const full = resolve(outDir, rel);
-  const back = relative(resolve(outDir), full);
-  if (!back || back === '..' || back.startsWith(`..${sep}`) || isAbsolute(back) || rel.endsWith(sep)) {
-    throw new PackInputError(`output name ${JSON.stringify(name)} would be placed outside ${outDir}`);
+/**
+ * Renders a template into a relative name (segments joined by "/") that fits the file-name byte limits and stays
+ * inside `outDir`. The rules already exclude escaping names; resolving against `outDir` is the second lock.
+ */
+export function renderName(template: string, values: NamingValues, outDir: string): string {
+  const name = renderFileName(template, values);
+  const problem = fileNameProblem(name);
+  if (problem) throw new PackInputError(`output name ${quoted(name)} for channel ${quoted(values.channel)} ${problem}`);
+  const back = relative(resolve(outDir), resolve(outDir, name));
+  if (!back || back === '..' || back.startsWith(`..${sep}`) || isAbsolute(back)) {
+    throw new PackInputError(`output name ${quoted(name)} would be placed outside ${outDir}`);
   }
-  return back;
+  return name;
 }
 
 /** Two channels that render to the same file would silently overwrite each other. */

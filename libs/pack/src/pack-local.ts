@@ -1,19 +1,21 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { PrefixDigests, checkFormatFits, planChannel, prefixLengthFor, writePlanToFile, type ChannelFormat, type Digests } from '@subpack/apk';
-import { DEFAULT_CHANNEL_LIMITS, validateChannels, type ChannelLimits, type ChannelSpec, type Extras } from './channels';
-import { assertUniqueNames, checkNameTemplate, renderName, templateNeedsDigests, type NameValues } from './naming';
+import { PrefixDigests, checkFormatFits, planChannel, prefixLengthFor, writePlanToFile, type Digests } from '@subpack/apk';
+import { mergeExtras, templateNeedsDigests, withDigestStandIns, type Extras, type NamingValues, type PackFormat } from '@subpack/rules';
+import { validateChannels, type ChannelSpec } from './channels';
+import { assertUniqueNames, checkNameTemplate, renderName } from './naming';
 import type { MasterInfo } from './master';
 
 export interface LocalPackOptions {
   outDir: string;
-  format: ChannelFormat;
+  format: PackFormat;
   nameTemplate: string;
   /** Applied to every channel; a channel's own extras win. */
   extras: Extras;
   /** Compute MD5/SHA-256 of every output (costs one read of the master's prefix, once). */
   digests: boolean;
-  limits?: ChannelLimits;
+  /** The deployment's cap on channels per job (MAX_CHANNELS when absent). */
+  maxChannels?: number;
 }
 
 export interface ChannelResult {
@@ -34,39 +36,35 @@ export interface PackObserver {
   onFailure?(failure: ChannelFailure, index: number, total: number): void;
 }
 
-export function mergeExtras(common: Extras, own: Extras): Extras {
-  return { ...common, ...own };
-}
-
-export function nameValues(master: MasterInfo, channel: string, digests?: Digests): NameValues {
+/** Placeholder values for one channel; digests not computed yet are stood in for by zeros of the right length. */
+export function nameValues(master: MasterInfo, channel: string, digests?: Digests): NamingValues {
   const m = master.manifest;
-  return {
+  const values = {
     channel,
     package: m.package,
     versionName: m.versionName ?? '',
     versionCode: String(m.versionCode),
     label: m.label ?? '',
-    md5: digests?.md5 ?? '',
-    sha256: digests?.sha256 ?? '',
   };
+  return digests ? { ...values, md5: digests.md5, sha256: digests.sha256 } : withDigestStandIns(values);
 }
 
 /**
  * Checks everything that can be checked before the first byte is written: the channel list, the template, whether the
- * format fits this APK, and that no two channels collide on one output name.
+ * format fits this APK, every output name's byte limits (digests stood in for by zeros of their fixed length), and
+ * that no two channels collide on one output name.
  */
 export function preparePack(master: MasterInfo, channels: readonly ChannelSpec[], opts: LocalPackOptions): void {
   // Limits apply to what is actually written: the common extras merged into each channel's own.
   validateChannels(
     channels.map((c) => ({ id: c.id, extras: mergeExtras(opts.extras, c.extras) })),
-    opts.limits ?? DEFAULT_CHANNEL_LIMITS,
+    opts.maxChannels,
   );
   checkNameTemplate(opts.nameTemplate);
   const anyExtras = Object.keys(opts.extras).length > 0 || channels.some((c) => Object.keys(c.extras).length > 0);
   checkFormatFits(master.layout, opts.format, anyExtras);
-  if (!templateNeedsDigests(opts.nameTemplate)) {
-    assertUniqueNames(channels.map((c) => ({ channel: c.id, name: renderName(opts.nameTemplate, nameValues(master, c.id), opts.outDir) })));
-  }
+  const names = channels.map((c) => ({ channel: c.id, name: renderName(opts.nameTemplate, nameValues(master, c.id), opts.outDir) }));
+  if (!templateNeedsDigests(opts.nameTemplate)) assertUniqueNames(names);
 }
 
 /**

@@ -1,8 +1,11 @@
+import { quoted } from '@subpack/rules';
+
 export class InvalidTaskIdError extends Error {
-  constructor(readonly taskId: string) {
-    super(
-      `invalid task id ${JSON.stringify(taskId)}: expected 1..128 characters of [A-Za-z0-9._:-] starting with a letter or digit`,
-    );
+  constructor(
+    readonly taskId: string,
+    problem: string,
+  ) {
+    super(`invalid task id ${quoted(taskId)}: ${problem}`);
     this.name = 'InvalidTaskIdError';
   }
 }

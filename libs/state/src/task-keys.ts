@@ -1,15 +1,15 @@
+import { taskIdProblem } from '@subpack/rules';
 import { InvalidTaskIdError } from './errors';
 
-// Same rule as the PackTask contract. Checked here too because the id becomes part of Redis key names.
-const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
+/** The PackTask contract's rule, checked here too because the id becomes part of Redis key names. */
 export function assertTaskId(taskId: string): void {
-  if (!TASK_ID_PATTERN.test(taskId)) throw new InvalidTaskIdError(taskId);
+  const problem = taskIdProblem(taskId);
+  if (problem) throw new InvalidTaskIdError(taskId, problem);
 }
 
 /**
  * Every key that belongs to one task. The task id sits in a `{hash tag}` so all of them land in one Redis Cluster
- * slot, which the multi-key Lua scripts need. Task ids cannot contain braces (see TASK_ID_PATTERN).
+ * slot, which the multi-key Lua scripts need. Task ids cannot contain braces (see the rules' TASK_ID_PATTERN).
  */
 export interface TaskKeys {
   /** Hash: status, counters, meta, timestamps. */

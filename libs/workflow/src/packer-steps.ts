@@ -1,4 +1,4 @@
-import { ApkError, planChannel, prefixLengthFor, type ChannelFormat } from '@subpack/apk';
+import { ApkError, planChannel, prefixLengthFor } from '@subpack/apk';
 import {
   DEFAULT_NAMING,
   DEFAULT_PACK_FORMAT,
@@ -13,7 +13,8 @@ import {
   type PackTask,
 } from '@subpack/contracts';
 import { PermanentError, type Publisher } from '@subpack/messaging';
-import { PackInputError, mergeExtras, nameValues, preparePack, renderName, type ChannelLimits } from '@subpack/pack';
+import { PackInputError, nameValues, preparePack, renderName } from '@subpack/pack';
+import { mergeExtras } from '@subpack/rules';
 import type { TaskStore } from '@subpack/state';
 import { MasterUnavailableError, StorageUrlError, parseServableUrl, targetRoot } from '@subpack/storage';
 import { failChannel } from './completion';
@@ -25,7 +26,8 @@ export interface PackerDeps {
   publisher: Publisher;
   masters: MasterCache;
   batchSize: number;
-  limits: ChannelLimits;
+  /** This deployment's cap on channels per task (SUBPACK_MAX_CHANNELS); the rules' MAX_CHANNELS at most. */
+  maxChannels: number;
   /** Identifies this process in completion leases (a batch whose failed channels were the last ones completes the task). */
   owner: string;
 }
@@ -55,8 +57,8 @@ function checkServable(task: { master: string; target: string }): void {
   }
 }
 
-export function parseTask(body: unknown, limits: ChannelLimits): PackTask {
-  const result = validatePackTask(body, { maxChannels: limits.maxChannels });
+export function parseTask(body: unknown, maxChannels: number): PackTask {
+  const result = validatePackTask(body, { maxChannels });
   if (!result.ok) throw new PermanentError(`invalid pack task: ${result.errors.join('; ')}`);
   return result.value;
 }
@@ -66,7 +68,7 @@ export function parseTask(body: unknown, limits: ChannelLimits): PackTask {
  * split into batches so several packers share it. A resend of a known task id does not start it again.
  */
 export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ batches: number; resent: boolean }> {
-  const task = parseTask(body, deps.limits);
+  const task = parseTask(body, deps.maxChannels);
   checkServable(task);
   const existing = await deps.store.getTaskSummary(task.taskId);
   // A finished task is never redone. A running one is re-split: after a crash mid-split the missing batches must go
@@ -77,7 +79,7 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
   const channels = task.channels.map((c) => ({ id: c.id, extras: c.extras ?? {} }));
   const master = await deps.masters.get(task.master).catch(asPermanent);
   try {
-    preparePack(master, channels, { outDir: targetRoot(task.target), format, nameTemplate: naming, extras: task.extras ?? {}, digests: false, limits: deps.limits });
+    preparePack(master, channels, { outDir: targetRoot(task.target), format, nameTemplate: naming, extras: task.extras ?? {}, digests: false, maxChannels: deps.maxChannels });
   } catch (err) {
     asPermanent(err);
   }
@@ -130,7 +132,7 @@ export async function planBatch(deps: PackerDeps, body: unknown): Promise<{ plan
   const batch = parsed.value;
   checkServable(batch);
   const master = await deps.masters.get(batch.master).catch(asPermanent);
-  const format: ChannelFormat = batch.format;
+  const format = batch.format;
   const digests = await deps.masters.digestsFor(master, prefixLengthFor(master.layout, format));
   const root = targetRoot(batch.target);
   const failures: { channel: string; error: { code: string; message: string } }[] = [];

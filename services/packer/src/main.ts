@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { QUEUES } from '@subpack/contracts';
-import { DEFAULT_CHANNEL_LIMITS } from '@subpack/pack';
+import { MAX_CHANNELS } from '@subpack/rules';
 import { int, runService } from '@subpack/runtime';
 import { MasterCache, type PackerDeps } from '@subpack/workflow';
 import { PACKER_DEPS, PackerController } from './packer.controller';
@@ -13,8 +13,8 @@ void runService({
   config: {
     prefetch: int('SUBPACK_PREFETCH', 2, 1, 1000),
     batchSize: int('SUBPACK_BATCH_SIZE', 25, 1, 10_000),
-    maxChannels: int('SUBPACK_MAX_CHANNELS', DEFAULT_CHANNEL_LIMITS.maxChannels, 1, 1_000_000),
-    maxExtrasBytes: int('SUBPACK_MAX_EXTRAS_BYTES', DEFAULT_CHANNEL_LIMITS.maxExtrasBytes, 0, 1024 * 1024),
+    // A deployment may lower the cap, never raise it: publishers validate against the same rules.
+    maxChannels: int('SUBPACK_MAX_CHANNELS', MAX_CHANNELS, 1, MAX_CHANNELS),
   },
   module(ctx): DynamicModule {
     const deps: PackerDeps = {
@@ -22,7 +22,7 @@ void runService({
       publisher: ctx.manager.publisher,
       masters: new MasterCache(),
       batchSize: ctx.config.batchSize,
-      limits: { ...DEFAULT_CHANNEL_LIMITS, maxChannels: ctx.config.maxChannels, maxExtrasBytes: ctx.config.maxExtrasBytes },
+      maxChannels: ctx.config.maxChannels,
       owner: ctx.owner,
     };
     return { module: PackerModule, controllers: [PackerController], providers: [{ provide: PACKER_DEPS, useValue: deps }] };

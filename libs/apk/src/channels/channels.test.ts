@@ -10,7 +10,8 @@ import { readApkLayout, type ApkLayout } from '../apk-layout';
 import { ApkError } from '../errors';
 import { PAIR_IDS, SIGNING_BLOCK_ALIGNMENT, buildSigningBlock, parseSigningBlock } from '../signing/signing-block';
 import { encodePackerNg } from './payloads';
-import { planChannel, type ChannelFormat } from './plan';
+import type { PackFormat } from '@subpack/rules';
+import { planChannel } from './plan';
 import { readChannels } from './read';
 import { writePlanToFile } from './write-plan';
 import { PrefixDigests } from '../digests';
@@ -39,7 +40,7 @@ function sameSchemes(a: VerifyResult, b: VerifyResult): void {
   assert.deepEqual({ v1: a.v1, v2: a.v2, v3: a.v3, v31: a.v31 }, { v1: b.v1, v2: b.v2, v3: b.v3, v31: b.v31 });
 }
 
-async function packOne(master: string, format: ChannelFormat, channel: string, extras: Record<string, string> = {}): Promise<{ out: string; layout: ApkLayout }> {
+async function packOne(master: string, format: PackFormat, channel: string, extras: Record<string, string> = {}): Promise<{ out: string; layout: ApkLayout }> {
   const layout = await readApkLayout(master);
   const plan = planChannel(layout, format, { channel, extras });
   const out = join(dir, `out-${++outCounter}-${format}.apk`);

@@ -1,13 +1,12 @@
 import { crc32 } from 'node:zlib';
+import type { PackFormat } from '@subpack/rules';
 import { hasV2PlusSignature, type ApkLayout } from '../apk-layout';
 import { ApkError } from '../errors';
 import { PAIR_IDS, rebuildWithPairs, type SigningBlockPair } from '../signing/signing-block';
 import { MAX_COMMENT_LENGTH, patchEocd } from '../zip/eocd';
 import { META_INF_CHANNEL_ENTRY, appendVasDollyComment, encodeVasDolly, encodeWalle, type ChannelInfo } from './payloads';
 
-export const CHANNEL_FORMATS = ['auto', 'walle', 'vasdolly', 'v1-comment', 'meta-inf'] as const;
-export type ChannelFormat = (typeof CHANNEL_FORMATS)[number];
-export type ConcreteFormat = Exclude<ChannelFormat, 'auto'>;
+export type ConcreteFormat = Exclude<PackFormat, 'auto'>;
 
 /**
  * A channel APK is `master[0:prefixLength] ++ tail`. Every format leaves a prefix of the master untouched, so a plan
@@ -21,13 +20,13 @@ export interface ChannelPlan {
 }
 
 /** The format(s) `auto` stands for on this APK: both block pairs on v2+, VasDolly's comment on v1-only. */
-export function resolveFormat(layout: ApkLayout, format: ChannelFormat): ConcreteFormat[] {
+export function resolveFormat(layout: ApkLayout, format: PackFormat): ConcreteFormat[] {
   if (format !== 'auto') return [format];
   return layout.signingBlock ? ['walle', 'vasdolly'] : ['v1-comment'];
 }
 
 /** Refuses a format that would break this APK's signature or that it cannot hold, naming the format that would work. */
-export function checkFormatFits(layout: ApkLayout, format: ChannelFormat, hasExtras: boolean): void {
+export function checkFormatFits(layout: ApkLayout, format: PackFormat, hasExtras: boolean): void {
   const v2plus = hasV2PlusSignature(layout) || layout.signingBlock !== null;
   const inBlock = format === 'walle' || format === 'vasdolly';
   if (inBlock && !layout.signingBlock) {
@@ -57,7 +56,7 @@ export function checkFormatFits(layout: ApkLayout, format: ChannelFormat, hasExt
 }
 
 /** The prefix every channel of this master shares for the given format. */
-export function prefixLengthFor(layout: ApkLayout, format: ChannelFormat): number {
+export function prefixLengthFor(layout: ApkLayout, format: PackFormat): number {
   const formats = resolveFormat(layout, format);
   if (formats.includes('v1-comment')) return layout.eocd.offset;
   if (formats.includes('meta-inf')) return layout.eocd.cdOffset;
@@ -65,7 +64,7 @@ export function prefixLengthFor(layout: ApkLayout, format: ChannelFormat): numbe
   return layout.signingBlock.offset;
 }
 
-export function planChannel(layout: ApkLayout, format: ChannelFormat, info: ChannelInfo): ChannelPlan {
+export function planChannel(layout: ApkLayout, format: PackFormat, info: ChannelInfo): ChannelPlan {
   const hasExtras = Object.keys(info.extras).length > 0;
   checkFormatFits(layout, format, hasExtras);
   const formats = resolveFormat(layout, format);

@@ -1,3 +1,4 @@
+import { PAIR_IDS } from '@subpack/rules';
 import { ApkError } from '../errors';
 import type { FileSource } from '../zip/file-source';
 
@@ -10,18 +11,7 @@ const PAIR_HEADER_SIZE = 8 + 4;
 /** Two GiB is far beyond any real block; a bigger size field means corruption, not data. */
 const MAX_BLOCK_SIZE = 0x7fffffff;
 
-export const PAIR_IDS = {
-  v2: 0x7109871a,
-  v3: 0xf05368c0,
-  v31: 0x1b93ad61,
-  sourceStampV1: 0x2b09189e,
-  sourceStampV2: 0x6dff800d,
-  verityPadding: 0x42726577,
-  dependencyInfo: 0x504b4453,
-  walle: 0x71777777,
-  vasdolly: 0x881155ff,
-  packerNg: 0x7a786b21,
-} as const;
+export { PAIR_IDS };
 
 export interface SigningBlockPair {
   id: number;

@@ -1,5 +1,29 @@
 import { Type, type Static, type TInteger, type TString } from '@sinclair/typebox';
-import { noControlCharacters, pathSegmentRules, rule, StringEnum } from './rules';
+import {
+  CHANNEL_ID_MAX_BYTES,
+  DEFAULT_NAMING,
+  DEFAULT_PACK_FORMAT,
+  DISTINGUISHING_PLACEHOLDERS,
+  EXTRA_KEY_MAX_BYTES,
+  EXTRAS_MAX_BYTES,
+  EXTRAS_MAX_KEYS,
+  FILE_NAME_MAX_BYTES,
+  FILE_NAME_SEGMENT_MAX_BYTES,
+  NAMING_PLACEHOLDERS,
+  NAMING_TEMPLATE_MAX_BYTES,
+  PACK_FORMATS,
+  PLACEHOLDER_LIST,
+  RESERVED_EXTRA_KEYS,
+  TASK_ID_MAX_LENGTH,
+  TASK_ID_PATTERN,
+  TASK_ID_RULE,
+} from '@subpack/rules';
+import { noControlCharacters, noOuterWhitespace, pathSegmentRules, relativePathRules, rule, StringEnum } from './rules';
+
+// Limits in the rules module count UTF-8 bytes. JSON Schema's maxLength counts code points, so a schema carries the
+// same number as a code-point upper bound (every code point is at least one byte) and says that the byte cap, and the
+// invisible characters outside the Basic Multilingual Plane, are applied by the validator (validatePackTask & co.).
+const BYTES_NOTE = 'The limit counts UTF-8 bytes; maxLength here is the code-point upper bound and the validator applies the byte cap.';
 
 // Building blocks shared by several messages. They carry no $id: they are inlined into every message schema, so each
 // emitted schema file is self-contained for publishers in other languages.
@@ -8,13 +32,8 @@ export const TaskIdSchema = Type.String({
   title: 'Task id',
   description: 'Caller-chosen id of a pack task. Resending a task with the same id is the same task (idempotent).',
   minLength: 1,
-  maxLength: 128,
-  allOf: [
-    rule(
-      { pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$' },
-      'must start with a letter or digit and contain only letters, digits, ".", "_", ":" and "-"',
-    ),
-  ],
+  maxLength: TASK_ID_MAX_LENGTH,
+  allOf: [rule({ pattern: TASK_ID_PATTERN }, TASK_ID_RULE)],
   examples: ['release-2025-06-01.42'],
 });
 
@@ -50,34 +69,48 @@ export const TargetUrlSchema = Type.String({
 
 export const ChannelIdSchema = Type.String({
   title: 'Channel id',
-  description: 'Channel id written into the APK. It also names the output file, so it must be a safe path segment.',
+  description:
+    `Channel id written into the APK. It also names the output file, so it must be a safe path segment: at most ` +
+    `${CHANNEL_ID_MAX_BYTES} bytes, no control or invisible (zero-width, bidi) characters, no leading or trailing ` +
+    `whitespace. ${BYTES_NOTE}`,
   minLength: 1,
-  maxLength: 128,
-  allOf: [...pathSegmentRules],
+  maxLength: CHANNEL_ID_MAX_BYTES,
+  allOf: [...pathSegmentRules, noOuterWhitespace],
   examples: ['huawei'],
 });
 
 export const FileNameSchema = Type.String({
   title: 'File name',
-  description: 'Output file name (the naming template expanded for one channel); a single path segment.',
+  description:
+    'Output name (the naming template expanded for one channel), relative to the target; "/" separates ' +
+    `subdirectories. Each path segment is at most ${FILE_NAME_SEGMENT_MAX_BYTES} bytes and the whole name at most ` +
+    `${FILE_NAME_MAX_BYTES}. ${BYTES_NOTE}`,
   minLength: 1,
-  maxLength: 255,
-  allOf: [...pathSegmentRules],
-  examples: ['com.example.app-1.4.0-huawei.apk'],
+  maxLength: FILE_NAME_MAX_BYTES,
+  allOf: [...relativePathRules],
+  examples: ['com.example.app-1.4.0-huawei.apk', 'com.example.app/1.4.0/huawei.apk'],
 });
 
 export const ExtrasSchema = Type.Unsafe<Record<string, string>>({
   title: 'Extras',
-  description: 'Extra string key/value pairs written next to the channel id (Walle/VasDolly extras).',
+  description:
+    'Extra string key/value pairs written next to the channel id (Walle/VasDolly extras). The task-level extras ' +
+    `merged with a channel's own may hold at most ${EXTRAS_MAX_KEYS} keys and ${EXTRAS_MAX_BYTES} bytes of keys and ` +
+    `values together (UTF-8); a key is at most ${EXTRA_KEY_MAX_BYTES} bytes and "${RESERVED_EXTRA_KEYS.join('", "')}" ` +
+    'is reserved. The merged and byte limits are applied by the validator.',
   type: 'object',
-  maxProperties: 64,
-  propertyNames: { minLength: 1, maxLength: 128, allOf: [noControlCharacters] },
-  additionalProperties: { type: 'string', maxLength: 4096 },
+  maxProperties: EXTRAS_MAX_KEYS,
+  propertyNames: {
+    minLength: 1,
+    maxLength: EXTRA_KEY_MAX_BYTES,
+    allOf: [noControlCharacters, noOuterWhitespace, rule({ not: { enum: [...RESERVED_EXTRA_KEYS] } }, 'is reserved for the channel id')],
+  },
+  additionalProperties: { type: 'string', maxLength: EXTRAS_MAX_BYTES, allOf: [noControlCharacters] },
   examples: [{ campaign: 'spring' }],
 });
 
-export const PACK_FORMATS = ['auto', 'walle', 'vasdolly', 'v1-comment', 'meta-inf'] as const;
-export const DEFAULT_PACK_FORMAT = 'auto' satisfies PackFormat;
+export { PACK_FORMATS, DEFAULT_PACK_FORMAT, NAMING_PLACEHOLDERS, DEFAULT_NAMING };
+export type { PackFormat, NamingPlaceholder } from '@subpack/rules';
 
 export const PackFormatSchema = StringEnum(PACK_FORMATS, {
   title: 'Channel format',
@@ -87,33 +120,29 @@ export const PackFormatSchema = StringEnum(PACK_FORMATS, {
   default: DEFAULT_PACK_FORMAT,
   examples: ['walle'],
 });
-export type PackFormat = (typeof PACK_FORMATS)[number];
-
-export const NAMING_PLACEHOLDERS = ['channel', 'package', 'versionName', 'versionCode', 'label', 'md5', 'sha256'] as const;
-export type NamingPlaceholder = (typeof NAMING_PLACEHOLDERS)[number];
-export const DEFAULT_NAMING = '{package}-{versionName}-{channel}.apk';
-
-const placeholderList = NAMING_PLACEHOLDERS.map((name) => `{${name}}`).join(' ');
 
 export const NamingTemplateSchema = Type.String({
   title: 'Naming template',
-  description: `Output file name template. Placeholders: ${placeholderList}.`,
+  description:
+    `Output name template, relative to the target. Placeholders: ${PLACEHOLDER_LIST}. "/" creates subdirectories ` +
+    '(object keys with "/" in object stores); no segment may be empty, "." or "..", so every name stays inside the ' +
+    `target. Rendered names are checked per path segment (at most ${FILE_NAME_SEGMENT_MAX_BYTES} bytes) and in ` +
+    `total (at most ${FILE_NAME_MAX_BYTES} bytes) before any work starts. ${BYTES_NOTE}`,
   minLength: 1,
-  maxLength: 255,
+  maxLength: NAMING_TEMPLATE_MAX_BYTES,
   default: DEFAULT_NAMING,
   allOf: [
-    noControlCharacters,
-    rule({ pattern: '^[^/\\\\]*$' }, 'must be a file name template without "/" or "\\"'),
+    ...relativePathRules,
     rule(
       { pattern: `^([^{}]|\\{(${NAMING_PLACEHOLDERS.join('|')})\\})*$` },
-      `may only use the placeholders ${placeholderList}`,
+      `may only use the placeholders ${PLACEHOLDER_LIST}`,
     ),
     rule(
-      { pattern: '\\{(channel|md5|sha256)\\}' },
+      { pattern: `\\{(${DISTINGUISHING_PLACEHOLDERS.join('|')})\\}` },
       'must contain {channel}, {md5} or {sha256} so that every channel gets its own file name',
     ),
   ],
-  examples: [DEFAULT_NAMING],
+  examples: [DEFAULT_NAMING, '{package}/{versionName}/{channel}.apk'],
 });
 
 export const Sha256HexSchema = Type.String({

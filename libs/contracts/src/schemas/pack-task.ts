@@ -13,6 +13,7 @@ import {
   type PackFormat,
 } from './common';
 import { rule, StringEnum } from './rules';
+import { MAX_CHANNELS } from '@subpack/rules';
 
 export const ChannelSchema = Type.Object(
   {
@@ -68,7 +69,7 @@ export const PackTaskSchema = Type.Object(
   {
     taskId: TaskIdSchema,
     master: MasterUrlSchema,
-    channels: Type.Array(ChannelSchema, { minItems: 1, description: 'Channels to produce; ids must be unique.' }),
+    channels: Type.Array(ChannelSchema, { minItems: 1, maxItems: MAX_CHANNELS, description: 'Channels to produce; ids must be unique.' }),
     format: Type.Optional(PackFormatSchema),
     naming: Type.Optional(NamingTemplateSchema),
     target: TargetUrlSchema,

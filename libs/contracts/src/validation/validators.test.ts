@@ -74,8 +74,8 @@ describe('validatePackTask', () => {
   });
 
   const badChannelIds: ReadonlyArray<[string, string]> = [
-    ['hua\u0000wei', 'must not contain control characters'],
-    ['line\nbreak', 'must not contain control characters'],
+    ['hua\u0000wei', 'must not contain control or invisible characters'],
+    ['line\nbreak', 'must not contain control or invisible characters'],
     ['../x', 'must not contain "/" or "\\"'],
     ['a/b', 'must not contain "/" or "\\"'],
     ['a\\b', 'must not contain "/" or "\\"'],
@@ -83,6 +83,11 @@ describe('validatePackTask', () => {
     ['.', 'must not be "." or ".."'],
     ['', 'must not be empty'],
     ['x'.repeat(129), 'must be at most 128 characters'],
+    // Beyond JSON Schema: the shared rules run after the schema passed.
+    [' huawei', 'must not have leading or trailing whitespace'],
+    ['a\u200Bb', 'must not contain control or invisible characters'],
+    ['中'.repeat(43), 'is 129 bytes long (UTF-8), above the limit of 128'],
+    ['a\u{E0001}b', 'contains the control or invisible character U+E0001'],
   ];
   for (const [id, message] of badChannelIds) {
     it(`rejects channel id ${JSON.stringify(id.slice(0, 20))} naming the channel`, () => {
@@ -104,7 +109,28 @@ describe('validatePackTask', () => {
 
   it('rejects extras keys that are empty or contain control characters', () => {
     const errors = errorsOf(validatePackTask(taskWith({ extras: { '': 'x', 'a\u0001': 'y' } })));
-    assert.deepEqual(errors, ['extras: key "": must not be empty', 'extras: key "a\\u0001": must not contain control characters']);
+    assert.deepEqual(errors, ['extras: key "": must not be empty', 'extras: key "a\\u0001": must not contain control or invisible characters']);
+  });
+
+  it('applies the extras limits to what each APK carries: the task extras merged with the channel\'s own', () => {
+    const half = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, 'v']));
+    const other = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`o${i}`, 'v']));
+    assert.ok(validatePackTask(taskWith({ extras: half, channels: [{ id: 'a' }] })).ok);
+    assert.deepEqual(errorsOf(validatePackTask(taskWith({ extras: half, channels: [{ id: 'a', extras: other }] }))), [
+      'channels[0].extras (merged with the task-level extras): has 40 extras, above the limit of 32',
+    ]);
+    assert.deepEqual(errorsOf(validatePackTask(taskWith({ extras: { a: 'é'.repeat(4100) }, channels: [{ id: 'a' }] }))), [
+      'extras: has 8201 bytes of extras (UTF-8, keys and values), above the limit of 8192',
+    ]);
+  });
+
+  it('allows subdirectories in naming templates and checks rendered names in bytes per path segment', () => {
+    assert.ok(validatePackTask(taskWith({ naming: '{package}/{versionName}/{channel}.apk' })).ok);
+    const longId = '应'.repeat(42); // 126 bytes
+    assert.deepEqual(errorsOf(validatePackTask(taskWith({ naming: '{channel}-{channel}-{md5}.apk', channels: [{ id: 'a' }, { id: longId }] }))), [
+      `naming: the output name for channels[1] ("${longId.slice(0, 60)}") has a path segment of 290 bytes (UTF-8), above the limit of 255 per file or directory name`,
+    ]);
+    assert.ok(validatePackTask(taskWith({ naming: '{channel}/{channel}-{md5}.apk', channels: [{ id: longId }] })).ok);
   });
 
   it('rejects duplicate channel ids, pointing at the first occurrence', () => {
@@ -137,7 +163,6 @@ describe('validatePackTask', () => {
     assert.deepEqual(errors, [
       'taskId: must start with a letter or digit and contain only letters, digits, ".", "_", ":" and "-"',
       'master: must be a storage URL such as file:///abs/path/master.apk, s3://bucket/key or oss://bucket/key',
-      'naming: must be a file name template without "/" or "\\"',
       'naming: may only use the placeholders {channel} {package} {versionName} {versionCode} {label} {md5} {sha256}',
       'naming: must contain {channel}, {md5} or {sha256} so that every channel gets its own file name',
       'target: must be a storage URL prefix such as file:///abs/dir/, s3://bucket/prefix/ or oss://bucket/prefix/',
@@ -210,7 +235,7 @@ describe('validateChannelStoreJob', () => {
       'tail: must be standard base64 (A-Z a-z 0-9 + / with = padding)',
       'md5: must be an MD5 digest: 32 lowercase hex digits',
       'sha256: must be a SHA-256 digest: 64 lowercase hex digits',
-      'fileName: must not contain "/" or "\\"',
+      'fileName: must not have a "." or ".." path segment',
     ]);
   });
 });

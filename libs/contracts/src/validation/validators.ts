@@ -1,3 +1,18 @@
+import {
+  DEFAULT_NAMING,
+  MAX_CHANNELS,
+  SHORTEST_APK_VALUES,
+  channelIdProblem,
+  extrasProblems,
+  fileNameLengthProblem,
+  fileNameProblem,
+  mergeExtras,
+  namingTemplateProblems,
+  quoted,
+  renderFileName,
+  withDigestStandIns,
+  type Extras,
+} from '@subpack/rules';
 import type { SchemaName } from '../schemas/catalog';
 import type { ChannelStoreJob } from '../schemas/channel-store-job';
 import {
@@ -29,24 +44,24 @@ function validateAgainst<T>(name: SchemaName, body: unknown, ...checks: Semantic
 }
 
 export interface PackTaskLimits {
-  /** Configured cap on channels per task; unlimited when absent. */
+  /** Configured cap on channels per task; MAX_CHANNELS when absent. */
   readonly maxChannels?: number;
 }
 
 export function validatePackTask(body: unknown, limits: PackTaskLimits = {}): ValidationResult<PackTask> {
-  return validateAgainst<PackTask>('pack-task', body, uniqueChannelIds, (task) => channelCap(task, limits));
+  return validateAgainst<PackTask>('pack-task', body, uniqueChannelIds, (task) => channelCap(task, limits), channelRules, namingRules);
 }
 
 export function validateChannel(body: unknown): ValidationResult<Channel> {
-  return validateAgainst<Channel>('channel', body);
+  return validateAgainst<Channel>('channel', body, (channel) => channelRules({ channels: [channel] }).map((e) => e.replace(/^channels\[0\]\./, '')));
 }
 
 export function validatePackBatch(body: unknown): ValidationResult<PackBatch> {
-  return validateAgainst<PackBatch>('pack-batch', body, uniqueChannelIds, batchPosition);
+  return validateAgainst<PackBatch>('pack-batch', body, uniqueChannelIds, batchPosition, channelRules, namingRules);
 }
 
 export function validateChannelStoreJob(body: unknown): ValidationResult<ChannelStoreJob> {
-  return validateAgainst<ChannelStoreJob>('channel-store-job', body, sizeAddsUp);
+  return validateAgainst<ChannelStoreJob>('channel-store-job', body, sizeAddsUp, storeJobRules);
 }
 
 export function validateTaskAcceptedEvent(body: unknown): ValidationResult<TaskAcceptedEvent> {
@@ -107,9 +122,52 @@ function uniqueChannelIds(message: { channels: readonly Channel[] }): string[] {
   return errors;
 }
 
+// The domain rules JSON Schema cannot state (byte caps, merged extras, invisible characters outside the BMP, rendered
+// name lengths) come from @subpack/rules, the same functions `subpack pack` and the packer apply.
+
+function channelRules(message: { channels: readonly Channel[]; extras?: Extras }): string[] {
+  const errors: string[] = [];
+  if (message.extras) errors.push(...extrasProblems(message.extras).map((p) => `extras: ${p}`));
+  message.channels.forEach((channel, index) => {
+    const idProblem = channelIdProblem(channel.id);
+    if (idProblem) errors.push(`channels[${index}].id: ${idProblem}`);
+    if (!channel.extras) return;
+    const merged = message.extras ? ' (merged with the task-level extras)' : '';
+    errors.push(...extrasProblems(mergeExtras(message.extras ?? {}, channel.extras)).map((p) => `channels[${index}].extras${merged}: ${p}`));
+  });
+  return errors;
+}
+
+/**
+ * The template's own rules, then each channel's name rendered with the shortest values any APK can give: a name that
+ * is too long then is too long for every master, so it is refused before publishing. The packer checks the real names
+ * when it accepts the task.
+ */
+function namingRules(message: { naming?: string; channels: readonly Channel[] }): string[] {
+  const template = message.naming ?? DEFAULT_NAMING;
+  const templateErrors = namingTemplateProblems(template).map((p) => `naming: ${p}`);
+  if (templateErrors.length > 0) return templateErrors;
+  for (const [index, channel] of message.channels.entries()) {
+    const name = renderFileName(template, withDigestStandIns({ ...SHORTEST_APK_VALUES, channel: channel.id }));
+    const problem = fileNameLengthProblem(name);
+    if (problem) return [`naming: the output name for channels[${index}] (${quoted(channel.id)}) ${problem}`];
+  }
+  return [];
+}
+
+function storeJobRules(job: ChannelStoreJob): string[] {
+  const errors: string[] = [];
+  const idProblem = channelIdProblem(job.channel);
+  if (idProblem) errors.push(`channel: ${idProblem}`);
+  if (job.extras) errors.push(...extrasProblems(job.extras).map((p) => `extras: ${p}`));
+  const nameProblem = fileNameProblem(job.fileName);
+  if (nameProblem) errors.push(`fileName: ${nameProblem}`);
+  return errors;
+}
+
 function channelCap(task: PackTask, limits: PackTaskLimits): string[] {
-  const max = limits.maxChannels;
-  if (max === undefined || task.channels.length <= max) return [];
+  const max = limits.maxChannels ?? MAX_CHANNELS;
+  if (task.channels.length <= max) return [];
   return [`channels: has ${task.channels.length} channels; the limit is ${max}`];
 }
 

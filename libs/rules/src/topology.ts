@@ -1,0 +1,86 @@
+/** Prefix of every exchange and queue name. Tests pass their own (random) namespace to stay isolated on a shared broker. */
+export const DEFAULT_NAMESPACE = 'subpack';
+
+/** What an exchange/queue name part (namespace, tier name) may contain. */
+export const TOPOLOGY_NAME_PART = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export interface ExchangeNames {
+  /** Topic exchange every publisher and service sends to. */
+  readonly main: string;
+  /** Fanout exchange of failed messages, consumed by the retry-scheduler. */
+  readonly dead: string;
+  /** Headers exchange routing to the delay tier named in x-subpack-tier. */
+  readonly retry: string;
+  /** Fanout exchange of messages that gave up; kept until replayed or purged. */
+  readonly parked: string;
+}
+
+export interface QueueNames {
+  readonly packerTasks: string;
+  readonly packerBatches: string;
+  readonly uploaderStore: string;
+  readonly events: string;
+  readonly dead: string;
+  readonly parked: string;
+}
+
+export interface TopologyNames {
+  readonly namespace: string;
+  readonly exchanges: ExchangeNames;
+  readonly queues: QueueNames;
+}
+
+export function topologyNames(namespace: string = DEFAULT_NAMESPACE): TopologyNames {
+  if (!TOPOLOGY_NAME_PART.test(namespace)) {
+    throw new RangeError(
+      `topology namespace ${JSON.stringify(namespace)} must start with a letter or digit and contain only ` +
+        'letters, digits, ".", "_" and "-"',
+    );
+  }
+  return {
+    namespace,
+    exchanges: {
+      main: namespace,
+      dead: `${namespace}.dead`,
+      retry: `${namespace}.retry`,
+      parked: `${namespace}.parked`,
+    },
+    queues: {
+      packerTasks: `${namespace}.packer.tasks`,
+      packerBatches: `${namespace}.packer.batches`,
+      uploaderStore: `${namespace}.uploader.store`,
+      events: `${namespace}.events`,
+      dead: `${namespace}.dead`,
+      parked: `${namespace}.parked`,
+    },
+  };
+}
+
+const DEFAULT_NAMES = topologyNames();
+export const EXCHANGES: ExchangeNames = DEFAULT_NAMES.exchanges;
+export const QUEUES: QueueNames = DEFAULT_NAMES.queues;
+
+/** Routing keys on the main exchange. They do not depend on the namespace. */
+export const ROUTING_KEYS = {
+  packTask: 'task.pack',
+  packBatch: 'pack.batch',
+  channelStore: 'channel.store',
+  /** Binding pattern matching every event. */
+  allEvents: 'event.#',
+} as const;
+
+export function eventRoutingKey<T extends string>(type: T): `event.${T}` {
+  return `event.${type}`;
+}
+
+/**
+ * Every work queue also binds `queue.<its name>`, so a retried (or replayed) message published with that routing key
+ * reaches exactly the queue it failed in, not every queue its original routing key matches.
+ */
+export function queueRoutingKey(queueName: string): string {
+  return `queue.${queueName}`;
+}
+
+export function retryQueueName(tierName: string, namespace: string = DEFAULT_NAMESPACE): string {
+  return `${topologyNames(namespace).exchanges.retry}.${tierName}`;
+}
