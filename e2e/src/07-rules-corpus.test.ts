@@ -1,0 +1,261 @@
+// One verdict everywhere: a seeded corpus of hostile and ordinary channel ids, extras and naming templates is judged by
+// `subpack pack`'s checks, `subpack submit`'s pre-publish validation and the packer's acceptTask on the real Redis and
+// RabbitMQ. Each must accept exactly what the others accept. A sample also goes through the real CLI binary.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import fc from 'fast-check';
+import Redis from 'ioredis';
+import { TOPOLOGY, validatePackTask, type PackTask } from '@subpack/contracts';
+import { AmqpConnectionManager, PermanentError, silentLogger } from '@subpack/messaging';
+import { PackInputError, loadMaster, preparePack, type MasterInfo } from '@subpack/pack';
+import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, type Extras } from '@subpack/rules';
+import { TaskStore } from '@subpack/state';
+import { makeTempDir, removeDir, standardApk } from '@subpack/testing';
+import { MasterCache, acceptTask, type PackerDeps } from '@subpack/workflow';
+import { createVhost, deleteRedisKeys, deleteVhost, fileTargetUrl, fileUrl, randomRedisPrefix, REDIS_URL, subpack, type Vhost } from './harness';
+
+const SEED = 20_261_122;
+const CORPUS_SIZE = 240;
+
+// Controls (C0, DEL, C1), soft hyphen, zero-width, bidi marks and overrides, line separator, isolates, BOM, an astral
+// tag character, an unpaired surrogate, and both path separators.
+const HOSTILE_CHARACTERS = ['\u0000', '\u001f', '\u007f', '\u0085', '\u00ad', '\u200b', '\u200e', '\u202e', '\u2028', '\u2066', '\ufeff', '\u{e0001}', '\ud800', '/', '\\'];
+
+const word = fc.stringMatching(/^[a-z][a-z0-9_-]{0,11}$/);
+const channelId = fc.oneof(
+  { weight: 12, arbitrary: word },
+  { weight: 2, arbitrary: fc.integer({ min: 38, max: 45 }).map((n) => '应'.repeat(n)) }, // 43 of them are 129 bytes
+  { weight: 1, arbitrary: fc.integer({ min: 124, max: 131 }).map((n) => 'x'.repeat(n)) },
+  { weight: 2, arbitrary: fc.tuple(word, fc.constantFrom(...HOSTILE_CHARACTERS), word).map(([a, h, b]) => `${a}${h}${b}`) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(word, fc.constantFrom(' ', '\t', '\u3000'), fc.boolean()).map(([w, space, lead]) => (lead ? `${space}${w}` : `${w}${space}`)),
+  },
+  { weight: 2, arbitrary: fc.constantFrom('', '.', '..', '应用宝', 'Huawei Store', '😀-emoji', 'a.b:c') },
+);
+const extraKey = fc.oneof(
+  { weight: 12, arbitrary: fc.stringMatching(/^[a-z][a-z0-9_]{0,9}$/) },
+  { weight: 1, arbitrary: fc.constantFrom('channel', '', ' k', 'k ', 'a\u200bb', 'é'.repeat(64), 'é'.repeat(65)) },
+);
+const extraValue = fc.oneof(
+  { weight: 20, arbitrary: fc.stringMatching(/^[a-z0-9 ._-]{0,16}$/) },
+  { weight: 1, arbitrary: fc.constantFrom('a\u0007b', 'x\u2028y', 'zw\u200bj', '中文值') },
+  { weight: 1, arbitrary: fc.integer({ min: 4000, max: 8300 }).map((n) => 'v'.repeat(n)) },
+);
+const extras: fc.Arbitrary<Extras> = fc.oneof(
+  { weight: 8, arbitrary: fc.dictionary(extraKey, extraValue, { maxKeys: 3 }) },
+  { weight: 1, arbitrary: fc.dictionary(fc.stringMatching(/^k[0-9]{1,3}$/), fc.constant('v'), { minKeys: 28, maxKeys: 36 }) },
+);
+const ordinaryTemplate = fc.constantFrom(
+  DEFAULT_NAMING,
+  '{channel}.apk',
+  '{package}/{versionCode}/{channel}.apk',
+  '{sha256}.apk',
+  '{label}-{md5}.apk',
+  '{channel}/{channel}/{channel}.apk',
+);
+const HOSTILE_TEMPLATES = [
+  '{channel}-{channel}-{channel}.apk',
+  `${'n'.repeat(200)}-{channel}.apk`,
+  `${'d'.repeat(250)}/{channel}.apk`,
+  '{bogus}-{channel}.apk',
+  '{package}.apk',
+  '../{channel}.apk',
+  '/abs/{channel}.apk',
+  'a//{channel}.apk',
+  'a\\{channel}.apk',
+  '{channel}/',
+  'x/./{channel}.apk',
+  '{channel}\u200e.apk',
+  '{channel}}.apk',
+];
+const template = fc.oneof({ weight: 3, arbitrary: ordinaryTemplate }, { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_TEMPLATES) });
+const taskShape = fc.record(
+  {
+    channels: fc.array(fc.record({ id: channelId, extras: extras }, { requiredKeys: ['id'] }), { minLength: 1, maxLength: 2 }),
+    extras,
+    naming: template,
+    format: fc.constantFrom('auto', 'walle'),
+  },
+  { requiredKeys: ['channels'] },
+);
+
+interface Verdicts {
+  submit: string | null;
+  pack: string | null;
+  packer: string | null;
+}
+
+let vhost: Vhost;
+let redis: Redis;
+let manager: AmqpConnectionManager;
+let deps: PackerDeps;
+let master: MasterInfo;
+let masterUrl: string;
+let workDir: string;
+const redisPrefix = randomRedisPrefix('rules-corpus');
+
+before(async () => {
+  workDir = await makeTempDir('subpack-corpus-');
+  const masterPath = await standardApk('v2Only');
+  masterUrl = fileUrl(masterPath);
+  master = await loadMaster(masterPath);
+  vhost = await createVhost('corpus');
+  manager = new AmqpConnectionManager({ url: vhost.amqpUrl, connectionName: 'e2e-rules-corpus', topology: TOPOLOGY, logger: silentLogger });
+  await manager.connect();
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+  deps = { store: new TaskStore(redis, { keyPrefix: redisPrefix }), publisher: manager.publisher, masters: new MasterCache(), batchSize: 25, maxChannels: 10_000 };
+});
+
+after(async () => {
+  await manager?.close();
+  redis?.disconnect();
+  await deleteRedisKeys(redisPrefix);
+  if (vhost) await deleteVhost(vhost);
+  if (workDir) await removeDir(workDir);
+});
+
+/** Every hostile template and character once on an otherwise ordinary task, so each rule is met at least once. */
+type TaskShape = typeof taskShape extends fc.Arbitrary<infer T> ? T : never;
+const PINNED: TaskShape[] = [
+  ...HOSTILE_TEMPLATES.map((naming) => ({ channels: [{ id: 'huawei' }, { id: 'xiaomi' }], naming })),
+  ...HOSTILE_CHARACTERS.map((h) => ({ channels: [{ id: `hua${h}wei` }] })),
+  { channels: [{ id: 'huawei' }, { id: 'huawei' }] },
+  { channels: [{ id: 'x'.repeat(100) }], naming: '{channel}-{channel}-{channel}.apk' },
+  { channels: [{ id: '应'.repeat(20) }], naming: `${'n'.repeat(200)}-{channel}.apk` },
+];
+
+function corpus(): PackTask[] {
+  const run = randomBytes(3).toString('hex');
+  const shapes = [...PINNED, ...fc.sample(taskShape, { seed: SEED, numRuns: CORPUS_SIZE - PINNED.length })];
+  return shapes.map((shape, i) => ({
+    taskId: `corpus-${run}-${i}`,
+    master: masterUrl,
+    target: fileTargetUrl(join(workDir, 'target')),
+    ...shape,
+  }));
+}
+
+/** What `subpack pack` runs after parsing its arguments: the same preparePack packToDirectory starts with. */
+function packVerdict(task: PackTask): string | null {
+  try {
+    preparePack(
+      master,
+      task.channels.map((c) => ({ id: c.id, extras: c.extras ?? {} })),
+      { outDir: join(workDir, 'out'), format: task.format ?? DEFAULT_PACK_FORMAT, nameTemplate: task.naming ?? DEFAULT_NAMING, extras: task.extras ?? {}, digests: false },
+    );
+    return null;
+  } catch (err) {
+    if (err instanceof PackInputError) return err.message;
+    throw err;
+  }
+}
+
+async function packerVerdict(task: PackTask): Promise<string | null> {
+  try {
+    await acceptTask(deps, task);
+    return null;
+  } catch (err) {
+    if (err instanceof PermanentError) return err.message;
+    throw err;
+  }
+}
+
+function submitVerdict(task: PackTask): string | null {
+  const result = validatePackTask(task);
+  return result.ok ? null : result.errors.join('; ');
+}
+
+const judged: { task: PackTask; verdicts: Verdicts }[] = [];
+
+test('the corpus gets one verdict from subpack pack, subpack submit and the packer', { timeout: 300_000 }, async () => {
+  const disagreements: string[] = [];
+  for (const task of corpus()) {
+    const verdicts = { submit: submitVerdict(task), pack: packVerdict(task), packer: await packerVerdict(task) };
+    judged.push({ task, verdicts });
+    const accepted = [verdicts.submit, verdicts.pack, verdicts.packer].map((v) => v === null);
+    if (new Set(accepted).size > 1) disagreements.push(`${JSON.stringify(task)}\n  ${JSON.stringify(verdicts)}`);
+  }
+  assert.deepEqual(disagreements, [], `verdicts differ:\n${disagreements.join('\n')}`);
+
+  // The corpus must exercise both sides and every kind of rule, or agreement would prove little.
+  const rejected = judged.filter((j) => j.verdicts.submit !== null);
+  assert.ok(rejected.length >= CORPUS_SIZE * 0.25 && rejected.length <= CORPUS_SIZE * 0.85, `${rejected.length} of ${CORPUS_SIZE} rejected`);
+  // pack and the packer stop at the first failing group of checks (channels, then naming); submit lists schema errors
+  // together, so between them every rule shows.
+  const reasons = rejected.flatMap((j) => [j.verdicts.pack, j.verdicts.submit, j.verdicts.packer]).join('\n');
+  for (const reason of [
+    /invisible character U\+200B/,
+    /invisible character U\+E0001/,
+    /invisible character U\+D800/,
+    /path separator/,
+    /names a directory/,
+    /leading or trailing whitespace/,
+    /129 bytes long \(UTF-8\), above the limit of 128/,
+    /extras, above the limit of 32/,
+    /bytes of extras \(UTF-8, keys and values\), above the limit of 8192/,
+    /reserved for the channel id/,
+    /unknown placeholder|may only use the placeholders/,
+    /must contain \{channel\}, \{md5\} or \{sha256\}/,
+    /"\." or "\.\." path segment/,
+    /must be a relative path/,
+    /path segment of \d+ bytes \(UTF-8\), above the limit of 255/,
+    /is listed more than once/,
+  ]) {
+    assert.match(reasons, reason);
+  }
+});
+
+/** A channel list line can carry this task: no separators of the file syntax, nothing the parser would trim. */
+function expressibleAsChannelsFile(task: PackTask): boolean {
+  const plain = (s: string): boolean => !/[,#=\r\n\u2028\u2029]/.test(s) && s.trim() === s && s.length > 0;
+  return !task.extras && task.channels.every((c) => plain(c.id) && Object.entries(c.extras ?? {}).every(([k, v]) => plain(k) && plain(v)));
+}
+
+test('the real CLI agrees: subpack pack writes or refuses, subpack submit publishes or refuses', { timeout: 300_000 }, async () => {
+  assert.ok(judged.length > 0, 'the corpus test ran first');
+  const env = { AMQP_URL: vhost.amqpUrl, REDIS_URL, SUBPACK_REDIS_PREFIX: redisPrefix };
+  const sample = (accepted: boolean, filter: (t: PackTask) => boolean = () => true): PackTask[] =>
+    judged.filter((j) => (j.verdicts.submit === null) === accepted && filter(j.task)).slice(0, 5).map((j) => j.task);
+  const forPack = [...sample(true, expressibleAsChannelsFile), ...sample(false, expressibleAsChannelsFile)];
+  const forSubmit = [...sample(true), ...sample(false)];
+  assert.ok(forPack.length >= 8 && forSubmit.length === 10, `CLI sample too small: ${forPack.length} pack, ${forSubmit.length} submit`);
+
+  for (const [i, task] of forPack.entries()) {
+    const list = join(workDir, `channels-${i}.txt`);
+    await writeFile(list, task.channels.map((c) => [c.id, ...Object.entries(c.extras ?? {}).map(([k, v]) => `${k}=${v}`)].join(',')).join('\n'));
+    const out = join(workDir, `cli-out-${i}`);
+    const args = ['pack', master.path, '--out', out, '--channels', list, '--name', task.naming ?? DEFAULT_NAMING, '--format', task.format ?? DEFAULT_PACK_FORMAT, '--quiet'];
+    const result = await subpack(args);
+    const accepted = judged.find((j) => j.task === task)?.verdicts.submit === null;
+    assert.equal(result.code, accepted ? 0 : 2, `subpack ${args.join(' ')}\n${result.stderr}`);
+    if (!accepted) await assert.rejects(readdir(out), { code: 'ENOENT' }, 'a refused pack writes nothing');
+  }
+
+  for (const [i, task] of forSubmit.entries()) {
+    const file = join(workDir, `task-${i}.json`);
+    await mkdir(workDir, { recursive: true });
+    await writeFile(file, JSON.stringify({ ...task, taskId: `${task.taskId}-cli` }));
+    const result = await subpack(['submit', file], env);
+    const accepted = judged.find((j) => j.task === task)?.verdicts.submit === null;
+    assert.equal(result.code, accepted ? 0 : 2, `subpack submit ${JSON.stringify(task)}\n${result.stderr}`);
+  }
+});
+
+test('a name too long only because of the master\'s own values passes submit and is refused by pack and the packer alike', async () => {
+  // submit has not read the master, so it checks names with the shortest values any APK can give (an empty label);
+  // this master's label "Example Game" adds the 12 bytes that push the segment past 255.
+  const task: PackTask = {
+    taskId: `corpus-label-${randomBytes(3).toString('hex')}`,
+    master: masterUrl,
+    target: fileTargetUrl(join(workDir, 'target')),
+    channels: [{ id: 'a' }],
+    naming: `${'n'.repeat(243)}-{label}{channel}`,
+  };
+  assert.equal(submitVerdict(task), null);
+  assert.match(packVerdict(task) ?? '', /path segment of 257 bytes \(UTF-8\), above the limit of 255/);
+  assert.match((await packerVerdict(task)) ?? '', /path segment of 257 bytes \(UTF-8\), above the limit of 255/);
+});
