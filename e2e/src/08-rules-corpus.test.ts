@@ -107,7 +107,7 @@ before(async () => {
   manager = new AmqpConnectionManager({ url: vhost.amqpUrl, connectionName: 'e2e-rules-corpus', topology: TOPOLOGY, logger: silentLogger });
   await manager.connect();
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
-  deps = { store: new TaskStore(redis, { keyPrefix: redisPrefix }), publisher: manager.publisher, masters: new MasterCache(), batchSize: 25, maxChannels: 10_000 };
+  deps = { store: new TaskStore(redis, { keyPrefix: redisPrefix }), publisher: manager.publisher, masters: new MasterCache(), batchSize: 25, maxChannels: 10_000, owner: 'e2e-rules-corpus' };
 });
 
 after(async () => {
