@@ -64,9 +64,10 @@ function workspaceClosure(dir: string, seen = new Set<string>()): Set<string> {
   return seen;
 }
 
-const ENV_READ = /process\.env(?:\.([A-Z_][A-Z0-9_]*)|\[\s*['"]([A-Z_][A-Z0-9_]*)['"]\s*\])/g;
+/** `process.env.NAME`, or `env.NAME` where code takes the environment as a parameter (`env = process.env`). */
+const ENV_READ = /\benv(?:\.([A-Z][A-Z0-9_]*)\b|\[\s*['"]([A-Z][A-Z0-9_]*)['"]\s*\])/g;
 
-/** Variables read as process.env.NAME in the running code of a package and the workspace packages it imports. */
+/** Variables read as (process.)env.NAME in the running code of a package and the workspace packages it imports. */
 export function directEnvReads(packageDir: string): Set<string> {
   const names = new Set<string>();
   for (const dir of workspaceClosure(packageDir)) {

@@ -1,0 +1,306 @@
+// Every Kustomize overlay, rendered as `kubectl apply -k` would send it, against the schemas and against the code it
+// deploys: each service runs with its real entry point, probes and port, gets only variables it reads and all it
+// requires, outlasts its drain on SIGTERM, has a disruption budget, a network policy and scraping; packers and
+// uploaders scale on the queues they consume.
+import { before, describe, it, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { QUEUES } from '@subpack/contracts';
+import { DEPLOY_DIR, overlayNames, renderKustomization, selects, validateObject, type K8sObject, type LabelSelector } from './kubernetes';
+import { ROOT, serviceCommand, serviceNames } from './repo';
+import { serviceVariables } from './service-config';
+import { readFileSync } from 'node:fs';
+
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } }[];
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  ports?: { name?: string; containerPort: number }[];
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+}
+interface PodSpec {
+  containers: Container[];
+  terminationGracePeriodSeconds?: number;
+  volumes?: { name: string; persistentVolumeClaim?: { claimName: string }; secret?: { secretName: string }; configMap?: { name: string } }[];
+}
+interface Workload extends K8sObject {
+  spec: { replicas?: number; selector: LabelSelector; template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec } };
+}
+interface ScaledObject extends K8sObject {
+  spec: {
+    scaleTargetRef: { name: string; kind?: string };
+    minReplicaCount?: number;
+    maxReplicaCount?: number;
+    cooldownPeriod?: number;
+    triggers: { type: string; metadata: Record<string, string>; authenticationRef?: { name: string } }[];
+  };
+}
+interface NetworkPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: { cidr: string };
+}
+interface NetworkPolicy extends K8sObject {
+  spec: { podSelector: LabelSelector; policyTypes?: string[]; egress?: { to?: NetworkPeer[]; ports?: { port: number }[] }[] };
+}
+
+/** Services that may reach addresses outside the cluster: the object store (packer, uploader) or webhooks (notifier). */
+const REACH_OUTSIDE = new Set(['packer', 'uploader', 'notifier']);
+
+class Rendered {
+  constructor(
+    readonly overlay: string,
+    readonly objects: K8sObject[],
+  ) {}
+
+  ofKind<T extends K8sObject>(kind: string): T[] {
+    return this.objects.filter((o) => o.kind === kind) as T[];
+  }
+
+  named<T extends K8sObject>(kind: string, name: string): T | undefined {
+    return this.objects.find((o) => o.kind === kind && o.metadata.name === name) as T | undefined;
+  }
+
+  /** The Deployment that runs a service, by its container command. */
+  deploymentOf(service: string): Workload | undefined {
+    return this.ofKind<Workload>('Deployment').find((d) =>
+      d.spec.template.spec.containers.some((c) => JSON.stringify(c.command) === JSON.stringify(serviceCommand(service))),
+    );
+  }
+
+  /** Keys of a ConfigMap or Secret (data and stringData). */
+  keysOf(kind: 'ConfigMap' | 'Secret', name: string): Record<string, string> | undefined {
+    const obj = this.named<K8sObject & { data?: Record<string, string>; stringData?: Record<string, string> }>(kind, name);
+    if (!obj) return undefined;
+    const data = Object.fromEntries(Object.entries(obj.data ?? {}).map(([k, v]) => [k, kind === 'Secret' ? Buffer.from(v, 'base64').toString('utf8') : v]));
+    return { ...data, ...obj.stringData };
+  }
+
+  /** A container's environment as Kubernetes assembles it, with the problems of unresolved references. */
+  environment(container: Container): { env: Record<string, string>; problems: string[] } {
+    const env: Record<string, string> = {};
+    const problems: string[] = [];
+    for (const from of container.envFrom ?? []) {
+      const [kind, ref] = from.configMapRef ? (['ConfigMap', from.configMapRef] as const) : (['Secret', from.secretRef!] as const);
+      const keys = this.keysOf(kind, ref.name);
+      if (!keys) problems.push(`envFrom ${kind} ${ref.name} does not exist`);
+      else Object.assign(env, keys);
+    }
+    for (const e of container.env ?? []) {
+      const ref = e.valueFrom?.secretKeyRef ?? e.valueFrom?.configMapKeyRef;
+      if (ref) {
+        const value = this.keysOf(e.valueFrom?.secretKeyRef ? 'Secret' : 'ConfigMap', ref.name)?.[ref.key];
+        if (value === undefined) problems.push(`${e.name} refers to ${ref.name}/${ref.key}, which does not exist`);
+        env[e.name] = value ?? '';
+      } else env[e.name] = e.value ?? '';
+    }
+    return { env, problems };
+  }
+}
+
+/** The value a service runs with: what the environment sets, else the field's default. */
+function effective(service: string, env: Record<string, string>, name: string): string {
+  const set = env[name];
+  if (set !== undefined) return set;
+  const v = serviceVariables(service).find((x) => x.env === name);
+  assert.ok(v, `${service} does not read ${name}`);
+  return String(v.default);
+}
+
+/** The queues a service consumes, from the QUEUES keys its sources use. */
+function queuesConsumedBy(service: string): string[] {
+  const dir = join(ROOT, 'services', service, 'src');
+  const code = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('\n');
+  const queues: [string, string][] = Object.entries<string>({ ...QUEUES });
+  return queues
+    .filter(([key]) => new RegExp(`QUEUES\\.${key}\\b`).test(code))
+    .map(([, queue]) => queue);
+}
+
+const rendered = new Map<string, Rendered>();
+before(() => {
+  for (const overlay of overlayNames()) rendered.set(overlay, new Rendered(overlay, renderKustomization(join(DEPLOY_DIR, 'overlays', overlay))));
+});
+
+test('there are dev and prod overlays, and every component is used by one', () => {
+  assert.ok(overlayNames().includes('dev') && overlayNames().includes('prod'), overlayNames().join(', '));
+  const used = overlayNames().flatMap((o) => [...readFileSync(join(DEPLOY_DIR, 'overlays', o, 'kustomization.yaml'), 'utf8').matchAll(/components\/([\w-]+)/g)].map((m) => m[1]!));
+  const unused = readdirSync(join(DEPLOY_DIR, 'components')).filter((c) => existsSync(join(DEPLOY_DIR, 'components', c, 'kustomization.yaml')) && !used.includes(c));
+  assert.deepEqual(unused, [], 'components no overlay renders (so nothing validates them)');
+});
+
+describe('the schema check', () => {
+  it('rejects an unknown field, a wrong type and a number where KEDA wants a string', async () => {
+    const deployment = structuredClone(rendered.get('prod')!.deploymentOf('packer')!);
+    (deployment.spec.template.spec.containers[0] as unknown as Record<string, unknown>).livenesProbe = {};
+    (deployment.spec as Record<string, unknown>).replicas = '2';
+    const problems = await validateObject(deployment);
+    assert.ok(problems.some((p) => p.includes('/spec/template/spec/containers/0/livenesProbe: unknown field')), problems.join('\n'));
+    assert.ok(problems.some((p) => p.includes('replicas must be integer')), problems.join('\n'));
+    const scaled = structuredClone(rendered.get('prod')!.ofKind<ScaledObject>('ScaledObject')[0]!);
+    (scaled.spec.triggers[0]!.metadata as Record<string, unknown>).value = 10;
+    assert.ok((await validateObject(scaled)).some((p) => p.includes('metadata/value must be string')));
+  });
+
+  it('rejects an unknown RabbitmqCluster field and an object of a kind it has no schema for', async () => {
+    const cluster = structuredClone(rendered.get('prod')!.ofKind('RabbitmqCluster')[0]!) as K8sObject & { spec: Record<string, unknown> };
+    cluster.spec.replica = 3;
+    assert.ok((await validateObject(cluster)).some((p) => p.includes('additional properties: replica')));
+    assert.deepEqual(await validateObject({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }), ['Widget/w: no schema for example.com/v1 Widget']);
+  });
+});
+
+for (const overlay of overlayNames()) {
+  describe(`overlay ${overlay}`, () => {
+    const r = (): Rendered => rendered.get(overlay)!;
+
+    it('every object is valid against the Kubernetes, KEDA, Prometheus operator and RabbitMQ operator schemas', async () => {
+      const problems = (await Promise.all(r().objects.map((o) => validateObject(o)))).flat();
+      assert.deepEqual(problems, []);
+    });
+
+    it('every service runs its entry point with probes on its HTTP port, resources and a grace period past its drain', () => {
+      const problems: string[] = [];
+      for (const service of serviceNames()) {
+        const d = r().deploymentOf(service);
+        if (!d) {
+          problems.push(`${service}: no Deployment runs ${serviceCommand(service).join(' ')}`);
+          continue;
+        }
+        const c = d.spec.template.spec.containers.find((x) => JSON.stringify(x.command) === JSON.stringify(serviceCommand(service)))!;
+        const { env } = r().environment(c);
+        const port = Number(effective(service, env, 'HTTP_PORT'));
+        const portOf = (p: string | number | undefined): number | undefined => (typeof p === 'number' ? p : c.ports?.find((x) => x.name === p)?.containerPort);
+        if (c.livenessProbe?.httpGet?.path !== '/health/live' || portOf(c.livenessProbe.httpGet.port) !== port) problems.push(`${service}: liveness must GET /health/live on ${port}`);
+        if (c.readinessProbe?.httpGet?.path !== '/health/ready' || portOf(c.readinessProbe.httpGet.port) !== port) problems.push(`${service}: readiness must GET /health/ready on ${port}`);
+        if (!c.resources?.requests?.cpu || !c.resources.requests.memory || !c.resources.limits?.memory) problems.push(`${service}: cpu and memory requests and a memory limit`);
+        const drainMs = Number(effective(service, env, 'SUBPACK_DRAIN_TIMEOUT_MS'));
+        const grace = d.spec.template.spec.terminationGracePeriodSeconds ?? 30;
+        if (grace * 1000 <= drainMs + 5000) problems.push(`${service}: terminationGracePeriodSeconds ${grace} must outlast SUBPACK_DRAIN_TIMEOUT_MS ${drainMs} (+5 s to close)`);
+      }
+      assert.deepEqual(problems, []);
+    });
+
+    it('each service gets only variables it reads, every one it requires, and references that resolve', () => {
+      const problems: string[] = [];
+      for (const service of serviceNames()) {
+        const d = r().deploymentOf(service);
+        if (!d) continue;
+        for (const c of d.spec.template.spec.containers) {
+          const { env, problems: refs } = r().environment(c);
+          problems.push(...refs.map((p) => `${service}: ${p}`));
+          const variables = serviceVariables(service);
+          for (const key of Object.keys(env)) if (!variables.some((v) => v.env === key)) problems.push(`${service}: ${key} is not read by ${service}`);
+          for (const v of variables.filter((x) => x.required)) if (!env[v.env]) problems.push(`${service}: ${v.env} is required (${v.describe}) but not set`);
+        }
+        for (const v of d.spec.template.spec.volumes ?? []) {
+          if (v.persistentVolumeClaim && !r().named('PersistentVolumeClaim', v.persistentVolumeClaim.claimName)) problems.push(`${service}: no PVC ${v.persistentVolumeClaim.claimName}`);
+        }
+      }
+      assert.deepEqual(problems, []);
+    });
+
+    it('hosts in the services URLs are Services of this overlay (or the broker cluster, whose Service has its name)', () => {
+      const names = new Set(r().objects.filter((o) => o.kind === 'Service' || o.kind === 'RabbitmqCluster').map((o) => o.metadata.name));
+      const problems: string[] = [];
+      for (const service of serviceNames()) {
+        const d = r().deploymentOf(service);
+        for (const c of d?.spec.template.spec.containers ?? []) {
+          for (const [key, value] of Object.entries(r().environment(c).env)) {
+            if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) continue;
+            const host = new URL(value).hostname;
+            // A dotted name is outside the overlay (a managed service or another namespace): the operator's choice.
+            if (!host.includes('.') && !names.has(host)) problems.push(`${service}: ${key} points at ${host}, which this overlay does not create`);
+          }
+        }
+      }
+      assert.deepEqual(problems, []);
+    });
+
+    it('every service has a PodDisruptionBudget, network policies limiting its egress, and Prometheus scraping', () => {
+      const problems: string[] = [];
+      const pdbs = r().ofKind<K8sObject & { spec: { selector: LabelSelector } }>('PodDisruptionBudget');
+      const policies = r().ofKind<NetworkPolicy>('NetworkPolicy');
+      const monitors = r().ofKind<K8sObject & { spec: { selector: LabelSelector; podMetricsEndpoints: { port?: string; path?: string }[] } }>('PodMonitor');
+      const broker = r().ofKind('RabbitmqCluster')[0]?.metadata.name;
+      for (const service of serviceNames()) {
+        const d = r().deploymentOf(service);
+        if (!d) continue;
+        const labels = d.spec.template.metadata.labels;
+        if (!pdbs.some((p) => selects(p.spec.selector, labels))) problems.push(`${service}: no PodDisruptionBudget selects its pods`);
+        const mine = policies.filter((p) => selects(p.spec.podSelector, labels) && (p.spec.policyTypes ?? []).includes('Egress'));
+        if (mine.length === 0) problems.push(`${service}: no NetworkPolicy limits its egress`);
+        const rules = mine.flatMap((p) => p.spec.egress ?? []);
+        const reaches = (label: string | undefined, port: number): boolean =>
+          rules.some((rule) => (rule.ports ?? []).some((p) => p.port === port) && (rule.to ?? []).some((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] === label));
+        if (!reaches(broker, 5672)) problems.push(`${service}: egress to the broker (${broker}:5672) is not allowed`);
+        if (!reaches('subpack-redis', 6379)) problems.push(`${service}: egress to Redis (:6379) is not allowed`);
+        const outside = rules.some((rule) => (rule.to ?? []).some((peer) => peer.ipBlock) || !rule.to);
+        if (outside && !REACH_OUTSIDE.has(service)) problems.push(`${service}: may reach addresses outside the cluster, which it has no need for`);
+        const c = d.spec.template.spec.containers[0]!;
+        const annotated = d.spec.template.metadata.annotations?.['prometheus.io/scrape'] === 'true';
+        const monitored = monitors.some((m) => selects(m.spec.selector, labels) && m.spec.podMetricsEndpoints.some((e) => e.path === '/metrics' && c.ports?.some((p) => p.name === e.port)));
+        if (!annotated && !monitored) problems.push(`${service}: not scraped (no prometheus.io annotations or PodMonitor)`);
+      }
+      assert.deepEqual(problems, []);
+    });
+
+    it('packers and uploaders scale with KEDA on the queues they consume, or with an HPA, never both', () => {
+      const problems: string[] = [];
+      const scaled = r().ofKind<ScaledObject>('ScaledObject');
+      const hpas = r().ofKind<K8sObject & { spec: { scaleTargetRef: { name: string }; minReplicas?: number; maxReplicas: number } }>('HorizontalPodAutoscaler');
+      for (const service of ['packer', 'uploader']) {
+        const d = r().deploymentOf(service);
+        if (!d) continue;
+        const so = scaled.filter((s) => s.spec.scaleTargetRef.name === d.metadata.name);
+        const hpa = hpas.filter((h) => h.spec.scaleTargetRef.name === d.metadata.name);
+        if (so.length + hpa.length !== 1) problems.push(`${service}: ${so.length} ScaledObjects and ${hpa.length} HPAs (exactly one autoscaler)`);
+        if (d.spec.replicas !== undefined && so.length + hpa.length > 0) problems.push(`${service}: a fixed replica count fights the autoscaler on every apply`);
+        for (const s of so) {
+          const { minReplicaCount: min, maxReplicaCount: max, cooldownPeriod } = s.spec;
+          if (min === undefined || max === undefined || min > max || cooldownPeriod === undefined) problems.push(`${service}: min/max replicas and a cooldown`);
+          const consumed = queuesConsumedBy(service);
+          for (const t of s.spec.triggers) {
+            if (t.type !== 'rabbitmq' || t.metadata.mode !== 'QueueLength') problems.push(`${service}: trigger ${t.type} ${t.metadata.mode} (want rabbitmq QueueLength)`);
+            if (!consumed.includes(t.metadata.queueName ?? '')) problems.push(`${service}: scales on ${t.metadata.queueName}, but consumes ${consumed.join(', ')}`);
+            if (!(Number(t.metadata.value) > 0)) problems.push(`${service}: trigger value ${t.metadata.value}`);
+            if (t.metadata.host) problems.push(`${service}: the broker host (with credentials) belongs in a TriggerAuthentication`);
+            const auth = t.authenticationRef && r().named<K8sObject & { spec: { secretTargetRef: { parameter: string; name: string; key: string }[] } }>('TriggerAuthentication', t.authenticationRef.name);
+            const host = auth?.spec.secretTargetRef.find((x) => x.parameter === 'host');
+            if (!host) problems.push(`${service}: trigger has no TriggerAuthentication with a host`);
+            else if (r().keysOf('Secret', host.name)?.[host.key] === undefined) problems.push(`${service}: TriggerAuthentication host ${host.name}/${host.key} does not exist`);
+          }
+        }
+      }
+      assert.deepEqual(problems, []);
+    });
+
+    it('the broker is a RabbitmqCluster with a consumer_timeout past the drain, and in-cluster Redis keeps an AOF', () => {
+      const clusters = r().ofKind<K8sObject & { spec: { rabbitmq?: { additionalConfig?: string } } }>('RabbitmqCluster');
+      assert.equal(clusters.length, 1);
+      const timeout = /^consumer_timeout\s*=\s*(\d+)\s*$/m.exec(clusters[0]!.spec.rabbitmq?.additionalConfig ?? '');
+      assert.ok(timeout, 'consumer_timeout in additionalConfig');
+      const config = r().keysOf('ConfigMap', r().ofKind('ConfigMap').find((c) => c.metadata.name.startsWith('subpack-config'))!.metadata.name)!;
+      assert.ok(Number(timeout[1]) > Number(config.SUBPACK_DRAIN_TIMEOUT_MS ?? 30_000));
+      const redis = r().named<Workload>('StatefulSet', 'subpack-redis');
+      if (redis) {
+        const args = (redis.spec.template.spec.containers[0] as Container & { args?: string[] }).args ?? [];
+        assert.equal(args[args.indexOf('--appendonly') + 1], 'yes');
+      }
+    });
+  });
+}
+
+test('both autoscaling paths are rendered: KEDA in one overlay, the HPA fallback in another', () => {
+  const kinds = [...rendered.values()].map((r) => new Set(r.objects.map((o) => o.kind)));
+  assert.ok(kinds.some((k) => k.has('ScaledObject') && k.has('TriggerAuthentication')));
+  assert.ok(kinds.some((k) => k.has('HorizontalPodAutoscaler')));
+});
