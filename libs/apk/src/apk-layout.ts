@@ -2,7 +2,7 @@ import { ApkError } from './errors';
 import { PAIR_IDS, readSigningBlock, type SigningBlock } from './signing/signing-block';
 import { parseCentralDirectory, type CdEntry } from './zip/central-directory';
 import { centralDirectoryGapProblem, readEocd, type Eocd } from './zip/eocd';
-import { withFileSource } from './zip/file-source';
+import { withFileSource, type ByteSource } from './zip/file-source';
 
 /** Android's signature code uses 32-bit offsets; bigger files cannot carry a valid v2+ signature. */
 export const MAX_APK_SIZE = 0xffffffff;
@@ -36,8 +36,8 @@ export interface ApkLayout {
 const V1_SIGNATURE_FILE = /^META-INF\/[^/]+\.(SF)$/i;
 
 /** Refuses any APK whose structure would make a channel APK unverifiable; everything that writes channels uses this. */
-export async function readApkLayout(path: string): Promise<ApkLayout> {
-  const { layout, problems } = await readLayout(path, false);
+export async function readApkLayout(apk: string | ByteSource): Promise<ApkLayout> {
+  const { layout, problems } = await readLayout(apk, false);
   if (problems[0]) throw problems[0];
   return layout;
 }
@@ -47,46 +47,48 @@ export async function readApkLayout(path: string): Promise<ApkLayout> {
  * between the central directory and the EOCD) is still read, and each problem is returned instead of refusing it all.
  * An unreadable signing block is reported as none. Problems with the ZIP itself still throw.
  */
-export async function readApkLayoutForInspection(path: string): Promise<{ layout: ApkLayout; problems: ApkError[] }> {
-  return readLayout(path, true);
+export async function readApkLayoutForInspection(apk: string | ByteSource): Promise<{ layout: ApkLayout; problems: ApkError[] }> {
+  return readLayout(apk, true);
 }
 
-async function readLayout(path: string, tolerateSigningProblems: boolean): Promise<{ layout: ApkLayout; problems: ApkError[] }> {
-  return withFileSource(path, async (src) => {
-    if (src.size > MAX_APK_SIZE) {
-      throw new ApkError('TOO_LARGE', `${path}: ${src.size} bytes; APKs over 4 GiB cannot carry a valid APK signature`);
-    }
-    const problems: ApkError[] = [];
-    const tolerate = (problem: ApkError): void => {
-      if (!tolerateSigningProblems) throw problem;
-      problems.push(problem);
-    };
-    const eocd = await readEocd(src);
-    const gap = centralDirectoryGapProblem(eocd, path);
-    if (gap) tolerate(gap);
-    if (eocd.cdSize > MAX_CD_SIZE) {
-      throw new ApkError('BAD_CENTRAL_DIRECTORY', `${path}: central directory of ${eocd.cdSize} bytes is implausibly large`);
-    }
-    const cd = await src.read(eocd.cdOffset, eocd.cdSize);
-    const entries = parseCentralDirectory(cd, eocd.entryCount, eocd.cdOffset, path);
-    let signingBlock: SigningBlock | null = null;
-    try {
-      signingBlock = await readSigningBlock(src, eocd.cdOffset);
-    } catch (err) {
-      if (!(err instanceof ApkError) || err.code !== 'BAD_SIGNING_BLOCK') throw err;
-      tolerate(err);
-    }
-    const ids = new Set(signingBlock?.pairs.map((p) => p.id) ?? []);
-    const schemes: SchemeInfo = {
-      v1: entries.some((e) => V1_SIGNATURE_FILE.test(e.name)),
-      v2: ids.has(PAIR_IDS.v2),
-      v3: ids.has(PAIR_IDS.v3),
-      v31: ids.has(PAIR_IDS.v31),
-      sourceStamp: ids.has(PAIR_IDS.sourceStampV1) || ids.has(PAIR_IDS.sourceStampV2),
-      verityPadding: ids.has(PAIR_IDS.verityPadding),
-    };
-    return { layout: { path, size: src.size, eocd, cd, entries, signingBlock, schemes }, problems };
-  });
+/** A local file, or any source (an object in a store) read through its ranged reads. */
+async function readLayout(apk: string | ByteSource, tolerateSigningProblems: boolean): Promise<{ layout: ApkLayout; problems: ApkError[] }> {
+  if (typeof apk === 'string') return withFileSource(apk, (src) => readLayout(src, tolerateSigningProblems));
+  const src = apk;
+  const path = src.path;
+  if (src.size > MAX_APK_SIZE) {
+    throw new ApkError('TOO_LARGE', `${path}: ${src.size} bytes; APKs over 4 GiB cannot carry a valid APK signature`);
+  }
+  const problems: ApkError[] = [];
+  const tolerate = (problem: ApkError): void => {
+    if (!tolerateSigningProblems) throw problem;
+    problems.push(problem);
+  };
+  const eocd = await readEocd(src);
+  const gap = centralDirectoryGapProblem(eocd, path);
+  if (gap) tolerate(gap);
+  if (eocd.cdSize > MAX_CD_SIZE) {
+    throw new ApkError('BAD_CENTRAL_DIRECTORY', `${path}: central directory of ${eocd.cdSize} bytes is implausibly large`);
+  }
+  const cd = await src.read(eocd.cdOffset, eocd.cdSize);
+  const entries = parseCentralDirectory(cd, eocd.entryCount, eocd.cdOffset, path);
+  let signingBlock: SigningBlock | null = null;
+  try {
+    signingBlock = await readSigningBlock(src, eocd.cdOffset);
+  } catch (err) {
+    if (!(err instanceof ApkError) || err.code !== 'BAD_SIGNING_BLOCK') throw err;
+    tolerate(err);
+  }
+  const ids = new Set(signingBlock?.pairs.map((p) => p.id) ?? []);
+  const schemes: SchemeInfo = {
+    v1: entries.some((e) => V1_SIGNATURE_FILE.test(e.name)),
+    v2: ids.has(PAIR_IDS.v2),
+    v3: ids.has(PAIR_IDS.v3),
+    v31: ids.has(PAIR_IDS.v31),
+    sourceStamp: ids.has(PAIR_IDS.sourceStampV1) || ids.has(PAIR_IDS.sourceStampV2),
+    verityPadding: ids.has(PAIR_IDS.verityPadding),
+  };
+  return { layout: { path, size: src.size, eocd, cd, entries, signingBlock, schemes }, problems };
 }
 
 /** v2/v3 signatures cover the CD and EOCD, so only the signing block may change on such an APK. */

@@ -20,27 +20,43 @@ export class PrefixDigests {
   ) {}
 
   static async compute(path: string, prefixLength: number, opts: { fileSha256?: boolean } = {}): Promise<PrefixDigests> {
+    const end = opts.fileSha256 ? undefined : prefixLength - 1;
+    const read = (): AsyncIterable<Buffer> =>
+      createReadStream(path, { start: 0, ...(end !== undefined ? { end } : {}), highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
+    return PrefixDigests.fromChunks(path, prefixLength, opts.fileSha256 || prefixLength > 0 ? read() : [], opts);
+  }
+
+  /**
+   * The same from any stream of the master's bytes from offset 0: up to the prefix end, or to the end of the master
+   * when `fileSha256` is asked for. Object-store masters stream through their range reads.
+   */
+  static async fromChunks(
+    label: string,
+    prefixLength: number,
+    chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+    opts: { fileSha256?: boolean } = {},
+  ): Promise<PrefixDigests> {
     const md5 = createHash('md5');
     const sha256 = createHash('sha256');
     const whole = opts.fileSha256 ? createHash('sha256') : undefined;
     let seen = 0;
-    if (prefixLength > 0 || whole) {
-      const end = whole ? undefined : prefixLength - 1;
-      const stream = createReadStream(path, { start: 0, ...(end !== undefined ? { end } : {}), highWaterMark: 1024 * 1024 });
-      for await (const chunk of stream) {
-        const buf = chunk as Buffer;
-        const inPrefix = Math.max(0, Math.min(buf.length, prefixLength - seen));
-        if (inPrefix > 0) {
-          const part = inPrefix === buf.length ? buf : buf.subarray(0, inPrefix);
-          md5.update(part);
-          sha256.update(part);
-        }
-        whole?.update(buf);
-        seen += buf.length;
+    for await (const buf of chunks) {
+      const inPrefix = Math.max(0, Math.min(buf.length, prefixLength - seen));
+      if (inPrefix > 0) {
+        const part = inPrefix === buf.length ? buf : buf.subarray(0, inPrefix);
+        md5.update(part);
+        sha256.update(part);
       }
+      whole?.update(buf);
+      seen += buf.length;
     }
-    if (seen < prefixLength) throw new Error(`${path}: read ${seen} bytes of a ${prefixLength}-byte prefix; the file changed`);
+    if (seen < prefixLength) throw new Error(`${label}: read ${seen} bytes of a ${prefixLength}-byte prefix; the master changed`);
     return new PrefixDigests(md5, sha256, prefixLength, whole?.digest('hex'));
+  }
+
+  /** MD5 of the prefix alone: what a store reports as the ETag of a part holding exactly these bytes. */
+  prefixMd5(): string {
+    return this.md5.copy().digest('hex');
   }
 
   /** Digests of `prefix ++ tail`, leaving this object reusable. */

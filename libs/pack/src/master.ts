@@ -1,17 +1,19 @@
-import { readApkLayout, readApkLayoutForInspection, readChannels, readManifest, type ApkLayout, type FoundChannel, type ManifestInfo } from '@subpack/apk';
+import { readApkLayout, readApkLayoutForInspection, readChannels, readManifest, type ApkLayout, type ByteSource, type FoundChannel, type ManifestInfo } from '@subpack/apk';
 import { pairHexId, pairName } from '@subpack/rules';
 
 /** What a pack job needs to know about its master, all read from the tail and two small entries. */
 export interface MasterInfo {
+  /** The file path, or the URL of an object-store master. */
   path: string;
   layout: ApkLayout;
   manifest: ManifestInfo;
 }
 
-export async function loadMaster(path: string, opts: { locale?: string } = {}): Promise<MasterInfo> {
-  const layout = await readApkLayout(path);
-  const manifest = await readManifest(path, opts.locale ? { locale: opts.locale } : {});
-  return { path, layout, manifest };
+/** Reads a local file, or any source (an object-store master, with range reads), without loading its bulk. */
+export async function loadMaster(apk: string | ByteSource, opts: { locale?: string } = {}): Promise<MasterInfo> {
+  const layout = await readApkLayout(apk);
+  const manifest = await readManifest(apk, opts.locale ? { locale: opts.locale } : {});
+  return { path: typeof apk === 'string' ? apk : apk.path, layout, manifest };
 }
 
 export interface Inspection {

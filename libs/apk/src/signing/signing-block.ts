@@ -1,6 +1,6 @@
 import { PAIR_IDS } from '@subpack/rules';
 import { ApkError } from '../errors';
-import type { FileSource } from '../zip/file-source';
+import type { ByteSource } from '../zip/file-source';
 
 export const SIGNING_BLOCK_MAGIC = Buffer.from('APK Sig Block 42', 'latin1');
 /** apksig pads the block to this size so the verity (fs-verity/Merkle) code sees a page-aligned block. */
@@ -30,7 +30,7 @@ export interface SigningBlock {
  * Reads the APK Signing Block that sits directly before the central directory, or returns null when there is none
  * (a v1-only APK). A block whose two size fields disagree, or whose pairs overrun it, is corrupt.
  */
-export async function readSigningBlock(src: FileSource, cdOffset: number): Promise<SigningBlock | null> {
+export async function readSigningBlock(src: ByteSource, cdOffset: number): Promise<SigningBlock | null> {
   if (cdOffset < FOOTER_SIZE + HEADER_SIZE) return null;
   const footer = await src.read(cdOffset - FOOTER_SIZE, FOOTER_SIZE);
   if (!footer.subarray(8).equals(SIGNING_BLOCK_MAGIC)) return null;

@@ -1,8 +1,7 @@
-import { close, fstat, open, read as readAt } from 'node:fs';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import * as yauzl from 'yauzl';
 import { ApkError } from '../errors';
+import { FileSource, type ByteSource } from './file-source';
 
 export interface ReadEntryOptions {
   /** Largest uncompressed size accepted. A bigger entry is an error, never a silently truncated read. */
@@ -23,8 +22,8 @@ const STREAM_CHUNK_BYTES = 1024 * 1024;
  * Reads one entry through the central directory, streaming; resolves to null when the APK has no such entry.
  * The APK is never loaded into memory: only the central directory and the entry's own bytes are read.
  */
-export async function readEntry(apkPath: string, name: string, opts: ReadEntryOptions): Promise<Buffer | null> {
-  const found = await readEntries(apkPath, [name], opts);
+export async function readEntry(apk: string | ByteSource, name: string, opts: ReadEntryOptions): Promise<Buffer | null> {
+  const found = await readEntries(apk, [name], opts);
   return found.get(name) ?? null;
 }
 
@@ -33,14 +32,15 @@ export async function readEntry(apkPath: string, name: string, opts: ReadEntryOp
  * Duplicate central-directory records for a requested name are an error, as they are for Android's libziparchive.
  */
 export async function readEntries(
-  apkPath: string,
+  apk: string | ByteSource,
   names: readonly string[],
   opts: ReadEntriesOptions,
 ): Promise<Map<string, Buffer>> {
+  const apkPath = typeof apk === 'string' ? apk : apk.path;
   // Names are matched on their raw bytes, as libziparchive does, so no decoding quirk can hide or alias an entry.
   const wanted = new Map(names.map((name) => [Buffer.from(name, 'utf8').toString('latin1'), name]));
   const found = new Map<string, Buffer>();
-  const zip = await openZip(apkPath);
+  const zip = await openZip(apk);
   try {
     let entries: AsyncIterable<yauzl.Entry>;
     try {
@@ -72,17 +72,19 @@ export async function readEntries(
   }
 }
 
-async function openZip(apkPath: string): Promise<yauzl.ZipFile> {
-  let fd: number;
-  let size: number;
+async function openZip(apk: string | ByteSource): Promise<yauzl.ZipFile> {
+  let src: ByteSource;
+  const apkPath = typeof apk === 'string' ? apk : apk.path;
   try {
-    fd = await promisify(open)(apkPath, 'r');
-    size = (await promisify(fstat)(fd)).size;
+    src = typeof apk === 'string' ? await FileSource.open(apk) : apk;
   } catch (err) {
     throw new Error(`${apkPath}: cannot open: ${messageOf(err)}`, { cause: err });
   }
+  // A source the caller passed in stays open for the caller; a file opened here is closed with the zip.
+  const owned = typeof apk === 'string' ? (src as FileSource) : null;
+  const size = src.size;
   try {
-    return await yauzl.fromRandomAccessReaderPromise(new WindowedFileReader(fd), size, {
+    return await yauzl.fromRandomAccessReaderPromise(new WindowedSourceReader(src, owned), size, {
       lazyEntries: true,
       autoClose: false,
       validateEntrySizes: true,
@@ -91,7 +93,7 @@ async function openZip(apkPath: string): Promise<yauzl.ZipFile> {
       decodeStrings: false,
     });
   } catch (err) {
-    close(fd, () => undefined);
+    await owned?.close();
     const message = messageOf(err);
     if (/end of central directory record signature not found/i.test(message)) {
       throw withCause(new ApkError('NOT_A_ZIP', `${apkPath}: not a ZIP file, or truncated (${message})`), err);
@@ -114,35 +116,38 @@ function withCause<E extends Error>(error: E, cause: unknown): E {
 }
 
 /**
- * yauzl's file reader issues two small reads per central-directory record (7,600 records take half a second);
- * this one serves them from a window read in one go. Entry data still streams straight from the file.
+ * yauzl's file reader issues two small reads per central-directory record (7,600 records take half a second, and
+ * thousands of range GETs on an object store); this one serves them from a window read in one go. Entry data still
+ * streams from the source in chunks.
  */
-class WindowedFileReader extends yauzl.RandomAccessReader {
-  private window = { start: 0, data: Buffer.alloc(0) };
+class WindowedSourceReader extends yauzl.RandomAccessReader {
+  private window: { start: number; data: Buffer } = { start: 0, data: Buffer.alloc(0) };
 
-  constructor(private readonly fd: number) {
+  constructor(
+    private readonly src: ByteSource,
+    private readonly owned: FileSource | null,
+  ) {
     super();
   }
 
   override _readStreamForRange(start: number, end: number): Readable {
-    // Not fs.createReadStream: yauzl destroys finished streams, and destroying an fs stream closes the shared fd.
-    const fd = this.fd;
+    const src = this.src;
     let position = start;
     return new Readable({
       highWaterMark: STREAM_CHUNK_BYTES,
       read(size): void {
-        const n = Math.min(size, end - position);
+        const n = Math.min(size, end - position, STREAM_CHUNK_BYTES);
         if (n <= 0) {
           this.push(null);
           return;
         }
-        const chunk = Buffer.allocUnsafe(n);
-        readAt(fd, chunk, 0, n, position, (err, bytesRead) => {
-          if (err) return void this.destroy(err);
-          if (bytesRead === 0) return void this.destroy(new Error('unexpected end of file'));
-          position += bytesRead;
-          this.push(chunk.subarray(0, bytesRead));
-        });
+        src.read(position, n).then(
+          (chunk) => {
+            position += chunk.length;
+            this.push(chunk);
+          },
+          (err: Error) => this.destroy(err),
+        );
       },
     });
   }
@@ -157,19 +162,21 @@ class WindowedFileReader extends yauzl.RandomAccessReader {
       setImmediate(() => callback(null, length));
       return;
     }
-    const want = Math.max(length, READ_WINDOW_BYTES);
-    const fresh = Buffer.allocUnsafe(want);
-    readAt(this.fd, fresh, 0, want, position, (err, bytesRead) => {
-      if (err) return callback(err);
-      this.window = { start: position, data: fresh.subarray(0, bytesRead) };
-      const n = Math.min(length, bytesRead);
-      fresh.copy(buffer, offset, 0, n);
-      callback(null, n);
-    });
+    const want = Math.min(Math.max(length, READ_WINDOW_BYTES), this.src.size - position);
+    this.src.read(position, want).then(
+      (fresh) => {
+        this.window = { start: position, data: fresh };
+        const n = Math.min(length, fresh.length);
+        fresh.copy(buffer, offset, 0, n);
+        callback(null, n);
+      },
+      (err: Error) => callback(err),
+    );
   }
 
   override close(callback: (err: Error | null) => void): void {
-    close(this.fd, callback);
+    if (!this.owned) return void setImmediate(() => callback(null));
+    this.owned.close().then(() => callback(null), (err: Error) => callback(err));
   }
 }
 

@@ -1,5 +1,5 @@
 import { ApkError } from '../errors';
-import type { FileSource } from './file-source';
+import type { ByteSource } from './file-source';
 
 export const EOCD_SIGNATURE = 0x06054b50;
 export const EOCD_MIN_SIZE = 22;
@@ -23,7 +23,7 @@ export interface Eocd {
  * Finds the EOCD by scanning back from the end for a signature whose comment length reaches exactly the end of the
  * file, the same rule Android's ZipUtils applies, so a comment that happens to contain the signature is not mistaken.
  */
-export async function readEocd(src: FileSource): Promise<Eocd> {
+export async function readEocd(src: ByteSource): Promise<Eocd> {
   if (src.size < EOCD_MIN_SIZE) {
     throw new ApkError('NOT_A_ZIP', `${src.path}: not a ZIP archive (${src.size} bytes, too small for an End of Central Directory record)`);
   }
@@ -46,7 +46,7 @@ export async function readEocd(src: FileSource): Promise<Eocd> {
   );
 }
 
-async function parseEocdAt(src: FileSource, window: Buffer, i: number, windowStart: number): Promise<Eocd> {
+async function parseEocdAt(src: ByteSource, window: Buffer, i: number, windowStart: number): Promise<Eocd> {
   const offset = windowStart + i;
   const raw = Buffer.from(window.subarray(i));
   const diskNumber = raw.readUInt16LE(4);

@@ -1,7 +1,18 @@
 import { open, type FileHandle } from 'node:fs/promises';
 
+/**
+ * Random access to an APK's bytes wherever they live (a local file, an object in a store read with range GETs), so
+ * parsing never depends on where the master is. `path` labels the source in errors: a file path or an object URL.
+ */
+export interface ByteSource {
+  readonly path: string;
+  readonly size: number;
+  /** Exactly `length` bytes at `offset`, or an error. */
+  read(offset: number, length: number): Promise<Buffer>;
+}
+
 /** Positional reads from a file, so the APK's bulk is never loaded: callers ask for the ranges they need. */
-export class FileSource {
+export class FileSource implements ByteSource {
   private constructor(
     readonly path: string,
     private readonly fh: FileHandle,
