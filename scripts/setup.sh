@@ -39,6 +39,12 @@ if [ "${SUBPACK_SETUP_SERVICES:-1}" = 1 ]; then
   fi
 fi
 
+# moto's S3 server is the S3 the object-storage tests run against.
+if ! command -v moto_server >/dev/null; then
+  echo "setup: installing moto[server] with pip" >&2
+  python3 -m pip install --quiet 'moto[server]>=5,<6' || pip install --quiet 'moto[server]>=5,<6'
+fi
+
 # Reinstall npm deps only when the lockfile changed since the last install.
 stamp=node_modules/.subpack-lock-stamp
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then

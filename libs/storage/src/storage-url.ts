@@ -31,7 +31,7 @@ export function parseStorageUrl(text: string, what: string): StorageUrl {
 
 /** The schemes this deployment can read masters from and write channel APKs to. The one list to extend. */
 export function servedSchemes(): readonly StorageScheme[] {
-  return ['file'];
+  return ['file', 's3', 'oss'];
 }
 
 /**

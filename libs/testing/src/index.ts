@@ -1,3 +1,5 @@
 export * from './tools';
 export * from './apk-fixtures';
 export * from './standard-apks';
+export * from './moto';
+export * from './fake-oss';

@@ -128,3 +128,16 @@ export async function frameworkResApk(): Promise<string> {
   const k = await keys();
   return cached('framework-res', (work) => signedFrameworkRes(work, k.main, { v1: true, v2: true, v3: true }));
 }
+
+/**
+ * v1 + v2 + v3 with a 6 MiB stored asset: its prefix is over S3's 5 MiB minimum part size, so channels of it can be
+ * composed inside an object store.
+ */
+export async function largeApk(): Promise<string> {
+  requireAndroidTools();
+  const k = await keys();
+  return cached('large-6mib', async (work) => {
+    const unsigned = await buildUnsignedApk(work, { ...base, package: 'com.example.large', targetSdk: 33, assets: [{ name: 'payload.bin', bytes: 6 * 1024 * 1024 }] });
+    return signApk(unsigned, join(work, 'signed.apk'), k.main, { v1: true, v2: true, v3: true });
+  });
+}

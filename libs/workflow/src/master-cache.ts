@@ -1,14 +1,14 @@
 import { PrefixDigests } from '@subpack/apk';
 import { loadMaster, type MasterInfo } from '@subpack/pack';
-import { resolveMaster, type LocalMaster } from '@subpack/storage';
+import { FileMaster, openMaster, type MasterSource } from '@subpack/storage';
 
 export interface CachedMaster extends MasterInfo {
-  local: LocalMaster;
+  source: MasterSource;
 }
 
 /**
- * Masters are analysed once per process: the tail and manifest by file identity, and the prefix digests (one read of
- * the master, which also yields its content hash) once per prefix length. Hundreds of batches of one task hit the cache.
+ * Masters are analysed once per process: the tail and manifest by identity (file dev/ino/mtime or object ETag), and
+ * the prefix digests (one read of master[0:k]) once per prefix length. Hundreds of batches of one task hit the cache.
  */
 export class MasterCache {
   private readonly masters = new Map<string, Promise<CachedMaster>>();
@@ -17,22 +17,26 @@ export class MasterCache {
   constructor(private readonly maxEntries = 8) {}
 
   async get(masterUrl: string): Promise<CachedMaster> {
-    const local = await resolveMaster(masterUrl);
-    const key = `${local.path}|${local.identity}`;
+    const source = await openMaster(masterUrl);
+    const key = `${masterUrl}|${source.identity}`;
     let entry = this.masters.get(key);
     if (!entry) {
-      entry = loadMaster(local.path).then((m) => ({ ...m, local }));
+      entry = loadMaster(source).then((m) => ({ ...m, source }));
       this.remember(this.masters, key, entry);
     }
     return entry;
   }
 
-  /** Prefix digests plus the whole master's SHA-256, from one streaming read. */
+  /**
+   * Prefix digests from one streaming read of master[0:k]. A local master is read to its end as well, for its
+   * content hash; an object-store master is identified by its ETag instead, so only its prefix is read.
+   */
   async digestsFor(master: CachedMaster, k: number): Promise<PrefixDigests> {
-    const key = `${master.local.path}|${master.local.identity}|${k}`;
+    const key = `${master.source.url}|${master.source.identity}|${k}`;
     let entry = this.digests.get(key);
     if (!entry) {
-      entry = PrefixDigests.compute(master.local.path, k, { fileSha256: true });
+      const whole = master.source instanceof FileMaster;
+      entry = PrefixDigests.fromChunks(master.source.url, k, master.source.stream(0, whole ? master.source.size : k), { fileSha256: whole });
       this.remember(this.digests, key, entry);
     }
     return entry;

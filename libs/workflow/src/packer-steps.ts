@@ -16,7 +16,7 @@ import { PermanentError, type Publisher } from '@subpack/messaging';
 import { PackInputError, nameValues, preparePack, renderName } from '@subpack/pack';
 import { mergeExtras } from '@subpack/rules';
 import type { TaskStore } from '@subpack/state';
-import { MasterUnavailableError, StorageUrlError, parseServableUrl, targetRoot } from '@subpack/storage';
+import { StorageConfigError, StorageError, StorageUrlError, parseServableUrl, targetRoot } from '@subpack/storage';
 import { failChannel } from './completion';
 import { now, publishEvent } from './events';
 import type { MasterCache } from './master-cache';
@@ -33,7 +33,9 @@ export interface PackerDeps {
 }
 
 function isBadInput(err: unknown): err is Error {
-  return err instanceof ApkError || err instanceof PackInputError || err instanceof MasterUnavailableError || err instanceof StorageUrlError;
+  // A permanent StorageError covers a missing master, bucket or key, refused credentials, and a changed master.
+  const badStorage = (err instanceof StorageError && err.permanent) || err instanceof StorageUrlError || err instanceof StorageConfigError;
+  return err instanceof ApkError || err instanceof PackInputError || badStorage;
 }
 
 /** Bad input is permanent: retrying cannot fix it, so it is parked at once with the reason. */

@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+
+/** Minimum size of every part but the last: 5 MiB on S3 and the stores that copy its API (MinIO, COS, R2, KS3). */
+export const S3_MIN_PART_BYTES = 5 * 1024 * 1024;
+/** Aliyun OSS accepts parts down to 100 KB. */
+export const OSS_MIN_PART_BYTES = 100 * 1024;
+const MIB = 1024 * 1024;
+
+export type ObjectScheme = 's3' | 'oss';
+
+export interface StoreCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** Everything needed to talk to one bucket: where the store is, how to sign, and what it can do. */
+export interface StoreSettings {
+  scheme: ObjectScheme;
+  endpoint: string | undefined;
+  region: string | undefined;
+  forcePathStyle: boolean;
+  /** Explicit keys; undefined means the provider's default chain (environment, profiles, instance roles). */
+  credentials: StoreCredentials | undefined;
+  /** The store implements UploadPartCopy with a byte range. */
+  partCopy: boolean;
+  /** The store honours a copy-source-if-match on part copies (Cloudflare R2 ignores it). */
+  conditionalCopy: boolean;
+  minPartBytes: number;
+  /** Part size of the streamed path. */
+  partBytes: number;
+  /** Parts of one streamed upload in flight at once. */
+  concurrency: number;
+  /** Unfinished uploads older than this, for a key being written, are aborted. */
+  staleUploadMs: number;
+}
+
+/** One entry of the storage profile file (SUBPACK_STORAGE_PROFILES). */
+export interface StoreProfile {
+  /** The bucket URL (or bucket URL plus key prefix) the entry applies to, e.g. "s3://releases" or "oss://apks/cn". */
+  match: string;
+  endpoint?: string;
+  region?: string;
+  forcePathStyle?: boolean;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  partCopy?: boolean;
+  conditionalCopy?: boolean;
+  minPartBytes?: number;
+}
+
+export class StorageConfigError extends Error {
+  override readonly name = 'StorageConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const PROFILE_KEYS: Record<keyof StoreProfile, 'string' | 'boolean' | 'number'> = {
+  match: 'string',
+  endpoint: 'string',
+  region: 'string',
+  forcePathStyle: 'boolean',
+  accessKeyId: 'string',
+  secretAccessKey: 'string',
+  partCopy: 'boolean',
+  conditionalCopy: 'boolean',
+  minPartBytes: 'number',
+};
+
+/** Reads and checks the profile file. Errors name the file, the entry and the field, never a field's value. */
+export function parseProfiles(text: string, file: string): StoreProfile[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new StorageConfigError(`${file}: not JSON (${(err as Error).message})`);
+  }
+  const list = (doc as { stores?: unknown } | null)?.stores;
+  if (!Array.isArray(list)) throw new StorageConfigError(`${file}: expected {"stores": [...]}`);
+  return list.map((entry: unknown, i) => {
+    if (typeof entry !== 'object' || entry === null) throw new StorageConfigError(`${file}: stores[${i}] is not an object`);
+    for (const [key, value] of Object.entries(entry)) {
+      const type = PROFILE_KEYS[key as keyof StoreProfile];
+      if (!type) throw new StorageConfigError(`${file}: stores[${i}] has unknown field ${JSON.stringify(key)}`);
+      if (typeof value !== type) throw new StorageConfigError(`${file}: stores[${i}].${key} must be a ${type}`);
+    }
+    const profile = entry as StoreProfile;
+    if (!/^(s3|oss):\/\/[^/]+/.test(profile.match ?? '')) {
+      throw new StorageConfigError(`${file}: stores[${i}].match must be a bucket URL such as s3://bucket or oss://bucket/prefix`);
+    }
+    if ((profile.accessKeyId === undefined) !== (profile.secretAccessKey === undefined)) {
+      throw new StorageConfigError(`${file}: stores[${i}] must set both accessKeyId and secretAccessKey, or neither`);
+    }
+    return profile;
+  });
+}
+
+const profileCache = new Map<string, StoreProfile[]>();
+
+function loadProfiles(env: Env): StoreProfile[] {
+  const file = env.SUBPACK_STORAGE_PROFILES;
+  if (!file) return [];
+  let cached = profileCache.get(file);
+  if (!cached) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new StorageConfigError(`SUBPACK_STORAGE_PROFILES: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    cached = parseProfiles(text, file);
+    profileCache.set(file, cached);
+  }
+  return cached;
+}
+
+/** The profile entry with the longest `match` that is a prefix of `url` on a path-segment boundary. */
+function profileFor(profiles: readonly StoreProfile[], url: string): StoreProfile | undefined {
+  let best: StoreProfile | undefined;
+  for (const p of profiles) {
+    const m = p.match.replace(/\/+$/, '');
+    if ((url === m || url.startsWith(`${m}/`)) && (!best || m.length > best.match.length)) best = p;
+  }
+  return best;
+}
+
+function positiveNumber(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new StorageConfigError(`${name} must be a positive number, not ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/**
+ * Settings for the bucket of `url` (s3://bucket/... or oss://bucket/...): a matching profile entry wins field by
+ * field over the provider's environment variables (AWS_* for S3, ALIBABA_CLOUD_* and OSS_* for OSS).
+ */
+export function storeSettings(scheme: ObjectScheme, bucket: string, key: string, env: Env = process.env): StoreSettings {
+  const profile = profileFor(loadProfiles(env), `${scheme}://${bucket}/${key}`);
+  const common = {
+    partBytes: Math.round(positiveNumber(env, 'SUBPACK_UPLOAD_PART_MB', 16) * MIB),
+    concurrency: Math.round(positiveNumber(env, 'SUBPACK_UPLOAD_CONCURRENCY', 4)),
+    staleUploadMs: positiveNumber(env, 'SUBPACK_STALE_UPLOAD_HOURS', 24) * 3600 * 1000,
+    partCopy: profile?.partCopy ?? true,
+    conditionalCopy: profile?.conditionalCopy ?? true,
+  };
+  const profileKeys = profile?.accessKeyId !== undefined && profile.secretAccessKey !== undefined
+    ? { accessKeyId: profile.accessKeyId, secretAccessKey: profile.secretAccessKey }
+    : undefined;
+  if (scheme === 's3') {
+    const envKeys = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
+      : undefined;
+    return {
+      scheme,
+      endpoint: profile?.endpoint ?? (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined),
+      region: profile?.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined),
+      forcePathStyle: profile?.forcePathStyle ?? env.SUBPACK_S3_FORCE_PATH_STYLE === 'true',
+      credentials: profileKeys ?? envKeys,
+      minPartBytes: profile?.minPartBytes ?? S3_MIN_PART_BYTES,
+      ...common,
+    };
+  }
+  const envKeys = env.ALIBABA_CLOUD_ACCESS_KEY_ID && env.ALIBABA_CLOUD_ACCESS_KEY_SECRET
+    ? { accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID, secretAccessKey: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET }
+    : undefined;
+  return {
+    scheme,
+    endpoint: profile?.endpoint ?? (env.OSS_ENDPOINT || undefined),
+    region: profile?.region ?? (env.OSS_REGION || undefined),
+    forcePathStyle: profile?.forcePathStyle ?? false,
+    credentials: profileKeys ?? envKeys,
+    minPartBytes: profile?.minPartBytes ?? OSS_MIN_PART_BYTES,
+    ...common,
+  };
+}
+
+/** Two buckets with the same identity live in one store, so a part can be copied from one to the other. */
+export function storeIdentity(s: StoreSettings): string {
+  return [s.scheme, s.endpoint ?? 'default', s.region ?? '', s.credentials?.accessKeyId ?? 'chain'].join('|');
+}
+
+/** Values that must never appear in a message. */
+export function secretsOf(s: StoreSettings): string[] {
+  return s.credentials ? [s.credentials.secretAccessKey] : [];
+}

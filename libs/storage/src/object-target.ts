@@ -1,0 +1,226 @@
+import { Readable } from 'node:stream';
+import { StorageError } from './errors';
+import { ObjectMaster, type MasterSource } from './master-source';
+import type { CompletedPart, ObjectStore } from './object-store';
+import { APK_CONTENT_TYPE, type ChannelTarget, type StoredObject, type StoreRequest, type TargetOptions } from './target';
+
+/** Under the target prefix, where a local master is uploaded once so every channel can be composed from it. */
+export const MASTER_COPY_DIR = '.subpack/masters/';
+
+/** Metadata values must be printable ASCII on S3; anything else is percent-encoded (decodeURIComponent reverses it). */
+function metaValue(text: string): string {
+  return /^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text);
+}
+
+function objectUrl(scheme: string, bucket: string, key: string): string {
+  return `${scheme}://${bucket}/${key}`;
+}
+
+interface Source {
+  bucket: string;
+  key: string;
+  etag: string;
+}
+
+/**
+ * Channel APKs as objects under `s3://bucket/prefix/` or `oss://bucket/prefix/`. Each is composed inside the store
+ * where it can be (a multipart upload whose first part is a server-side copy of master[0:k]), or else streamed
+ * (master[0:k] read from its source and the tail, in parts); both resume an upload a crash left unfinished.
+ */
+export class ObjectTarget implements ChannelTarget {
+  private readonly notices = new Set<string>();
+  private readonly masterCopies = new Map<string, Promise<Source>>();
+  private readonly compose: boolean;
+  private readonly log: (line: string) => void;
+
+  constructor(
+    readonly url: string,
+    readonly objects: ObjectStore,
+    readonly bucket: string,
+    /** '' or ending in '/'. */
+    readonly prefix: string,
+    opts: TargetOptions = {},
+  ) {
+    this.compose = opts.compose ?? true;
+    this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
+  }
+
+  private keyOf(name: string): string {
+    return `${this.prefix}${name}`;
+  }
+
+  private urlOf(key: string): string {
+    return objectUrl(this.objects.settings.scheme, this.bucket, key);
+  }
+
+  /** An object with this channel's sha256 in its metadata and the right size was written by an earlier delivery. */
+  async existing(req: StoreRequest): Promise<StoredObject | null> {
+    const key = this.keyOf(req.name);
+    const head = await this.objects.head(this.bucket, key);
+    if (!head || head.size !== req.plan.size || head.metadata.sha256 !== req.digests.sha256) return null;
+    return { url: this.urlOf(key), bytes: head.size };
+  }
+
+  async store(req: StoreRequest): Promise<StoredObject> {
+    const key = this.keyOf(req.name);
+    const refusal = this.compositionRefusal(req);
+    if (refusal === null) {
+      const master = req.master as ObjectMaster;
+      await this.composed(req, key, { bucket: master.bucket, key: master.key, etag: master.etag });
+      return { url: this.urlOf(key), bytes: req.plan.size, method: 'composed' };
+    }
+    if (refusal === 'local' && req.masterSha256) {
+      const copy = await this.masterCopy(req.master, req.masterSha256);
+      await this.composed(req, key, copy);
+      return { url: this.urlOf(key), bytes: req.plan.size, method: 'composed' };
+    }
+    this.notice(refusal === 'local' ? `the master ${req.master.url} is not in this store and its content hash is unknown` : refusal);
+    await this.streamed(req, key);
+    return { url: this.urlOf(key), bytes: req.plan.size, method: 'streamed' };
+  }
+
+  /** null when the prefix can be copied inside the store; 'local' for a master to upload once; else why not. */
+  private compositionRefusal(req: StoreRequest): string | null {
+    const s = this.objects.settings;
+    const k = req.plan.prefixLength;
+    if (!this.compose) return 'composition is switched off for this target';
+    if (!s.partCopy) return `${this.url}: the store is configured without part copy (partCopy: false)`;
+    if (k < s.minPartBytes) return `the master's prefix (${k} bytes) is below the store's ${s.minPartBytes}-byte minimum part size`;
+    const m = req.master;
+    if (m instanceof ObjectMaster) {
+      return m.store.identity === this.objects.identity ? null : `the master ${m.url} is in another store than ${this.url}`;
+    }
+    return 'local';
+  }
+
+  private notice(reason: string): void {
+    if (this.notices.has(reason)) return;
+    this.notices.add(reason);
+    this.log(`${this.url}: streaming channel uploads instead of composing them in the store: ${reason}`);
+  }
+
+  /** The master's content-addressed copy under the target prefix, uploaded once per store. */
+  private masterCopy(master: MasterSource, sha256: string): Promise<Source> {
+    const key = `${this.prefix}${MASTER_COPY_DIR}${sha256}.apk`;
+    let copy = this.masterCopies.get(key);
+    if (!copy) {
+      copy = (async () => {
+        let head = await this.objects.head(this.bucket, key);
+        if (!head || head.size !== master.size || head.metadata.sha256 !== sha256) {
+          this.log(`${this.url}: uploading the master ${master.url} once to ${this.urlOf(key)}, to compose channels from it`);
+          await this.uploadParts(key, { sha256 }, master.size, (start, end) => master.stream(start, end));
+          head = await this.objects.head(this.bucket, key);
+          if (!head) throw new StorageError(`${this.urlOf(key)} is missing right after its upload completed`, false);
+        }
+        return { bucket: this.bucket, key, etag: head.etag };
+      })();
+      copy.catch(() => this.masterCopies.delete(key));
+      this.masterCopies.set(key, copy);
+    }
+    return copy;
+  }
+
+  private metadata(req: StoreRequest): Record<string, string> {
+    return {
+      channel: metaValue(req.facts.channel),
+      md5: req.digests.md5,
+      sha256: req.digests.sha256,
+      package: metaValue(req.facts.package),
+      versionname: metaValue(req.facts.versionName),
+      versioncode: String(req.facts.versionCode),
+    };
+  }
+
+  /**
+   * Unfinished uploads of `key`: the newest one whose first part is already exactly master[0:k] (size and MD5 ETag)
+   * is returned for reuse, whatever its age; the others are aborted once older than the configured age (younger ones
+   * may belong to a concurrent delivery of the same channel).
+   */
+  private async resumable(key: string, k: number, prefixMd5: string | undefined): Promise<{ uploadId: string; etag: string } | null> {
+    const uploads = await this.objects.listUploads(this.bucket, key);
+    uploads.sort((a, b) => b.initiated.getTime() - a.initiated.getTime());
+    let reuse: { uploadId: string; etag: string } | null = null;
+    for (const u of uploads) {
+      if (!reuse && prefixMd5) {
+        const first = (await this.objects.listParts(this.bucket, key, u.uploadId)).find((p) => p.partNumber === 1);
+        if (first && first.size === k && first.etag === prefixMd5) {
+          reuse = { uploadId: u.uploadId, etag: first.etag };
+          continue;
+        }
+      }
+      if (Date.now() - u.initiated.getTime() > this.objects.settings.staleUploadMs) {
+        await this.objects.abort(this.bucket, key, u.uploadId).catch(() => undefined);
+      }
+    }
+    return reuse;
+  }
+
+  /** CreateMultipartUpload, part 1 := copy of source[0:k], part 2 := the tail, Complete. */
+  private async composed(req: StoreRequest, key: string, source: Source, resumeAllowed = true): Promise<void> {
+    const k = req.plan.prefixLength;
+    const conditional = this.objects.settings.conditionalCopy;
+    const resumed = resumeAllowed ? await this.resumable(key, k, req.prefixMd5) : null;
+    const uploadId = resumed?.uploadId ?? (await this.objects.createUpload(this.bucket, key, this.metadata(req), APK_CONTENT_TYPE));
+    try {
+      const copied = resumed?.etag ?? (await this.objects.copyPart(this.bucket, key, uploadId, 1, {
+        bucket: source.bucket, key: source.key, start: 0, end: k, ...(conditional ? { ifMatch: source.etag } : {}),
+      }));
+      const tail = await this.objects.uploadPart(this.bucket, key, uploadId, 2, req.plan.tail, req.plan.tail.length);
+      // Checked even where copy-source-if-match is honoured: some stores (Cloudflare R2, moto) accept and ignore it,
+      // and a reused part was copied by an earlier delivery. One HEAD per channel is the price.
+      const now = await this.objects.head(source.bucket, source.key);
+      if (now?.etag !== source.etag) {
+        throw new StorageError(`${objectUrl(this.objects.settings.scheme, source.bucket, source.key)} changed while ${this.urlOf(key)} was being composed`, true);
+      }
+      await this.objects.complete(this.bucket, key, uploadId, [{ partNumber: 1, etag: copied }, { partNumber: 2, etag: tail }]);
+    } catch (err) {
+      await this.objects.abort(this.bucket, key, uploadId).catch(() => undefined);
+      throw err;
+    }
+    if (resumed) {
+      // A reused upload carries the metadata it was started with; if that was another build of this key, redo it.
+      const head = await this.objects.head(this.bucket, key);
+      if (head?.metadata.sha256 !== req.digests.sha256) await this.composed(req, key, source, false);
+    }
+  }
+
+  /** master[0:k] from wherever the master is, then the tail, as parts of the configured size. */
+  private async streamed(req: StoreRequest, key: string): Promise<void> {
+    await this.resumable(key, req.plan.prefixLength, undefined);
+    const k = req.plan.prefixLength;
+    const tail = req.plan.tail;
+    await this.uploadParts(key, this.metadata(req), req.plan.size, (start, end) => {
+      const fromMaster = start < k ? req.master.stream(start, Math.min(end, k)) : null;
+      const fromTail = end > k ? tail.subarray(Math.max(0, start - k), end - k) : null;
+      return Readable.from((async function* () {
+        if (fromMaster) yield* fromMaster;
+        if (fromTail) yield fromTail;
+      })());
+    });
+  }
+
+  /** One multipart upload of `size` bytes whose part [start, end) is `body(start, end)`, a few parts at a time. */
+  private async uploadParts(key: string, metadata: Record<string, string>, size: number, body: (start: number, end: number) => Readable): Promise<void> {
+    const s = this.objects.settings;
+    const partBytes = Math.max(s.partBytes, s.minPartBytes);
+    const count = Math.max(1, Math.ceil(size / partBytes));
+    const uploadId = await this.objects.createUpload(this.bucket, key, metadata, APK_CONTENT_TYPE);
+    try {
+      const parts: CompletedPart[] = new Array<CompletedPart>(count);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < count) {
+          const i = next++;
+          const start = i * partBytes;
+          const end = Math.min(size, start + partBytes);
+          parts[i] = { partNumber: i + 1, etag: await this.objects.uploadPart(this.bucket, key, uploadId, i + 1, body(start, end), end - start) };
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(s.concurrency, count) }, worker));
+      await this.objects.complete(this.bucket, key, uploadId, parts);
+    } catch (err) {
+      await this.objects.abort(this.bucket, key, uploadId).catch(() => undefined);
+      throw err;
+    }
+  }
+}
