@@ -40,14 +40,15 @@ test('malformed and schema-invalid tasks are parked with readable reasons; a val
   const noTarget = valid('notarget');
   delete noTarget.target;
   const escaping = { ...valid('escape'), channels: [{ id: 'ok-1' }, { id: '../x' }] };
-  // Valid by the contract, but not served by this deployment: refused when accepted, not retried through every tier.
-  const s3Target: Record<string, unknown> = { ...valid('s3target'), target: 's3://bucket/out/' };
+  // Valid by the contract, but not served by this deployment (no OSS keys or region are configured): refused when
+  // accepted, not retried through every tier.
+  const ossTarget: Record<string, unknown> = { ...valid('osstarget'), target: 'oss://bucket/out/' };
   const ossMaster: Record<string, unknown> = { ...valid('ossmaster'), master: 'oss://bucket/app.apk' };
   const cases = [
     { name: 'malformed JSON', body: Buffer.from('{"taskId": "broken", "channels": ['), reason: /not valid JSON/i },
     { name: 'missing target', body: Buffer.from(JSON.stringify(noTarget)), reason: /\btarget\b.*required|required.*\btarget\b/i },
     { name: 'channel id "../x"', body: Buffer.from(JSON.stringify(escaping)), reason: /channels\[1\]\.id|channels\/1\/id/ },
-    { name: 's3:// target', body: Buffer.from(JSON.stringify(s3Target)), reason: /^target: s3:\/\/ is not served by this deployment \(it serves file:\/\/\)/ },
+    { name: 'oss:// target', body: Buffer.from(JSON.stringify(ossTarget)), reason: /^target: oss:\/\/ is not served by this deployment \(it serves file:\/\/, s3:\/\/\)/ },
     { name: 'oss:// master', body: Buffer.from(JSON.stringify(ossMaster)), reason: /^master: oss:\/\/ is not served by this deployment/ },
   ];
   for (const c of cases) await stack.publishRawTask(c.body);
@@ -62,7 +63,7 @@ test('malformed and schema-invalid tasks are parked with readable reasons; a val
     assert.equal(message.headers['x-subpack-error-class'], 'permanent', `${c.name}: bad input is permanent`);
   }
   assert.equal(retried.messages.length, 0, 'bad input is never retried');
-  for (const task of [s3Target, ossMaster]) {
+  for (const task of [ossTarget, ossMaster]) {
     const [failed] = await stack.waitForEvent(tap, task.taskId as string, 'task.failed', 30_000);
     assert.match((failed!.event.error as { message: string }).message, /is not served by this deployment/);
   }

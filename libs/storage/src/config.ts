@@ -175,6 +175,15 @@ export function storeSettings(scheme: ObjectScheme, bucket: string, key: string,
   };
 }
 
+/**
+ * Whether any OSS bucket can be reached: ali-oss has no default credential chain and V4 signing needs a region, so
+ * without keys and a region from the environment or a profile entry, oss:// is not served at all.
+ */
+export function ossConfigured(env: Env = process.env): boolean {
+  const fromEnv = Boolean(env.ALIBABA_CLOUD_ACCESS_KEY_ID && env.ALIBABA_CLOUD_ACCESS_KEY_SECRET && env.OSS_REGION);
+  return fromEnv || loadProfiles(env).some((p) => p.match.startsWith('oss://') && p.accessKeyId !== undefined && p.region !== undefined);
+}
+
 /** Two buckets with the same identity live in one store, so a part can be copied from one to the other. */
 export function storeIdentity(s: StoreSettings): string {
   return [s.scheme, s.endpoint ?? 'default', s.region ?? '', s.credentials?.accessKeyId ?? 'chain'].join('|');

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { ossConfigured } from './config';
 
 /** Storage locations are URLs so one task format covers local disks and object stores. */
 export type StorageUrl =
@@ -29,9 +30,12 @@ export function parseStorageUrl(text: string, what: string): StorageUrl {
   throw new StorageUrlError(`${what}: unsupported scheme ${u.protocol} in ${text}; use file://, s3:// or oss://`);
 }
 
-/** The schemes this deployment can read masters from and write channel APKs to. The one list to extend. */
-export function servedSchemes(): readonly StorageScheme[] {
-  return ['file', 's3', 'oss'];
+/**
+ * The schemes this deployment can read masters from and write channel APKs to. The one list to extend. S3 is always
+ * served (the SDK's default credential chain may find keys anywhere); OSS only when it is configured.
+ */
+export function servedSchemes(env: Readonly<Record<string, string | undefined>> = process.env): readonly StorageScheme[] {
+  return ossConfigured(env) ? ['file', 's3', 'oss'] : ['file', 's3'];
 }
 
 /**

@@ -25,13 +25,21 @@ test('storage URLs: file, s3 and oss, and clear errors for the rest', () => {
 });
 
 test('the schemes this deployment serves pass, for masters and targets alike; others are refused', () => {
-  assert.deepEqual(servedSchemes(), ['file', 's3', 'oss']);
+  assert.deepEqual(servedSchemes({}), ['file', 's3']);
+  assert.deepEqual(servedSchemes({ ALIBABA_CLOUD_ACCESS_KEY_ID: 'a', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'b', OSS_REGION: 'cn-hangzhou' }), ['file', 's3', 'oss']);
+  process.env.ALIBABA_CLOUD_ACCESS_KEY_ID = 'a';
+  process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET = 'b';
+  process.env.OSS_REGION = 'cn-hangzhou';
   assert.deepEqual(parseServableUrl('file:///srv/out/', 'target'), { scheme: 'file', path: '/srv/out/' });
   assert.deepEqual(parseServableUrl('oss://bucket/out/', 'target'), { scheme: 'oss', bucket: 'bucket', key: 'out/' });
   for (const what of ['master', 'target'] as const) {
     assert.throws(() => parseServableUrl('gs://bucket/k', what), (e: unknown) => e instanceof StorageUrlError && e.message.startsWith(`${what}: unsupported scheme gs:`));
   }
   assert.throws(() => openTarget('ftp://host/out/'), (e: unknown) => e instanceof StorageUrlError && /unsupported scheme ftp:/.test(e.message));
+  delete process.env.ALIBABA_CLOUD_ACCESS_KEY_ID;
+  assert.throws(() => openTarget('oss://bucket/out/'), (e: unknown) => e instanceof StorageUrlError && /target: oss:\/\/ is not served by this deployment \(it serves file:\/\/, s3:\/\/\)/.test(e.message));
+  delete process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
+  delete process.env.OSS_REGION;
 });
 
 test('openMaster names a missing file, a directory, and a bucket URL without a key', async () => {

@@ -113,6 +113,7 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
       format,
       naming,
       target: task.target,
+      ...(task.upload ? { upload: task.upload } : {}),
       ...(task.extras ? { extras: task.extras } : {}),
       channels: task.channels.slice(index * deps.batchSize, (index + 1) * deps.batchSize),
       batch: { index, count: batchCount },
@@ -158,6 +159,7 @@ export async function planBatch(deps: PackerDeps, body: unknown): Promise<{ plan
         sha256: d.sha256,
         fileName: renderName(batch.naming, nameValues(master, channel.id, d), root),
         target: batch.target,
+        ...(batch.upload ? { upload: batch.upload } : {}),
         batchIndex: batch.batch.index,
       };
     } catch (err) {

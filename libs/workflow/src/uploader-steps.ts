@@ -51,7 +51,7 @@ export async function storeChannel(deps: UploaderDeps, body: unknown): Promise<{
   }
   let target: ChannelTarget;
   try {
-    target = (deps.openTarget ?? openTarget)(job.target, deps.targetOptions);
+    target = (deps.openTarget ?? openTarget)(job.target, { ...deps.targetOptions, compose: job.upload !== 'stream' });
   } catch (err) {
     throw err instanceof StorageUrlError ? new PermanentError(err.message, { cause: err }) : err;
   }

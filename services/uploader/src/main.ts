@@ -11,7 +11,13 @@ void runService({
   name: 'uploader',
   config: { prefetch: int('SUBPACK_PREFETCH', 8, 1, 1000) },
   module(ctx): DynamicModule {
-    const deps: UploaderDeps = { store: ctx.store, publisher: ctx.manager.publisher, masters: new MasterCache(), owner: ctx.owner };
+    const deps: UploaderDeps = {
+      store: ctx.store,
+      publisher: ctx.manager.publisher,
+      masters: new MasterCache(),
+      owner: ctx.owner,
+      targetOptions: { log: (line) => ctx.logger.warn(line) },
+    };
     return { module: UploaderModule, controllers: [UploaderController], providers: [{ provide: UPLOADER_DEPS, useValue: deps }] };
   },
   prefetch: (ctx) => ({ [QUEUES.uploaderStore]: ctx.config.prefetch }),

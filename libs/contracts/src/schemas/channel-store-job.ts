@@ -8,6 +8,7 @@ import {
   Md5HexSchema,
   Sha256HexSchema,
   TargetUrlSchema,
+  UploadModeSchema,
   TaskIdSchema,
 } from './common';
 import { rule } from './rules';
@@ -38,6 +39,7 @@ export const ChannelStoreJobSchema = Type.Object(
     sha256: Sha256HexSchema,
     fileName: FileNameSchema,
     target: TargetUrlSchema,
+    upload: Type.Optional(UploadModeSchema),
     batchIndex: Type.Integer({ minimum: 0, description: 'The PackBatch this channel came from.' }),
   },
   {

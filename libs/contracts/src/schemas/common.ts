@@ -39,7 +39,7 @@ export const TaskIdSchema = Type.String({
 
 export const MasterUrlSchema = Type.String({
   title: 'Master APK URL',
-  description: 'Storage URL of the signed master APK: file:///abs/path.apk (s3://bucket/key and oss://bucket/key later).',
+  description: 'Storage URL of the signed master APK: file:///abs/path.apk, s3://bucket/key or oss://bucket/key.',
   minLength: 1,
   maxLength: 2048,
   allOf: [
@@ -54,7 +54,7 @@ export const MasterUrlSchema = Type.String({
 
 export const TargetUrlSchema = Type.String({
   title: 'Target URL prefix',
-  description: 'Storage URL prefix the channel APKs are written under: file:///abs/dir/ (s3:// and oss:// later).',
+  description: 'Storage URL prefix the channel APKs are written under: file:///abs/dir/, s3://bucket/prefix/ or oss://bucket/prefix/.',
   minLength: 1,
   maxLength: 2048,
   allOf: [
@@ -119,6 +119,18 @@ export const PackFormatSchema = StringEnum(PACK_FORMATS, {
     'v1-comment (ZIP comment), meta-inf (META-INF entry, v1-only APKs).',
   default: DEFAULT_PACK_FORMAT,
   examples: ['walle'],
+});
+
+export const UPLOAD_MODES = ['compose', 'stream'] as const;
+export type UploadMode = (typeof UPLOAD_MODES)[number];
+export const UploadModeSchema = StringEnum(UPLOAD_MODES, {
+  title: 'Upload mode',
+  description:
+    'How channel APKs reach an s3:// or oss:// target: compose (default) builds each one inside the store from a ' +
+    'server-side copy of the master\'s prefix plus the tail, falling back to stream where the store cannot; stream ' +
+    'always uploads master[0:k] and the tail from the uploader. Ignored for file:// targets.',
+  default: 'compose',
+  examples: ['stream'],
 });
 
 export const NamingTemplateSchema = Type.String({

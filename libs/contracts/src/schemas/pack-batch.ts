@@ -5,6 +5,7 @@ import {
   NamingTemplateSchema,
   PackFormatSchema,
   TargetUrlSchema,
+  UploadModeSchema,
   TaskIdSchema,
 } from './common';
 import { ChannelSchema } from './pack-task';
@@ -16,6 +17,7 @@ export const PackBatchSchema = Type.Object(
     format: PackFormatSchema,
     naming: NamingTemplateSchema,
     target: TargetUrlSchema,
+    upload: Type.Optional(UploadModeSchema),
     extras: Type.Optional(ExtrasSchema),
     channels: Type.Array(ChannelSchema, { minItems: 1, description: 'The channels of this batch (a slice of the task).' }),
     batch: Type.Object(

@@ -9,6 +9,7 @@ import {
   NamingTemplateSchema,
   PackFormatSchema,
   TargetUrlSchema,
+  UploadModeSchema,
   TaskIdSchema,
   type PackFormat,
 } from './common';
@@ -73,6 +74,7 @@ export const PackTaskSchema = Type.Object(
     format: Type.Optional(PackFormatSchema),
     naming: Type.Optional(NamingTemplateSchema),
     target: TargetUrlSchema,
+    upload: Type.Optional(UploadModeSchema),
     extras: Type.Optional(ExtrasSchema),
     notify: Type.Optional(NotifySchema),
     submittedAt: Type.Optional(DateTimeSchema('When the publisher submitted the task.')),
