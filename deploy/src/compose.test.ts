@@ -17,7 +17,7 @@ import {
   type ComposeService,
 } from './repo';
 import { validateCompose } from './schemas';
-import { serviceVariables } from './service-config';
+import { readsVariable, serviceVariables } from './service-config';
 
 const compose = loadCompose();
 
@@ -57,7 +57,7 @@ test('each service gets only variables it reads, and every variable it requires'
     const variables = serviceVariables(serviceOf(service.command)!);
     const env = composeEnv(service);
     for (const key of Object.keys(env)) {
-      if (!variables.some((v) => v.env === key)) problems.push(`compose ${name}: ${key} is not read by ${serviceOf(service.command)}`);
+      if (!readsVariable(variables, key)) problems.push(`compose ${name}: ${key} is not read by ${serviceOf(service.command)}`);
     }
     for (const v of variables.filter((x) => x.required)) {
       if (!env[v.env]) problems.push(`compose ${name}: ${v.env} is required (${v.describe}) but not set`);

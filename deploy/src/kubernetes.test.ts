@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { QUEUES } from '@subpack/contracts';
 import { DEPLOY_DIR, overlayNames, renderKustomization, selects, validateObject, type K8sObject, type LabelSelector } from './kubernetes';
 import { ROOT, serviceCommand, serviceNames } from './repo';
-import { serviceVariables } from './service-config';
+import { readsVariable, serviceVariables } from './service-config';
 import { readFileSync } from 'node:fs';
 
 interface Container {
@@ -198,7 +198,7 @@ for (const overlay of overlayNames()) {
           const { env, problems: refs } = r().environment(c);
           problems.push(...refs.map((p) => `${service}: ${p}`));
           const variables = serviceVariables(service);
-          for (const key of Object.keys(env)) if (!variables.some((v) => v.env === key)) problems.push(`${service}: ${key} is not read by ${service}`);
+          for (const key of Object.keys(env)) if (!readsVariable(variables, key)) problems.push(`${service}: ${key} is not read by ${service}`);
           for (const v of variables.filter((x) => x.required)) if (!env[v.env]) problems.push(`${service}: ${v.env} is required (${v.describe}) but not set`);
         }
         for (const v of d.spec.template.spec.volumes ?? []) {

@@ -12,6 +12,13 @@ export interface ServiceVariable {
   /** No default: a deployment must set it. */
   required: boolean;
   default?: unknown;
+  /** A family of variables, every name that starts with `env` (e.g. SUBPACK_NOTIFY_SECRET_<name>). */
+  prefix?: boolean;
+}
+
+/** Whether a service reads the variable `name`: one of its variables, or one of a family it reads by prefix. */
+export function readsVariable(variables: readonly ServiceVariable[], name: string): boolean {
+  return variables.some((v) => (v.prefix ? name.startsWith(v.env) && name.length > v.env.length : v.env === name));
 }
 
 const cache = new Map<string, ServiceVariable[]>();
@@ -24,10 +31,12 @@ export function serviceVariables(name: string): ServiceVariable[] {
   const run = spawnSync(process.execPath, [main, '--print-config'], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH } });
   if (run.status !== 0) throw new Error(`${main} --print-config exited ${run.status ?? run.signal}: ${run.stderr}`);
   const declared = JSON.parse(run.stdout) as ServiceVariable[];
-  const direct = [...directEnvReads(join(ROOT, 'services', name))]
+  const reads = directEnvReads(join(ROOT, 'services', name));
+  const direct = [...reads.names]
     .filter((env) => !declared.some((v) => v.env === env))
     .map((env) => ({ env, describe: 'read directly from the environment', required: false }));
-  const all = [...declared, ...direct];
+  const families = [...reads.prefixes].map((env) => ({ env, describe: 'a family of variables read by prefix', required: false, prefix: true }));
+  const all = [...declared, ...direct, ...families];
   cache.set(name, all);
   return all;
 }
@@ -64,16 +73,26 @@ function workspaceClosure(dir: string, seen = new Set<string>()): Set<string> {
   return seen;
 }
 
-/** `process.env.NAME`, or `env.NAME` where code takes the environment as a parameter (`env = process.env`). */
-const ENV_READ = /\benv(?:\.([A-Z][A-Z0-9_]*)\b|\[\s*['"]([A-Z][A-Z0-9_]*)['"]\s*\])/g;
+/**
+ * `process.env.NAME`; `env.NAME` or `env, 'NAME'` where code takes the environment as a parameter (`env =
+ * process.env`) and reads it directly or through a helper.
+ */
+const ENV_READ = /\benv(?:\.([A-Z][A-Z0-9_]*)\b|\[\s*['"]([A-Z][A-Z0-9_]*)['"]\s*\]|\s*,\s*['"]([A-Z][A-Z0-9_]*)['"])/g;
+/** Code that walks the whole environment (to pick a family of variables by prefix). */
+const ENV_ITERATION = /Object\.(?:entries|keys)\(\s*(?:process\.)?env\s*\)/;
+/** In such code, a string constant ending in '_' names the family, e.g. 'SUBPACK_NOTIFY_SECRET_'. */
+const ENV_PREFIX = /['"]([A-Z][A-Z0-9]*_(?:[A-Z0-9]+_)*)['"]/g;
 
-/** Variables read as (process.)env.NAME in the running code of a package and the workspace packages it imports. */
-export function directEnvReads(packageDir: string): Set<string> {
+/** Variables the running code of a package and the workspace packages it imports reads straight from the environment. */
+export function directEnvReads(packageDir: string): { names: Set<string>; prefixes: Set<string> } {
   const names = new Set<string>();
+  const prefixes = new Set<string>();
   for (const dir of workspaceClosure(packageDir)) {
     for (const file of runtimeSources(dir)) {
-      for (const m of readFileSync(file, 'utf8').matchAll(ENV_READ)) names.add((m[1] ?? m[2])!);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(ENV_READ)) names.add((m[1] ?? m[2] ?? m[3])!);
+      if (ENV_ITERATION.test(text)) for (const m of text.matchAll(ENV_PREFIX)) prefixes.add(m[1]!);
     }
   }
-  return names;
+  return { names, prefixes };
 }
