@@ -74,6 +74,12 @@ export async function benchMaster(megabytes: number): Promise<string> {
   return target;
 }
 
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 export function fmt(n: number, digits = 3): string {
   return n.toFixed(digits);
 }

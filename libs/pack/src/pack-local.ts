@@ -80,7 +80,7 @@ export async function packToDirectory(
   const outDir = resolve(opts.outDir);
   await mkdir(outDir, { recursive: true });
   const nameNeedsDigests = templateNeedsDigests(opts.nameTemplate);
-  // Hash the shared prefix while the first copies run: the copies are kernel work, the hashing is ours.
+  // Hash the shared prefix while the first copies run: they mostly wait on I/O, so the CPU is free for it.
   const prefix = opts.digests || nameNeedsDigests ? PrefixDigests.compute(master.path, prefixLengthFor(master.layout, opts.format)) : undefined;
   prefix?.catch(() => undefined);
   const results: ChannelResult[] = [];

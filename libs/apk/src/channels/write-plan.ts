@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { copyFile, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -50,23 +50,37 @@ async function sweepAbandonedPartials(outPath: string): Promise<void> {
   }
 }
 
+async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let written = 0;
+  while (written < buf.length) {
+    const { bytesWritten } = await fh.write(buf, written, buf.length - written, position + written);
+    written += bytesWritten;
+  }
+}
+
 /**
- * The one place a plan becomes a file: a kernel-side copy of the master (reflink or copy_file_range, as `cp` does),
- * cut to the prefix, then the tail written after it. The file appears under its final name only when complete.
+ * The one place a plan becomes a file: a kernel-side copy of the master into a fresh temporary file (a reflink where
+ * the filesystem has them, copy_file_range otherwise, as `cp` does), the tail written at the prefix length, then an
+ * atomic rename to the final name. A failed write leaves nothing behind.
+ *
+ * The temporary file is never truncated to zero and, when the channel APK is at least as long as the master (adding
+ * a channel almost always grows it), never truncated at all. On ext4 a truncate to zero makes close() write the whole
+ * file back (auto_da_alloc), and a later cut waits for that write-back: that made a channel cost twice a `cp` on a real
+ * disk. COPYFILE_EXCL is what keeps libuv from truncating the new file before copying into it.
  */
 export async function writePlanToFile(masterPath: string, plan: ChannelPlan, outPath: string): Promise<void> {
   await sweepAbandonedPartials(outPath);
   const partial = join(dirname(outPath), `${partialPrefix(outPath)}${HOST}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
   try {
-    await copyFile(masterPath, partial, constants.COPYFILE_FICLONE);
+    await copyFile(masterPath, partial, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
     const fh = await open(partial, 'r+');
     try {
-      await fh.truncate(plan.prefixLength);
-      let written = 0;
-      while (written < plan.tail.length) {
-        const { bytesWritten } = await fh.write(plan.tail, written, plan.tail.length - written, plan.prefixLength + written);
-        written += bytesWritten;
+      const { size: copied } = await fh.stat();
+      if (copied < plan.prefixLength) {
+        throw new Error(`${masterPath}: ${copied} bytes, shorter than the planned ${plan.prefixLength}-byte prefix`);
       }
+      if (plan.size < copied) await fh.truncate(plan.size);
+      await writeFully(fh, plan.tail, plan.prefixLength);
     } finally {
       await fh.close();
     }
