@@ -17,7 +17,7 @@ import {
   type ComposeService,
 } from './repo';
 import { validateCompose } from './schemas';
-import { readsVariable, serviceVariables } from './service-config';
+import { longestDeliveryMs, readsVariable, serviceVariables } from './service-config';
 
 const compose = loadCompose();
 
@@ -62,6 +62,27 @@ test('each service gets only variables it reads, and every variable it requires'
     for (const v of variables.filter((x) => x.required)) {
       if (!env[v.env]) problems.push(`compose ${name}: ${v.env} is required (${v.describe}) but not set`);
     }
+  }
+  assert.deepEqual(problems, []);
+});
+
+/** A compose duration such as 45s, 1m30s or 500ms, in milliseconds. */
+function composeDurationMs(text: string): number {
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, ns: 0.000001 };
+  let total = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)/g)) total += Number(m[1]) * units[m[2]!]!;
+  return total;
+}
+
+test("each service's stop grace period outlasts its longest delivery, and the broker's consumer_timeout too", () => {
+  const problems: string[] = [];
+  const erlArgs = composeEnv(compose.services.rabbitmq ?? {}).RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS ?? '';
+  const consumerTimeout = Number(/-rabbit consumer_timeout (\d+)/.exec(erlArgs)?.[1] ?? 1_800_000);
+  for (const [name, service] of composeSubpackServices(compose)) {
+    const deliveryMs = longestDeliveryMs(serviceOf(service.command)!, composeEnv(service));
+    const grace = composeDurationMs(service.stop_grace_period ?? '10s');
+    if (grace <= deliveryMs + 5000) problems.push(`compose ${name}: stop_grace_period ${service.stop_grace_period ?? '10s (default)'} must outlast ${deliveryMs} ms (+5 s)`);
+    if (consumerTimeout <= deliveryMs) problems.push(`compose ${name}: RabbitMQ consumer_timeout ${consumerTimeout} must exceed ${deliveryMs} ms`);
   }
   assert.deepEqual(problems, []);
 });

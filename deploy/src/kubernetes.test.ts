@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { QUEUES } from '@subpack/contracts';
 import { DEPLOY_DIR, overlayNames, renderKustomization, selects, validateObject, type K8sObject, type LabelSelector } from './kubernetes';
 import { ROOT, serviceCommand, serviceNames } from './repo';
-import { readsVariable, serviceVariables } from './service-config';
+import { DELIVERY_TIME_VARIABLES, effectiveValue, longestDeliveryMs, readsVariable, serviceVariables } from './service-config';
 import { readFileSync } from 'node:fs';
 
 interface Container {
@@ -103,13 +103,11 @@ class Rendered {
   }
 }
 
-/** The value a service runs with: what the environment sets, else the field's default. */
+/** The value a service runs with; the service must read the variable. */
 function effective(service: string, env: Record<string, string>, name: string): string {
-  const set = env[name];
-  if (set !== undefined) return set;
-  const v = serviceVariables(service).find((x) => x.env === name);
-  assert.ok(v, `${service} does not read ${name}`);
-  return String(v.default);
+  const value = effectiveValue(service, env, name);
+  assert.ok(value !== undefined, `${service} does not read ${name}, or it has no default`);
+  return value;
 }
 
 /** The queues a service consumes, from the QUEUES keys its sources use. */
@@ -182,9 +180,11 @@ for (const overlay of overlayNames()) {
         if (c.livenessProbe?.httpGet?.path !== '/health/live' || portOf(c.livenessProbe.httpGet.port) !== port) problems.push(`${service}: liveness must GET /health/live on ${port}`);
         if (c.readinessProbe?.httpGet?.path !== '/health/ready' || portOf(c.readinessProbe.httpGet.port) !== port) problems.push(`${service}: readiness must GET /health/ready on ${port}`);
         if (!c.resources?.requests?.cpu || !c.resources.requests.memory || !c.resources.limits?.memory) problems.push(`${service}: cpu and memory requests and a memory limit`);
-        const drainMs = Number(effective(service, env, 'SUBPACK_DRAIN_TIMEOUT_MS'));
+        const deliveryMs = longestDeliveryMs(service, env);
         const grace = d.spec.template.spec.terminationGracePeriodSeconds ?? 30;
-        if (grace * 1000 <= drainMs + 5000) problems.push(`${service}: terminationGracePeriodSeconds ${grace} must outlast SUBPACK_DRAIN_TIMEOUT_MS ${drainMs} (+5 s to close)`);
+        if (grace * 1000 <= deliveryMs + 5000) {
+          problems.push(`${service}: terminationGracePeriodSeconds ${grace} must outlast its longest delivery, ${deliveryMs} ms (${DELIVERY_TIME_VARIABLES.join(', ')}), +5 s to close`);
+        }
       }
       assert.deepEqual(problems, []);
     });
@@ -283,13 +283,16 @@ for (const overlay of overlayNames()) {
       assert.deepEqual(problems, []);
     });
 
-    it('the broker is a RabbitmqCluster with a consumer_timeout past the drain, and in-cluster Redis keeps an AOF', () => {
+    it("the broker is a RabbitmqCluster with a consumer_timeout past every service's longest delivery, and in-cluster Redis keeps an AOF", () => {
       const clusters = r().ofKind<K8sObject & { spec: { rabbitmq?: { additionalConfig?: string } } }>('RabbitmqCluster');
       assert.equal(clusters.length, 1);
       const timeout = /^consumer_timeout\s*=\s*(\d+)\s*$/m.exec(clusters[0]!.spec.rabbitmq?.additionalConfig ?? '');
       assert.ok(timeout, 'consumer_timeout in additionalConfig');
-      const config = r().keysOf('ConfigMap', r().ofKind('ConfigMap').find((c) => c.metadata.name.startsWith('subpack-config'))!.metadata.name)!;
-      assert.ok(Number(timeout[1]) > Number(config.SUBPACK_DRAIN_TIMEOUT_MS ?? 30_000));
+      for (const service of serviceNames()) {
+        const c = r().deploymentOf(service)?.spec.template.spec.containers[0];
+        const deliveryMs = c ? longestDeliveryMs(service, r().environment(c).env) : 0;
+        assert.ok(Number(timeout[1]) > deliveryMs, `consumer_timeout ${timeout[1]} must exceed ${service}'s longest delivery, ${deliveryMs} ms`);
+      }
       const redis = r().named<Workload>('StatefulSet', 'subpack-redis');
       if (redis) {
         const args = (redis.spec.template.spec.containers[0] as Container & { args?: string[] }).args ?? [];

@@ -34,6 +34,7 @@ export interface ComposeService {
   environment?: Record<string, string | number | boolean | null> | string[];
   depends_on?: Record<string, { condition: string }> | string[];
   healthcheck?: { test?: string[] | string; disable?: boolean };
+  stop_grace_period?: string;
   [key: string]: unknown;
 }
 

@@ -41,6 +41,26 @@ export function serviceVariables(name: string): ServiceVariable[] {
   return all;
 }
 
+/** The value a service runs with: what the environment sets, else the variable's default; undefined if it does not read it. */
+export function effectiveValue(service: string, env: Readonly<Record<string, string>>, name: string): string | undefined {
+  const v = serviceVariables(service).find((x) => x.env === name);
+  if (!v) return undefined;
+  const d = v.default;
+  // Only scalar defaults have one textual form; a parsed list (retry tiers) is not compared here.
+  return env[name] ?? (typeof d === 'number' || typeof d === 'string' || typeof d === 'boolean' ? String(d) : undefined);
+}
+
+/** What bounds how long a service holds a delivery: its SIGTERM drain and its handler deadline. */
+export const DELIVERY_TIME_VARIABLES = ['SUBPACK_DRAIN_TIMEOUT_MS', 'SUBPACK_HANDLER_TIMEOUT_MS'];
+
+/**
+ * The longest a service may hold a delivery, as its environment sets the variables above (those it does not read
+ * count as 0): its stop grace period and the broker's consumer_timeout must outlast it.
+ */
+export function longestDeliveryMs(service: string, env: Readonly<Record<string, string>>): number {
+  return Math.max(...DELIVERY_TIME_VARIABLES.map((name) => Number(effectiveValue(service, env, name) ?? 0)));
+}
+
 /** The non-test TypeScript sources of a package (tests and test-support are not part of what runs). */
 function runtimeSources(packageDir: string): string[] {
   const files: string[] = [];
