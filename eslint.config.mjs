@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layeringPlugin } from './tools/package-graph.mjs';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
@@ -21,6 +22,12 @@ export default tseslint.config(
       '@typescript-eslint/no-extraneous-class': 'off',
       'no-constant-condition': ['error', { checkLoops: false }],
     },
+  },
+  {
+    // Imports go down the package layers (Nx tags in each package.json) and name only declared packages.
+    files: ['**/*.ts'],
+    plugins: { subpack: layeringPlugin },
+    rules: { 'subpack/layering': 'error' },
   },
   {
     files: ['**/*.test.ts', 'bench/**/*.ts', '**/test-support/**/*.ts'],

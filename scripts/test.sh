@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== lint" >&2
 npx eslint .
+echo "== package graph and layering" >&2
+node --test tools/
 echo "== unit and integration tests" >&2
 NX_DAEMON=false npx nx run-many -t test --parallel=1 --outputStyle=stream
 if [ -f scripts/e2e.sh ]; then

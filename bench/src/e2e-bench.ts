@@ -13,7 +13,7 @@ import {
   packTask,
   storedChannels,
   uniqueTaskId,
-} from '../../e2e/dist/harness/index';
+} from '@subpack/e2e';
 import { benchMaster, fmt, timed } from './measure';
 
 const CHANNELS = Number(process.env.SUBPACK_BENCH_CHANNELS ?? 200);

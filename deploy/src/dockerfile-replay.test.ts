@@ -18,7 +18,7 @@ import {
   randomRedisPrefix,
   REDIS_URL,
   type Vhost,
-} from '../../e2e/dist/harness/index';
+} from '@subpack/e2e';
 import { DockerIgnore, parseDockerfile, replayDockerfile, type ReplayedStage } from './dockerfile';
 import { composeEnv, composeSubpackServices, loadCompose, ROOT, serviceNames } from './repo';
 

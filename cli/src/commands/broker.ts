@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { buildTopology } from '@subpack/contracts';
 import { AmqpConnectionManager, silentLogger } from '@subpack/messaging';
-import { COMMON_CONFIG, ConfigError, loadConfig } from '@subpack/runtime';
+import { COMMON_CONFIG, ConfigError, loadConfig } from '@subpack/config';
 import { TaskStore } from '@subpack/state';
 import { UsageError } from '../usage';
 

@@ -1,4 +1,3 @@
-export * from './config';
 export * from './logger';
 export * from './ops.module';
 export * from './service-host';

@@ -1,10 +1,9 @@
 import pino, { type Logger } from 'pino';
 import type { LoggerService } from '@nestjs/common';
+import type { LogLevel } from '@subpack/config';
 
 export type { Logger } from 'pino';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
  * JSON logs with ECS field names (`@timestamp`, `log.level`, `message`, `service.name`), so ELK ingests them without

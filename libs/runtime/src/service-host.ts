@@ -8,23 +8,9 @@ import { Registry } from 'prom-client';
 import { buildTopology } from '@subpack/contracts';
 import { AmqpConnectionManager, AmqpMessagingModule, AmqpTransport } from '@subpack/messaging';
 import { TaskStore } from '@subpack/state';
-import { ConfigError, describeConfig, durations, int, loadConfig, oneOf, str, url, type ConfigOf, type Field } from './config';
-import { createLogger, LOG_LEVELS, PinoNestLogger, type Logger } from './logger';
+import { COMMON_CONFIG, ConfigError, describeConfig, loadConfig, type CommonConfig, type ConfigOf, type Field } from '@subpack/config';
+import { createLogger, PinoNestLogger, type Logger } from './logger';
 import { OpsModule } from './ops.module';
-
-/** Settings every service shares; each service adds its own fields. */
-export const COMMON_CONFIG = {
-  amqpUrl: url('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
-  redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-  redisPrefix: str('SUBPACK_REDIS_PREFIX', 'subpack:'),
-  httpPort: int('HTTP_PORT', 8080, 0, 65535),
-  retryTiers: durations('SUBPACK_RETRY_TIERS', '5s,30s,5m'),
-  finishedTtlSeconds: int('SUBPACK_TASK_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
-  drainTimeoutMs: int('SUBPACK_DRAIN_TIMEOUT_MS', 30_000, 0, 3_600_000),
-  logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
-};
-
-export type CommonConfig = ConfigOf<typeof COMMON_CONFIG>;
 
 /** Tokens the service modules inject. */
 export const LOGGER = Symbol('LOGGER');

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { EXCHANGES, ROUTING_KEYS } from '@subpack/contracts';
-import { runService, str } from '@subpack/runtime';
+import { str } from '@subpack/config';
+import { runService } from '@subpack/runtime';
 import { RedisListBridge } from '@subpack/state';
 
 @Module({})

@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { QUEUES } from '@subpack/contracts';
 import { MAX_CHANNELS } from '@subpack/rules';
-import { int, runService } from '@subpack/runtime';
+import { int } from '@subpack/config';
+import { runService } from '@subpack/runtime';
 import { MasterCache, type PackerDeps } from '@subpack/workflow';
 import { PACKER_DEPS, PackerController } from './packer.controller';
 

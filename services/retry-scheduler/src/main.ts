@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { int, runService } from '@subpack/runtime';
+import { int } from '@subpack/config';
+import { runService } from '@subpack/runtime';
 import { RetryScheduler } from '@subpack/messaging';
 import { accountParked } from '@subpack/workflow';
 

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { QUEUES } from '@subpack/contracts';
-import { int, runService } from '@subpack/runtime';
+import { int } from '@subpack/config';
+import { runService } from '@subpack/runtime';
 import { MasterCache, type UploaderDeps } from '@subpack/workflow';
 import { UPLOADER_DEPS, UploaderController } from './uploader.controller';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, describeConfig, durations, int, loadConfig, oneOf, str, url } from './config';
+import { ConfigError, describeConfig, durations, int, loadConfig, oneOf, str, url } from './fields';
 
 const spec = {
   amqpUrl: url('AMQP_URL', 'amqp://127.0.0.1:5672', ['amqp:', 'amqps:']),
