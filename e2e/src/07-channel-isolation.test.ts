@@ -1,9 +1,9 @@
 // One channel that cannot be planned fails alone: the other 24 of its batch are stored and the task ends "partial".
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { standardApk } from '@subpack/testing';
+import { standardApk, withZipComment } from '@subpack/testing';
 import {
   channelIds,
   checkChannelApks,
@@ -30,7 +30,6 @@ after(async () => {
 const BATCH_SIZE = 25;
 /** Room left in the ZIP comment: channel ids up to this many bytes fit, longer ones cannot be written. */
 const COMMENT_ROOM = 40;
-const EOCD_SIZE = 22;
 const VASDOLLY_COMMENT_OVERHEAD = 2 + 8;
 
 /**
@@ -38,15 +37,8 @@ const VASDOLLY_COMMENT_OVERHEAD = 2 + 8;
  * not cover the comment, so it still verifies).
  */
 async function masterWithLongComment(): Promise<string> {
-  const source = await readFile(await standardApk('v1Only'));
-  const eocd = source.length - EOCD_SIZE;
-  assert.equal(source.readUInt32LE(eocd), 0x06054b50, 'the fixture has no ZIP comment');
-  const commentLength = 0xffff - VASDOLLY_COMMENT_OVERHEAD - COMMENT_ROOM;
-  const bytes = Buffer.from(source);
-  bytes.writeUInt16LE(commentLength, eocd + 20);
-  const path = join(stack.workDir, 'long-comment.apk');
-  await writeFile(path, Buffer.concat([bytes, Buffer.alloc(commentLength, 'x')]));
-  return path;
+  const room = 0xffff - VASDOLLY_COMMENT_OVERHEAD - COMMENT_ROOM;
+  return withZipComment(await standardApk('v1Only'), room, join(stack.workDir, 'long-comment.apk'));
 }
 
 test('a channel that cannot be planned fails alone; the other 24 of its batch of 25 are stored', { timeout: 180_000 }, async () => {

@@ -1,5 +1,5 @@
 import { connect, type Channel, type ConfirmChannel, type GetMessage, type Options } from 'amqplib';
-import { randomBytes } from 'node:crypto';
+import { createVhost as createTestVhost, deleteVhost, type Vhost } from '@subpack/testing';
 import { runChecked } from './command';
 import { BROKER_URL } from './paths';
 
@@ -11,29 +11,14 @@ export function rabbitmqctl(args: readonly string[], timeoutMs = 90_000): Promis
   return runChecked('rabbitmqctl', args, { timeoutMs }).then(() => undefined);
 }
 
-export interface Vhost {
-  readonly name: string;
-  /** BROKER_URL with this vhost as its path. */
-  readonly amqpUrl: string;
+export type { Vhost };
+
+/** A fresh vhost for one test file, so its topology cannot collide with anyone else's. */
+export function createVhost(label: string): Promise<Vhost> {
+  return createTestVhost(BROKER_URL, `e2e-${label}`);
 }
 
-/** A fresh vhost the guest user may use fully, so a test file's topology cannot collide with anyone else's. */
-export async function createVhost(label: string): Promise<Vhost> {
-  const name = `e2e-${label}-${randomBytes(4).toString('hex')}`;
-  await rabbitmqctl(['add_vhost', name]);
-  await rabbitmqctl(['set_permissions', '-p', name, 'guest', '.*', '.*', '.*']);
-  return { name, amqpUrl: amqpUrlFor(name) };
-}
-
-export async function deleteVhost(vhost: Vhost): Promise<void> {
-  await rabbitmqctl(['delete_vhost', vhost.name]);
-}
-
-export function amqpUrlFor(vhost: string): string {
-  const base = new URL(BROKER_URL);
-  base.pathname = `/${encodeURIComponent(vhost)}`;
-  return base.href;
-}
+export { deleteVhost };
 
 /** Opens a connection and a channel for one piece of work, and always closes them. */
 export async function withChannel<T>(amqpUrl: string, work: (channel: Channel) => Promise<T>): Promise<T> {

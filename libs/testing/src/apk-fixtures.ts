@@ -1,4 +1,4 @@
-import { copyFile, mkdir, open, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FRAMEWORK_RES, run } from './tools';
@@ -157,4 +157,21 @@ export async function signedFrameworkRes(dir: string, key: SigningKey, opts: Sig
   const copy = join(dir, 'framework-res-unsigned.apk');
   await copyFile(FRAMEWORK_RES, copy);
   return signApk(copy, join(dir, 'framework-res-signed.apk'), key, opts);
+}
+
+const EOCD_SIZE = 22;
+const EOCD_SIGNATURE = 0x06054b50;
+
+/**
+ * A copy of an APK without a ZIP comment, given a comment of `length` bytes: v1 signatures do not cover the comment,
+ * so the copy still verifies, and it leaves only 65535 - length bytes for formats that append to the comment.
+ */
+export async function withZipComment(apk: string, length: number, out: string): Promise<string> {
+  const source = await readFile(apk);
+  const eocd = source.length - EOCD_SIZE;
+  if (source.readUInt32LE(eocd) !== EOCD_SIGNATURE) throw new Error(`${apk} already has a ZIP comment`);
+  const bytes = Buffer.from(source);
+  bytes.writeUInt16LE(length, eocd + 20);
+  await writeFile(out, Buffer.concat([bytes, Buffer.alloc(length, 'x')]));
+  return out;
 }

@@ -3,3 +3,4 @@ export * from './apk-fixtures';
 export * from './standard-apks';
 export * from './moto';
 export * from './fake-oss';
+export * from './broker';
