@@ -4,7 +4,7 @@
 // (idle) and its peak (VmHWM) once the task has completed.
 import { readFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { channelIds, E2eStack, fileTargetUrl, fileUrl, packTask, uniqueTaskId, type ServiceProcess } from '../../e2e/dist/harness/index';
+import { channelIds, E2eStack, fileTargetUrl, fileUrl, packTask, uniqueTaskId, type ServiceProcess } from '@subpack/e2e';
 import { benchMaster, fmt } from './measure';
 
 const CHANNELS = Number(process.env.SUBPACK_BENCH_CHANNELS ?? 50);
