@@ -1,3 +1,5 @@
+import { DEFAULT_NAMING, PACK_FORMATS, PLACEHOLDER_LIST } from '@subpack/rules';
+
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -10,8 +12,9 @@ const PACK_OPTIONS = `pack options:
                        walle | vasdolly: APK Signing Block pair (v2+ APKs)
                        v1-comment | meta-inf: v1-only APKs
   --extra key=value    extra written with every channel (Walle JSON / META-INF entry); repeatable
-  --name <template>    output file name; placeholders {channel} {package} {versionName} {versionCode}
-                       {label} {md5} {sha256}; default {package}-{versionName}-{channel}.apk
+  --name <template>    output path under --out ("/" makes subdirectories); placeholders
+                       ${PLACEHOLDER_LIST}
+                       (one of {channel} {md5} {sha256} required); default ${DEFAULT_NAMING}
   --digests            compute MD5 and SHA-256 of every output (implied by --json and digest placeholders)
   --json               one JSON line per channel: channel, file, bytes, md5, sha256
   --quiet              no progress bar or summary
@@ -36,7 +39,7 @@ under "problem:" (pack refuses such an APK).
   },
   pack: {
     synopsis: `subpack pack <apk> --out <dir> [--channel <id>]... [--channels <file>]
-               [--format auto|walle|vasdolly|v1-comment|meta-inf] [--extra key=value]...
+               [--format ${PACK_FORMATS.join('|')}] [--extra key=value]...
                [--name <template>] [--digests] [--json] [--quiet]`,
     details: PACK_OPTIONS,
   },

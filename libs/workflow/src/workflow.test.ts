@@ -44,9 +44,11 @@ async function targetFiles(task: PackTask): Promise<string[]> {
 
 describe('storing a channel', () => {
   test('a redelivered store job finds the finished APK: nothing is written or counted twice', async () => {
-    const task = await pipeline.task(master, ['huawei', 'xiaomi', 'oppo']);
+    // Naming templates may create subdirectories in the distributed path too.
+    const task = await pipeline.task(master, ['huawei', 'xiaomi', 'oppo'], { naming: '{package}/{versionCode}/{channel}.apk' });
     const jobs = await acceptAndPlan(task);
     assert.deepEqual(jobs.map((j) => j.channel), ['huawei', 'xiaomi', 'oppo']);
+    assert.equal(jobs[0]!.fileName, 'com.example.v2only/42/huawei.apk');
     const first = await storeChannel(pipeline.uploader('uploader-1'), jobs[0]);
     assert.equal(first.skipped, false);
     const again = await storeChannel(pipeline.uploader('uploader-2'), jobs[0]);
@@ -54,7 +56,8 @@ describe('storing a channel', () => {
 
     const summary = await pipeline.store.getTaskSummary(task.taskId);
     assert.deepEqual({ status: summary?.status, done: summary?.done, failed: summary?.failed }, { status: 'running', done: 1, failed: 0 });
-    assert.deepEqual(await targetFiles(task), [jobs[0]!.fileName]);
+    assert.deepEqual(await targetFiles(task), ['com.example.v2only']);
+    assert.deepEqual(await readdir(join(fileURLToPath(task.target), 'com.example.v2only', '42')), ['huawei.apk']);
     const verified = await apksignerVerify(join(fileURLToPath(task.target), jobs[0]!.fileName));
     assert.ok(verified.v2, verified.output);
   });
