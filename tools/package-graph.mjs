@@ -207,7 +207,7 @@ export function packageGraphProblems() {
     const actualDev = project.devDependencies.filter((n) => !isTypesPackage(n));
     for (const name of expectedDeps) if (!project.dependencies.includes(name)) problems.push(`${project.name}: imports ${name} but does not list it in dependencies`);
     for (const name of expectedDev) if (!project.dependencies.includes(name) && !actualDev.includes(name)) problems.push(`${project.name}: tests import ${name} but it is not in devDependencies`);
-    for (const name of project.dependencies) {
+    for (const name of project.dependencies.filter((n) => !isTypesPackage(n))) {
       if (expectedDev.includes(name)) problems.push(`${project.name}: ${name} is only used by tests; move it to devDependencies`);
       else if (!expectedDeps.includes(name)) problems.push(`${project.name}: lists ${name} in dependencies but never imports it`);
     }
