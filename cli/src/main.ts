@@ -15,6 +15,7 @@ const COMMANDS: Record<string, Command> = {
   submit: async (argv) => (await import('./commands/submit.js')).submitCommand(argv),
   status: async (argv) => (await import('./commands/status.js')).statusCommand(argv),
   parked: async (argv) => (await import('./commands/parked.js')).parkedCommand(argv),
+  notify: async (argv) => (await import('./commands/notify.js')).notifyCommand(argv),
 };
 
 /** Errors a person can act on get one line; anything else is a bug and keeps its stack under SUBPACK_DEBUG. */

@@ -65,6 +65,15 @@ parked replay: send parked messages back to their origin queue (--all, or --id <
 
 ${BROKER_NOTE}`,
   },
+  notify: {
+    synopsis: 'subpack notify test <url> [--format json|dingtalk|wecom|feishu] [--secret <secret>] [--timeout <seconds>]',
+    details: `notify test: sign and send one sample task.completed event the way the notifier does, to check a receiver
+  --format <f>         json (Standard Webhooks, default), dingtalk, wecom or feishu
+  --secret <secret>    whsec_<base64> for json, the robot's signing secret for dingtalk and feishu
+  --timeout <seconds>  how long to wait for the answer (default 10)
+Exit 0 when the receiver accepted it (2xx, and errcode/code 0 for robots); 1 with the reason otherwise.
+`,
+  },
 };
 
 export const USAGE = `subpack: channel-pack a signed Android APK without re-signing it

@@ -93,3 +93,23 @@ export async function publishRaw(amqpUrl: string, body: Buffer, opts: PublishOpt
 export function publishJson(amqpUrl: string, body: unknown, opts: PublishOptions = {}): Promise<void> {
   return publishRaw(amqpUrl, Buffer.from(JSON.stringify(body)), opts);
 }
+
+/** Publishes many JSON messages on one confirm channel (an outside publisher's burst), waiting for every confirm. */
+export async function publishManyJson(amqpUrl: string, messages: readonly { routingKey: string; body: unknown; messageId?: string }[]): Promise<void> {
+  const connection = await connect(amqpUrl, CONNECT_OPTIONS);
+  connection.on('error', () => undefined);
+  try {
+    const channel: ConfirmChannel = await connection.createConfirmChannel();
+    for (const message of messages) {
+      channel.publish('subpack', message.routingKey, Buffer.from(JSON.stringify(message.body)), {
+        persistent: true,
+        mandatory: true,
+        contentType: 'application/json',
+        ...(message.messageId !== undefined ? { messageId: message.messageId } : {}),
+      });
+    }
+    await channel.waitForConfirms();
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}

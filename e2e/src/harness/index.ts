@@ -10,3 +10,4 @@ export * from './service-process';
 export * from './stack';
 export * from './wait';
 export * from './tasks';
+export * from './webhook-receiver';

@@ -53,6 +53,8 @@ export class E2eStack {
     if (name === 'retry-scheduler') {
       return { SUBPACK_RETRY_TIERS: this.options.retryTiers, SUBPACK_MAX_ATTEMPTS: String(this.options.maxAttempts) };
     }
+    // The notifier must know which attempt the retry-scheduler parks after, to report it as given up.
+    if (name === 'notifier') return { SUBPACK_MAX_ATTEMPTS: String(this.options.maxAttempts) };
     return {};
   }
 

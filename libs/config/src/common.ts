@@ -10,6 +10,8 @@ export const COMMON_CONFIG = {
   redisPrefix: str('SUBPACK_REDIS_PREFIX', 'subpack:'),
   httpPort: int('HTTP_PORT', 8080, 0, 65535),
   retryTiers: durations('SUBPACK_RETRY_TIERS', '5s,30s,5m'),
+  /** Failures after which the retry-scheduler parks a message (the notifier reports its last attempt as given up). */
+  maxAttempts: int('SUBPACK_MAX_ATTEMPTS', 5, 1, 100),
   finishedTtlSeconds: int('SUBPACK_TASK_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
   drainTimeoutMs: int('SUBPACK_DRAIN_TIMEOUT_MS', 30_000, 0, 3_600_000),
   logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS),

@@ -42,3 +42,15 @@ test('describeConfig lists every variable, marking the ones without a default as
     { env: 'SUBPACK_BATCH_SIZE', describe: 'an integer from 1 to 100', required: false, default: 25 },
   ]);
 });
+
+test('a bad secret-bearing value is reported without echoing it', () => {
+  const secretSpec = { token: { ...str('TOKEN'), parse: (): string => { throw new Error('must start with whsec_'); }, secret: true } };
+  assert.throws(
+    () => loadConfig(secretSpec, { TOKEN: 'hunter2' }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.message, 'invalid configuration:\n  - TOKEN=(value hidden) must start with whsec_');
+      return true;
+    },
+  );
+});

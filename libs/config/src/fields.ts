@@ -16,6 +16,10 @@ export interface Field<T> {
   describe: string;
   parse(raw: string): T;
   default?: T;
+  /** Holds secrets: a bad value is reported without echoing it. */
+  secret?: boolean;
+  /** May stay unset (the value is then undefined) although it has no default. */
+  optional?: boolean;
 }
 
 export const str = (env: string, def?: string, describe = 'a string'): Field<string> => ({
@@ -102,7 +106,7 @@ export function describeConfig(spec: Spec): ConfigVariable[] {
   return Object.values(spec).map((f) => ({
     env: f.env,
     describe: f.describe,
-    required: f.default === undefined,
+    required: f.default === undefined && f.optional !== true,
     ...(f.default !== undefined ? { default: f.default } : {}),
   }));
 }
@@ -114,14 +118,14 @@ export function loadConfig<S extends Spec>(spec: S, env: Env = process.env): Con
   for (const [key, field] of Object.entries(spec)) {
     const raw = env[field.env];
     if (raw === undefined || raw === '') {
-      if (field.default === undefined) problems.push(`${field.env} is required (${field.describe})`);
+      if (field.default === undefined && field.optional !== true) problems.push(`${field.env} is required (${field.describe})`);
       else out[key] = field.default;
       continue;
     }
     try {
       out[key] = field.parse(raw);
     } catch (err) {
-      problems.push(`${field.env}=${JSON.stringify(raw)} ${(err as Error).message}`);
+      problems.push(`${field.env}=${field.secret === true ? '(value hidden)' : JSON.stringify(raw)} ${(err as Error).message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,6 +1,7 @@
 // Message schemas (TypeBox values) and their TypeScript types.
 export * from './schemas/common';
 export * from './schemas/pack-task';
+export * from './schemas/notify';
 export * from './schemas/pack-batch';
 export * from './schemas/channel-store-job';
 export * from './schemas/events';

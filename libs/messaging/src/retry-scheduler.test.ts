@@ -26,6 +26,7 @@ describe('retry path (dead queue -> delay tier -> origin queue, or parking lot)'
   const { exchange } = topology.names;
   let manager: AmqpConnectionManager;
   const parkedHookCalls: { messageId: string | undefined; reason: string }[] = [];
+  const retryHookCalls: { messageId: string | undefined; attempt: number; tier: string; reason: string }[] = [];
 
   before(async () => {
     manager = createTestManager(topology);
@@ -34,6 +35,9 @@ describe('retry path (dead queue -> delay tier -> origin queue, or parking lot)'
       policy: { tiers, maxAttempts: 2 },
       onParked: (message: IncomingMessage, reason: string) => {
         parkedHookCalls.push({ messageId: message.messageId, reason });
+      },
+      onRetry: (message, retry) => {
+        retryHookCalls.push({ messageId: message.messageId, attempt: retry.attempt, tier: retry.tier.name, reason: retry.reason });
       },
     });
     await scheduler.start();
@@ -65,6 +69,10 @@ describe('retry path (dead queue -> delay tier -> origin queue, or parking lot)'
     await delay(1500);
     assert.equal(flaky.messages.length, 2, 'delivered once per attempt, through one tier only');
     assert.equal(observer.messages.length, 1, 'the retry reached only the failing queue');
+    assert.deepEqual(
+      retryHookCalls.filter((call) => call.messageId === 'job-1'),
+      [{ messageId: 'job-1', attempt: 1, tier: '1s', reason: 'storage timeout' }],
+    );
   });
 
   it('parks after maxAttempts with the reason, and lists then replays it', async () => {

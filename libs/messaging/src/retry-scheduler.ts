@@ -5,14 +5,20 @@ import { describeError, UnroutableError } from './errors';
 import { copyProperties } from './headers';
 import type { IncomingMessage } from './incoming-message';
 import { HEADERS, queueRoutingKey, TIER_ROUTING_HEADER } from './names';
-import { decideRetry, type RetryDecision, type RetryPolicy, type RetryTier } from './retry-policy';
+import { decideRetry, readFailureInfo, type RetryDecision, type RetryPolicy, type RetryTier } from './retry-policy';
 
 export type ParkedHook = (message: IncomingMessage, reason: string) => Promise<void> | void;
+export type RetryHook = (message: IncomingMessage, retry: { readonly attempt: number; readonly tier: RetryTier; readonly reason: string }) => Promise<void> | void;
 
 export interface RetrySchedulerOptions {
   readonly policy: RetryPolicy;
   /** Awaited before the dead message is parked and acked (e.g. to mark the task failed). Must be idempotent. */
   readonly onParked?: ParkedHook;
+  /**
+   * Awaited before the message is forwarded to its tier (e.g. to announce the retry). Must be idempotent: a forward
+   * that fails after it runs is attempted again.
+   */
+  readonly onRetry?: RetryHook;
   /** Default 10. */
   readonly prefetch?: number;
   /** Header the tier queues' bindings match on. Default TIER_ROUTING_HEADER ('subpack-tier'). */
@@ -65,6 +71,7 @@ export class RetryScheduler {
   async handle(message: IncomingMessage): Promise<RetryDecision> {
     const decision = decideRetry(message.headers, this.options.policy);
     if (decision.action === 'retry') {
+      await this.options.onRetry?.(message, { attempt: decision.attempt, tier: decision.tier, reason: readFailureInfo(message.headers).error });
       try {
         await this.retry(message, decision.attempt, decision.originQueue, decision.tier);
         return decision;

@@ -20,6 +20,10 @@ export interface QueueNames {
   readonly packerBatches: string;
   readonly uploaderStore: string;
   readonly events: string;
+  /** The notifier's own copy of every event (subpack.events is a bounded tap for outside consumers). */
+  readonly notifierEvents: string;
+  /** The notifier's one-request delivery messages. */
+  readonly notifierDeliveries: string;
   readonly dead: string;
   readonly parked: string;
 }
@@ -50,6 +54,8 @@ export function topologyNames(namespace: string = DEFAULT_NAMESPACE): TopologyNa
       packerBatches: `${namespace}.packer.batches`,
       uploaderStore: `${namespace}.uploader.store`,
       events: `${namespace}.events`,
+      notifierEvents: `${namespace}.notifier.events`,
+      notifierDeliveries: `${namespace}.notifier.deliveries`,
       dead: `${namespace}.dead`,
       parked: `${namespace}.parked`,
     },
@@ -65,6 +71,8 @@ export const ROUTING_KEYS = {
   packTask: 'task.pack',
   packBatch: 'pack.batch',
   channelStore: 'channel.store',
+  /** The notifier's own delivery messages (one subscription, one request each). */
+  notifyDelivery: 'notify.delivery',
   /** Binding pattern matching every event. */
   allEvents: 'event.#',
 } as const;

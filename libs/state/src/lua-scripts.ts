@@ -5,7 +5,8 @@ import { LuaScript } from './lua-script';
  * cannot interleave between the read and the write.
  *
  * Multi-key task scripts receive KEYS in the order of allTaskKeys():
- *   1 task hash, 2 channels hash, 3 completed-event guard, 4 failed-event guard, 5 planned-batches set.
+ *   1 task hash, 2 channels hash, 3 completed-event guard, 4 failed-event guard, 5 planned-batches set,
+ *   6 notification subscriptions.
  * Scripts that only need two keys get [task, <that key>].
  */
 
@@ -185,5 +186,43 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local added = redis.call('SADD', KEYS[2], ARGV[1])
 inheritTtl(KEYS[1], KEYS[2])
 return added
+`,
+);
+
+/**
+ * KEYS: task, subscriptions. ARGV: JSON, TTL in ms for a task not recorded yet. The subscriptions are saved before the
+ * task is (a task rejected while reading its master still notifies its subscribers); they take the task's TTL.
+ */
+export const SAVE_SUBSCRIPTIONS = script(
+  'saveSubscriptions',
+  `
+redis.call('SET', KEYS[2], ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+elseif tonumber(ARGV[2]) > 0 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return 1
+`,
+);
+
+/**
+ * KEYS: window sorted set. ARGV: now (ms), window (ms), limit, member. Sliding-window limiter: records the call and
+ * returns 0 when fewer than `limit` calls happened in the last window, else how many ms until one slot frees up.
+ */
+export const TAKE_RATE_SLOT = script(
+  'takeRateSlot',
+  `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)
 `,
 );

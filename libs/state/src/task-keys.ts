@@ -22,6 +22,8 @@ export interface TaskKeys {
   failedEvent: string;
   /** Set: indexes of batches already planned (idempotency for batch fan-out). */
   plannedBatches: string;
+  /** String: the task's notification subscriptions (JSON), read by the notifier. */
+  subscriptions: string;
 }
 
 export function taskKeys(prefix: string, taskId: string): TaskKeys {
@@ -33,10 +35,11 @@ export function taskKeys(prefix: string, taskId: string): TaskKeys {
     completedEvent: `${base}:event:completed`,
     failedEvent: `${base}:event:failed`,
     plannedBatches: `${base}:batches`,
+    subscriptions: `${base}:notify`,
   };
 }
 
 /** The fixed KEYS order every multi-key script relies on (see lua-scripts.ts). */
 export function allTaskKeys(keys: TaskKeys): string[] {
-  return [keys.task, keys.channels, keys.completedEvent, keys.failedEvent, keys.plannedBatches];
+  return [keys.task, keys.channels, keys.completedEvent, keys.failedEvent, keys.plannedBatches, keys.subscriptions];
 }

@@ -218,6 +218,19 @@ void describe('TaskStore', () => {
     assert.ok((await env.redis.ttl(keys.channels)) <= FINISHED_TTL);
   });
 
+  void it('keeps subscriptions saved before the task exists, and expires them with the task', async () => {
+    const taskId = newTaskId();
+    const keys = store.keysOf(taskId);
+    assert.equal(await store.getSubscriptions(taskId), null);
+    await store.saveSubscriptions(taskId, '[{"url":"https://h.example/"}]');
+    assert.equal(await store.getSubscriptions(taskId), '[{"url":"https://h.example/"}]');
+    const activePttl = await env.redis.pttl(keys.subscriptions);
+    assert.ok(activePttl > FINISHED_TTL * 1000 && activePttl <= ACTIVE_TTL * 1000, `active pttl ${activePttl}`);
+    await store.failTask(taskId, { code: 'NOT_A_ZIP', message: 'not a ZIP' });
+    const ttl = await env.redis.ttl(keys.subscriptions);
+    assert.ok(ttl > FINISHED_TTL - 10 && ttl <= FINISHED_TTL, `finished ttl ${ttl}`);
+  });
+
   void it('confirmCompletion refuses an incomplete task; unknown tasks are reported by name', async () => {
     const taskId = newTaskId();
     await store.createTask(taskId, meta(2));

@@ -9,6 +9,7 @@ import {
   MARK_BATCH_PLANNED,
   MARK_CHANNEL,
   RELEASE_EVENT,
+  SAVE_SUBSCRIPTIONS,
 } from './lua-scripts';
 import { execResults, pairsToMap, replyArray, replyInteger, replyString } from './redis-reply';
 import { decodeChannelRecord, decodeTaskSummary, encodeChannelRecord, encodeNewTask } from './task-codec';
@@ -309,6 +310,20 @@ export class TaskStore {
     );
     if (added === -1) throw new TaskNotFoundError(taskId, 'markBatchPlanned');
     return added === 1;
+  }
+
+  /**
+   * Records the task's notification subscriptions (opaque JSON; may hold secrets, so it is only ever read by the
+   * notifier). Callable before createTask: the key takes the task's TTL, or the active TTL until the task exists.
+   */
+  async saveSubscriptions(taskId: string, subscriptionsJson: string): Promise<void> {
+    const keys = this.keysOf(taskId);
+    await SAVE_SUBSCRIPTIONS.run(this.redis, [keys.task, keys.subscriptions], [subscriptionsJson, this.activeTtlSeconds * 1000]);
+  }
+
+  /** The JSON saved by saveSubscriptions, or null when the task named none (or has expired). */
+  async getSubscriptions(taskId: string): Promise<string | null> {
+    return this.redis.get(this.keysOf(taskId).subscriptions);
   }
 
   /**

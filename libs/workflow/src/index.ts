@@ -4,3 +4,4 @@ export * from './master-cache';
 export * from './packer-steps';
 export * from './uploader-steps';
 export * from './parked';
+export * from './retries';

@@ -76,6 +76,8 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
   // A finished task is never redone. A running one is re-split: after a crash mid-split the missing batches must go
   // out, and duplicates are harmless because every channel is stored idempotently.
   if (existing && existing.status !== 'pending' && existing.status !== 'running') return { batches: existing.batches, resent: true };
+  // Before the master is read: a task that fails on its master still reaches its own subscribers.
+  if (task.notify !== undefined) await deps.store.saveSubscriptions(task.taskId, JSON.stringify(task.notify));
   const format = task.format ?? DEFAULT_PACK_FORMAT;
   const naming = task.naming ?? DEFAULT_NAMING;
   const channels = task.channels.map((c) => ({ id: c.id, extras: c.extras ?? {} }));

@@ -2,8 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { int } from '@subpack/config';
 import { runService } from '@subpack/runtime';
-import { RetryScheduler } from '@subpack/messaging';
-import { accountParked } from '@subpack/workflow';
+import { HEADERS, headerString, RetryScheduler, type IncomingMessage } from '@subpack/messaging';
+import { accountParked, announceRetry } from '@subpack/workflow';
 
 @Module({})
 class RetrySchedulerModule {}
@@ -11,7 +11,6 @@ class RetrySchedulerModule {}
 void runService({
   name: 'retry-scheduler',
   config: {
-    maxAttempts: int('SUBPACK_MAX_ATTEMPTS', 5, 1, 100),
     prefetch: int('SUBPACK_PREFETCH', 10, 1, 1000),
   },
   module(): DynamicModule {
@@ -23,15 +22,20 @@ void runService({
     const scheduler = new RetryScheduler(ctx.manager, {
       policy: { tiers: ctx.config.retryTiers, maxAttempts: ctx.config.maxAttempts },
       prefetch: ctx.config.prefetch,
+      onRetry: async (message, retry) => {
+        const announced = await announceRetry(ctx.manager.publisher, {
+          routingKey: originRoutingKey(message),
+          body: jsonOrNull(message),
+          attempt: retry.attempt,
+          tier: retry.tier,
+          reason: retry.reason,
+        });
+        if (announced) ctx.logger.info({ taskId: announced.taskId, route: announced.route, attempt: announced.attempt }, 'retry announced');
+      },
       onParked: async (message, reason) => {
-        const routingKey = typeof message.headers['x-subpack-origin-routing-key'] === 'string' ? message.headers['x-subpack-origin-routing-key'] : message.routingKey;
+        const routingKey = originRoutingKey(message);
         parked.inc({ routing_key: routingKey });
-        let body: unknown = null;
-        try {
-          body = message.json();
-        } catch {
-          // unparseable bodies are parked as they are; there is no task to account them to
-        }
+        const body = jsonOrNull(message);
         ctx.logger.warn({ routingKey, reason, taskId: (body as { taskId?: unknown } | null)?.taskId }, 'message parked');
         await accountParked(ctx.store, ctx.manager.publisher, ctx.owner, { routingKey, body, reason });
       },
@@ -39,3 +43,16 @@ void runService({
     await scheduler.start();
   },
 });
+
+function originRoutingKey(message: IncomingMessage): string {
+  return headerString(message.headers, HEADERS.originRoutingKey) ?? message.routingKey;
+}
+
+/** Unparseable bodies are retried or parked as they are; there is no task to account them to. */
+function jsonOrNull(message: IncomingMessage): unknown {
+  try {
+    return message.json();
+  } catch {
+    return null;
+  }
+}

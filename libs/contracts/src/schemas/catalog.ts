@@ -6,7 +6,10 @@ import {
   TaskAcceptedEventSchema,
   TaskCompletedEventSchema,
   TaskFailedEventSchema,
+  RetryScheduledEventSchema,
+  NotifyFailedEventSchema,
 } from './events';
+import { NotifyDeliverySchema, NotifySubscriptionSchema } from './notify';
 import { FailureHeadersSchema } from './failure-headers';
 import { PackBatchSchema } from './pack-batch';
 import { ChannelSchema, PackTaskSchema } from './pack-task';
@@ -15,6 +18,7 @@ import { ChannelSchema, PackTaskSchema } from './pack-task';
 export const SCHEMA_CATALOG = {
   'pack-task': PackTaskSchema,
   channel: ChannelSchema,
+  'notify-subscription': NotifySubscriptionSchema,
   'pack-batch': PackBatchSchema,
   'channel-store-job': ChannelStoreJobSchema,
   'task-accepted-event': TaskAcceptedEventSchema,
@@ -22,6 +26,9 @@ export const SCHEMA_CATALOG = {
   'channel-failed-event': ChannelFailedEventSchema,
   'task-completed-event': TaskCompletedEventSchema,
   'task-failed-event': TaskFailedEventSchema,
+  'retry-scheduled-event': RetryScheduledEventSchema,
+  'notify-failed-event': NotifyFailedEventSchema,
+  'notify-delivery': NotifyDeliverySchema,
   'failure-headers': FailureHeadersSchema,
 } as const satisfies Record<string, TSchema>;
 export type SchemaName = keyof typeof SCHEMA_CATALOG;

@@ -10,7 +10,15 @@ import {
 } from './common';
 import { StringEnum } from './rules';
 
-export const EVENT_TYPES = ['task.accepted', 'channel.stored', 'channel.failed', 'task.completed', 'task.failed'] as const;
+export const EVENT_TYPES = [
+  'task.accepted',
+  'channel.stored',
+  'channel.failed',
+  'task.completed',
+  'task.failed',
+  'retry.scheduled',
+  'notify.failed',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 type EventProperties<T extends EventType, P extends TProperties> = { type: TLiteral<T>; taskId: TString } & P & {
@@ -158,12 +166,85 @@ export const TaskFailedEventSchema = eventSchema(
 );
 export type TaskFailedEvent = Static<typeof TaskFailedEventSchema>;
 
+export const RetryScheduledEventSchema = eventSchema(
+  'retry.scheduled',
+  {
+    route: Type.String({ minLength: 1, maxLength: 255, description: 'Routing key the failed message was first published with.' }),
+    channel: Type.Optional(ChannelIdSchema),
+    batch: Type.Optional(Type.Integer({ minimum: 0, description: 'Batch index, for a failed pack.batch.' })),
+    attempt: Type.Integer({ minimum: 1, description: 'Failures so far; 1 = first failure.' }),
+    tier: Type.String({ minLength: 1, maxLength: 64, description: 'Retry tier the message waits in, e.g. 30s.' }),
+    delayMs: Type.Integer({ minimum: 0, description: 'How long the message waits before it is tried again.' }),
+    reason: Type.String({ minLength: 1, maxLength: 4096, description: 'Why the last attempt failed.' }),
+  },
+  {
+    description:
+      'The retry-scheduler put one of the task\'s messages into a delay tier. Published for task.pack, pack.batch ' +
+      'and channel.store messages only. Routing key event.retry.scheduled.',
+    examples: [
+      {
+        type: 'retry.scheduled',
+        taskId: 'release-2025-06-01.42',
+        route: 'channel.store',
+        channel: 'xiaomi',
+        attempt: 1,
+        tier: '5s',
+        delayMs: 5000,
+        reason: 'ECONNRESET while writing to storage',
+        at: '2025-06-01T12:00:04.000Z',
+      },
+    ],
+  },
+);
+export type RetryScheduledEvent = Static<typeof RetryScheduledEventSchema>;
+
+export const NotifyFailedEventSchema = eventSchema(
+  'notify.failed',
+  {
+    subscription: Type.Object(
+      {
+        origin: Type.String({
+          minLength: 1,
+          maxLength: 300,
+          description: 'Scheme, host and port of the webhook; path and query are left out because robots keep tokens there.',
+        }),
+        format: Type.String({ minLength: 1, maxLength: 32, description: 'Message format of the subscription.' }),
+        key: Type.String({ minLength: 1, maxLength: 64, description: 'Stable id of the subscription (a digest, not a secret).' }),
+      },
+      { description: 'Which subscription gave up, without its secret or tokens.' },
+    ),
+    deliveryId: Type.String({ minLength: 1, maxLength: 255, description: 'webhook-id of the delivery that was given up.' }),
+    permanent: Type.Boolean({ description: 'true: refused or rejected, never retried; false: gave up after the last retry.' }),
+    reason: Type.String({ minLength: 1, maxLength: 4096, description: 'Why the delivery was given up.' }),
+  },
+  {
+    description:
+      'The notifier gave up on a delivery to one subscription: its host is not allowed, the receiver rejected it, or the ' +
+      'last retry failed. The notifier does not deliver these events itself (that could loop). Routing key ' +
+      'event.notify.failed.',
+    examples: [
+      {
+        type: 'notify.failed',
+        taskId: 'release-2025-06-01.42',
+        subscription: { origin: 'https://intranet.example.com', format: 'json', key: '5f0c2a9d1e7b4c3a' },
+        deliveryId: 'task.completed:release-2025-06-01.42:5f0c2a9d1e7b4c3a',
+        permanent: true,
+        reason: 'host intranet.example.com is not on the notifier allowlist (SUBPACK_NOTIFY_ALLOWED_HOSTS)',
+        at: '2025-06-01T12:01:00.000Z',
+      },
+    ],
+  },
+);
+export type NotifyFailedEvent = Static<typeof NotifyFailedEventSchema>;
+
 export type SubpackEvent =
   | TaskAcceptedEvent
   | ChannelStoredEvent
   | ChannelFailedEvent
   | TaskCompletedEvent
-  | TaskFailedEvent;
+  | TaskFailedEvent
+  | RetryScheduledEvent
+  | NotifyFailedEvent;
 
 export const EVENT_SCHEMAS = {
   'task.accepted': TaskAcceptedEventSchema,
@@ -171,4 +252,6 @@ export const EVENT_SCHEMAS = {
   'channel.failed': ChannelFailedEventSchema,
   'task.completed': TaskCompletedEventSchema,
   'task.failed': TaskFailedEventSchema,
+  'retry.scheduled': RetryScheduledEventSchema,
+  'notify.failed': NotifyFailedEventSchema,
 } as const satisfies Record<EventType, TObject>;

@@ -13,8 +13,8 @@ import {
   TaskIdSchema,
   type PackFormat,
 } from './common';
-import { rule, StringEnum } from './rules';
 import { MAX_CHANNELS } from '@subpack/rules';
+import { NotifySchema } from './notify';
 
 export const ChannelSchema = Type.Object(
   {
@@ -29,30 +29,6 @@ export const ChannelSchema = Type.Object(
   },
 );
 export type Channel = Static<typeof ChannelSchema>;
-
-export const NOTIFY_LEVELS = ['info', 'warn', 'error'] as const;
-export type NotifyLevel = (typeof NOTIFY_LEVELS)[number];
-
-export const NotifySchema = Type.Object(
-  {
-    webhook: Type.Optional(
-      Type.String({
-        format: 'uri',
-        maxLength: 2048,
-        allOf: [rule({ pattern: '^https?://' }, 'must be an http:// or https:// URL')],
-        description: 'Webhook that receives this task\'s events (HMAC-signed by the notifier).',
-      }),
-    ),
-    level: Type.Optional(
-      StringEnum(NOTIFY_LEVELS, {
-        description: 'Lowest level delivered: info (progress), warn (retries), error (failures).',
-        default: 'info',
-      }),
-    ),
-  },
-  { title: 'Notification settings', additionalProperties: false },
-);
-export type Notify = Static<typeof NotifySchema>;
 
 export const PACK_TASK_EXAMPLE = {
   taskId: 'release-2025-06-01.42',
@@ -88,6 +64,16 @@ export const PackTaskSchema = Type.Object(
     examples: [
       PACK_TASK_EXAMPLE,
       { taskId: 'minimal-1', master: 'file:///srv/apks/app.apk', channels: [{ id: 'google' }], target: 'file:///srv/out/' },
+      {
+        taskId: 'release-2025-06-01.44',
+        master: 'file:///srv/apks/app-release.apk',
+        channels: [{ id: 'huawei' }],
+        target: 'file:///srv/apks/out/',
+        notify: [
+          { url: 'https://hooks.example.com/subpack', level: 'info', format: 'json', secretRef: 'GAME_BACKEND' },
+          { url: 'https://oapi.dingtalk.com/robot/send?access_token=TOKEN', level: 'error', format: 'dingtalk', secretRef: 'OPS_ROBOT' },
+        ],
+      },
     ],
   },
 );

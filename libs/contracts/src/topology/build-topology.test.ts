@@ -46,6 +46,8 @@ describe('buildTopology (pure data)', () => {
         ['subpack.packer.tasks', ['task.pack', 'queue.subpack.packer.tasks']],
         ['subpack.packer.batches', ['pack.batch', 'queue.subpack.packer.batches']],
         ['subpack.uploader.store', ['channel.store', 'queue.subpack.uploader.store']],
+        ['subpack.notifier.events', ['event.#', 'queue.subpack.notifier.events']],
+        ['subpack.notifier.deliveries', ['notify.delivery', 'queue.subpack.notifier.deliveries']],
       ],
     );
     for (const queue of workQueues) {

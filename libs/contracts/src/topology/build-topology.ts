@@ -150,6 +150,8 @@ export function buildTopology(tiers: readonly RetryTier[], options: TopologyOpti
       workQueue(q.packerBatches, ROUTING_KEYS.packBatch),
       workQueue(q.uploaderStore, ROUTING_KEYS.channelStore),
       queue(q.events, 'tap', EVENTS_QUEUE_BOUND, [{ exchange: ex.main, routingKey: ROUTING_KEYS.allEvents }]),
+      workQueue(q.notifierEvents, ROUTING_KEYS.allEvents),
+      workQueue(q.notifierDeliveries, ROUTING_KEYS.notifyDelivery),
       // A message the retry-scheduler itself keeps crashing on ends up parked rather than looping forever.
       queue(q.dead, 'dead', { ...deadLetterTo(ex.parked), 'x-delivery-limit': DELIVERY_LIMIT }, [
         { exchange: ex.dead, routingKey: '' },

@@ -24,5 +24,9 @@ export function eventMessageId(event: SubpackEvent): string {
     case 'task.completed':
     case 'task.failed':
       return `${event.type}:${event.taskId}`;
+    case 'retry.scheduled':
+      return `${event.type}:${event.taskId}:${event.route}:${event.channel ?? event.batch ?? ''}:${event.attempt}`;
+    case 'notify.failed':
+      return `${event.type}:${event.deliveryId}`;
   }
 }

@@ -18,13 +18,40 @@ interface Finding {
  * `target: is required`, `unknown field "chanels"`. Requires ajv's `verbose` option (for rule messages).
  */
 export function describeErrors(errors: readonly ErrorObject[], data: unknown): string[] {
-  const findings = errors.filter((error) => error.keyword !== 'propertyNames').map((error) => describe(error, data));
+  const findings = withoutUnchosenBranches(errors)
+    .filter((error) => error.keyword !== 'propertyNames')
+    .map((error) => describe(error, data));
   // An empty string breaks every pattern rule too; "must not be empty" is the only useful line about it.
   const emptySubjects = new Set(findings.filter((finding) => finding.reportsEmpty).map((finding) => finding.subject));
   const lines = findings
     .filter((finding) => finding.reportsEmpty || !emptySubjects.has(finding.subject))
     .map((finding) => (finding.subject === '' ? finding.text : `${finding.subject}: ${finding.text}`));
   return capped([...new Set(lines)]);
+}
+
+/**
+ * An `anyOf` of differently typed forms (e.g. a list or the older object) makes ajv report every form's errors. Only
+ * the forms of the value's own type matter; when no form has that type, one line names the accepted types.
+ */
+function withoutUnchosenBranches(errors: readonly ErrorObject[]): ErrorObject[] {
+  let kept = [...errors];
+  for (const anyOf of errors.filter((error) => error.keyword === 'anyOf')) {
+    const prefix = `${anyOf.schemaPath}/`;
+    const inBranch = kept.filter((error) => error.schemaPath.startsWith(prefix));
+    const isTypeMismatch = (error: ErrorObject): boolean =>
+      error.keyword === 'type' && error.instancePath === anyOf.instancePath && /^\d+\/type$/.test(error.schemaPath.slice(prefix.length));
+    const mismatches = inBranch.filter(isTypeMismatch);
+    if (mismatches.length === 0) continue;
+    const chosen = inBranch.filter((error) => !isTypeMismatch(error));
+    kept = kept.filter((error) => error !== anyOf && !inBranch.includes(error));
+    if (chosen.length > 0) {
+      kept.push(...chosen);
+    } else {
+      const types = mismatches.map((error) => withArticle(String((error.params as Record<string, unknown>).type)));
+      kept.push({ ...anyOf, keyword: 'type', params: { type: types.join(' or ').replace(/^an? /, '') } });
+    }
+  }
+  return kept;
 }
 
 export function capped(lines: readonly string[]): string[] {

@@ -7,6 +7,8 @@ import type { ValidationResult } from './result';
 import {
   validateChannelStoreJob,
   validateEvent,
+  validateNotifyDelivery,
+  validateNotifySubscriptions,
   validatePackBatch,
   validatePackTask,
   validateTaskCompletedEvent,
@@ -258,7 +260,7 @@ describe('validateEvent', () => {
 
   it('names an unknown or missing type', () => {
     assert.deepEqual(errorsOf(validateEvent({ ...completed, type: 'task.done' })), [
-      'type: must be one of task.accepted, channel.stored, channel.failed, task.completed, task.failed',
+      'type: must be one of task.accepted, channel.stored, channel.failed, task.completed, task.failed, retry.scheduled, notify.failed',
     ]);
     const { type: _type, ...untyped } = completed;
     assert.deepEqual(errorsOf(validateEvent(untyped)), ['type: is required']);
@@ -282,6 +284,60 @@ describe('validateEvent', () => {
       'error.message: is required',
       'error.code: must not be empty',
       'at: must be an RFC 3339 date-time with a time zone, e.g. 2025-06-01T12:00:00Z',
+    ]);
+  });
+});
+
+describe('notify', () => {
+  it('accepts the single-webhook form and a list of subscriptions', () => {
+    assertValid(validatePackTask(taskWith({ notify: { webhook: 'https://h.example.com/x', level: 'warn' } })));
+    assertValid(validatePackTask(taskWith({ notify: [{ url: 'https://h.example.com/x' }, { url: 'https://oapi.dingtalk.com/robot/send?access_token=t', format: 'dingtalk', level: 'error', secret: 'SECabc' }] })));
+  });
+
+  it('names problems of the form the value has, not of the other form', () => {
+    assert.deepEqual(errorsOf(validatePackTask(taskWith({ notify: [{ url: 'ftp://h.example.com/', format: 'slack' }] }))), [
+      'notify[0].url: must be an http:// or https:// URL',
+      'notify[0].format: must be one of json, dingtalk, wecom, feishu',
+    ]);
+    assert.deepEqual(errorsOf(validatePackTask(taskWith({ notify: 'https://h.example.com/' }))), ['notify: must be an array or an object']);
+    assert.deepEqual(errorsOf(validatePackTask(taskWith({ notify: [] }))), ['notify: must not be empty']);
+  });
+
+  it('checks secrets by format without quoting them', () => {
+    const errors = errorsOf(
+      validatePackTask(
+        taskWith({
+          notify: [
+            { url: 'https://a.example/', secret: 'plain-text-secret' },
+            { url: 'https://b.example/', secret: 'whsec_YQ==', secretRef: 'B' },
+            { url: 'https://c.example/', format: 'wecom', secretRef: 'C' },
+          ],
+        }),
+      ),
+    );
+    assert.deepEqual(errors, [
+      'notify[0].secret: must be a Standard Webhooks secret: whsec_ followed by base64',
+      'notify[1]: give either secret or secretRef, not both',
+      'notify[2]: wecom robots take no secret (the key is in the URL)',
+    ]);
+    assert.ok(!errors.join(' ').includes('plain-text-secret'));
+  });
+
+  it('validates configured subscription lists with the given path', () => {
+    assert.deepEqual(errorsOf(validateNotifySubscriptions({ url: 'https://a.example/' }, 'SUBS')), ['SUBS: must be a list of subscriptions']);
+    assert.deepEqual(errorsOf(validateNotifySubscriptions([{ url: 'https://a.example/', hook: 1 }], 'SUBS')), ['SUBS[0]: unknown field "hook"']);
+    assert.equal(assertValid(validateNotifySubscriptions([{ url: 'https://a.example/', secretRef: 'A' }], 'SUBS')).length, 1);
+  });
+
+  it('checks every event of a delivery and that they belong to its task', () => {
+    const completed = { type: 'task.completed', taskId: 't1', status: 'done', total: 1, done: 1, failed: 0, at: '2025-06-01T12:00:00Z' };
+    const delivery = { deliveryId: 'd1', taskId: 't1', subscription: { source: 'task', key: 'ab12' }, events: [completed] };
+    assertValid(validateNotifyDelivery(delivery));
+    assert.deepEqual(errorsOf(validateNotifyDelivery({ ...delivery, events: [{ ...completed, taskId: 't2' }] })), ["events[0].taskId: must be the delivery's taskId"]);
+    assert.deepEqual(errorsOf(validateNotifyDelivery({ ...delivery, events: [{ ...completed, done: 0 }] })), ['events[0].total: must equal done + failed (0)']);
+    assert.deepEqual(errorsOf(validateNotifyDelivery({ ...delivery, subscription: { source: 'elsewhere', key: 'XYZ' } })), [
+      'subscription.source: must be one of task, global',
+      'subscription.key: must be lowercase hex',
     ]);
   });
 });

@@ -24,7 +24,10 @@ import {
   type TaskAcceptedEvent,
   type TaskCompletedEvent,
   type TaskFailedEvent,
+  type RetryScheduledEvent,
+  type NotifyFailedEvent,
 } from '../schemas/events';
+import { STANDARD_WEBHOOKS_SECRET_PATTERN, type NotifyDelivery, type NotifySubscription } from '../schemas/notify';
 import type { FailureHeaders } from '../schemas/failure-headers';
 import type { PackBatch } from '../schemas/pack-batch';
 import type { Channel, PackTask } from '../schemas/pack-task';
@@ -49,11 +52,27 @@ export interface PackTaskLimits {
 }
 
 export function validatePackTask(body: unknown, limits: PackTaskLimits = {}): ValidationResult<PackTask> {
-  return validateAgainst<PackTask>('pack-task', body, uniqueChannelIds, (task) => channelCap(task, limits), channelRules, namingRules);
+  return validateAgainst<PackTask>('pack-task', body, uniqueChannelIds, (task) => channelCap(task, limits), channelRules, namingRules, subscriptionSecrets);
 }
 
 export function validateChannel(body: unknown): ValidationResult<Channel> {
   return validateAgainst<Channel>('channel', body, (channel) => channelRules({ channels: [channel] }).map((e) => e.replace(/^channels\[0\]\./, '')));
+}
+
+/**
+ * A list of subscriptions outside a task (e.g. the notifier's configured ones). Errors are prefixed with `path`; they
+ * never quote a secret.
+ */
+export function validateNotifySubscriptions(body: unknown, path: string): ValidationResult<NotifySubscription[]> {
+  if (!Array.isArray(body)) return { ok: false, errors: [`${path}: must be a list of subscriptions`] };
+  const errors = body.flatMap((item: unknown, index) => {
+    const result = validateAgainst<NotifySubscription>('notify-subscription', item);
+    return result.ok ? [] : result.errors.map((error) => `${path}[${index}]${error.startsWith('unknown field') ? `: ${error}` : `.${error}`}`);
+  });
+  if (errors.length > 0) return { ok: false, errors: capped(errors) };
+  const list = body as NotifySubscription[];
+  const problems = subscriptionProblems(list, path);
+  return problems.length === 0 ? { ok: true, value: list } : { ok: false, errors: problems };
 }
 
 export function validatePackBatch(body: unknown): ValidationResult<PackBatch> {
@@ -84,6 +103,18 @@ export function validateTaskFailedEvent(body: unknown): ValidationResult<TaskFai
   return validateAgainst<TaskFailedEvent>('task-failed-event', body);
 }
 
+export function validateRetryScheduledEvent(body: unknown): ValidationResult<RetryScheduledEvent> {
+  return validateAgainst<RetryScheduledEvent>('retry-scheduled-event', body);
+}
+
+export function validateNotifyFailedEvent(body: unknown): ValidationResult<NotifyFailedEvent> {
+  return validateAgainst<NotifyFailedEvent>('notify-failed-event', body);
+}
+
+export function validateNotifyDelivery(body: unknown): ValidationResult<NotifyDelivery> {
+  return validateAgainst<NotifyDelivery>('notify-delivery', body, deliveryEvents);
+}
+
 export function validateFailureHeaders(headers: unknown): ValidationResult<FailureHeaders> {
   return validateAgainst<FailureHeaders>('failure-headers', headers);
 }
@@ -94,6 +125,8 @@ const EVENT_VALIDATORS: Readonly<Record<EventType, (body: unknown) => Validation
   'channel.failed': validateChannelFailedEvent,
   'task.completed': validateTaskCompletedEvent,
   'task.failed': validateTaskFailedEvent,
+  'retry.scheduled': validateRetryScheduledEvent,
+  'notify.failed': validateNotifyFailedEvent,
 };
 
 /** Validates any event, choosing the schema by its `type` field. */
@@ -171,6 +204,38 @@ function channelCap(task: PackTask, limits: PackTaskLimits): string[] {
   return [`channels: has ${task.channels.length} channels; the limit is ${max}`];
 }
 
+/** Checks one subscription list; also used for the notifier's configured (global) subscriptions. */
+export function subscriptionProblems(subscriptions: readonly NotifySubscription[], path: string): string[] {
+  const secretForm = new RegExp(STANDARD_WEBHOOKS_SECRET_PATTERN);
+  return subscriptions.flatMap((subscription, index) => {
+    const where = `${path}[${index}]`;
+    if (subscription.secret !== undefined && subscription.secretRef !== undefined) {
+      return [`${where}: give either secret or secretRef, not both`];
+    }
+    const format = subscription.format ?? 'json';
+    if (format === 'wecom' && (subscription.secret !== undefined || subscription.secretRef !== undefined)) {
+      return [`${where}: wecom robots take no secret (the key is in the URL)`];
+    }
+    // Never echo the secret itself: the error ends up in events and logs.
+    if (format === 'json' && subscription.secret !== undefined && !secretForm.test(subscription.secret)) {
+      return [`${where}.secret: must be a Standard Webhooks secret: whsec_ followed by base64`];
+    }
+    return [];
+  });
+}
+
+function subscriptionSecrets(task: PackTask): string[] {
+  return Array.isArray(task.notify) ? subscriptionProblems(task.notify, 'notify') : [];
+}
+
+function deliveryEvents(delivery: NotifyDelivery): string[] {
+  return delivery.events.flatMap((event, index) => {
+    const result = validateEvent(event);
+    if (!result.ok) return result.errors.map((error) => `events[${index}].${error}`);
+    return result.value.taskId === delivery.taskId ? [] : [`events[${index}].taskId: must be the delivery's taskId`];
+  });
+}
+
 function batchPosition(batch: PackBatch): string[] {
   const errors: string[] = [];
   if (batch.batch.index >= batch.batch.count) {
@@ -208,6 +273,7 @@ function countsAddUp(event: TaskCompletedEvent): string[] {
 export const VALIDATORS_BY_SCHEMA: Readonly<Record<SchemaName, (body: unknown) => ValidationResult<unknown>>> = {
   'pack-task': (body) => validatePackTask(body),
   channel: validateChannel,
+  'notify-subscription': (body) => validateNotifySubscriptions([body], 'notify'),
   'pack-batch': validatePackBatch,
   'channel-store-job': validateChannelStoreJob,
   'task-accepted-event': validateTaskAcceptedEvent,
@@ -215,5 +281,8 @@ export const VALIDATORS_BY_SCHEMA: Readonly<Record<SchemaName, (body: unknown) =
   'channel-failed-event': validateChannelFailedEvent,
   'task-completed-event': validateTaskCompletedEvent,
   'task-failed-event': validateTaskFailedEvent,
+  'retry-scheduled-event': validateRetryScheduledEvent,
+  'notify-failed-event': validateNotifyFailedEvent,
+  'notify-delivery': validateNotifyDelivery,
   'failure-headers': validateFailureHeaders,
 };

@@ -1,0 +1,36 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { QUEUES } from '@subpack/contracts';
+import type { AmqpContext } from '@subpack/messaging';
+import { LOGGER, type Logger } from '@subpack/runtime';
+import type { DeliverySender } from './delivery-sender';
+import type { EventRouter } from './event-router';
+
+export const EVENT_ROUTER = Symbol('EVENT_ROUTER');
+export const DELIVERY_SENDER = Symbol('DELIVERY_SENDER');
+
+@Controller()
+export class NotifierController {
+  constructor(
+    @Inject(EVENT_ROUTER) private readonly router: EventRouter,
+    @Inject(DELIVERY_SENDER) private readonly sender: DeliverySender,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @EventPattern(QUEUES.notifierEvents)
+  async onEvent(@Payload() body: unknown): Promise<void> {
+    const event = body as { type?: unknown; taskId?: unknown } | null;
+    try {
+      const subscriptions = await this.router.route(body);
+      this.logger.debug({ taskId: event?.taskId, 'event.action': event?.type, subscriptions }, 'event routed');
+    } catch (err) {
+      this.logger.warn({ taskId: event?.taskId, 'event.action': event?.type, error: err }, 'event not routed');
+      throw err;
+    }
+  }
+
+  @EventPattern(QUEUES.notifierDeliveries)
+  async onDelivery(@Payload() body: unknown, @Ctx() context: AmqpContext): Promise<void> {
+    await this.sender.deliver(body, context.getMessage().attempt);
+  }
+}
