@@ -5,7 +5,7 @@ export class UsageError extends Error {
 }
 
 const PACK_OPTIONS = `pack options:
-  --out <dir>          output directory (created if missing)
+  --out <dir>          output directory (created if missing), or s3://bucket/prefix/ or oss://bucket/prefix/
   --channel <id>       a channel id; repeatable. "id,key=value" adds extras for that channel
   --channels <file>    one channel per line, "#" comments, "id,key=value,..." extras; UTF-8, CRLF ok
   --format <f>         auto (default): Walle + VasDolly pairs on v2+ APKs, VasDolly comment on v1-only APKs
@@ -16,7 +16,9 @@ const PACK_OPTIONS = `pack options:
                        ${PLACEHOLDER_LIST}
                        (one of {channel} {md5} {sha256} required); default ${DEFAULT_NAMING}
   --digests            compute MD5 and SHA-256 of every output (implied by --json and digest placeholders)
-  --json               one JSON line per channel: channel, file, bytes, md5, sha256
+  --json               one JSON line per channel: channel, file (url for object storage), bytes, md5, sha256
+  --no-compose         upload to object storage by streaming master[0:k] and the tail, instead of composing
+                       each channel inside the store from a server-side copy of the master's prefix
   --quiet              no progress bar or summary
   --locale <tag>       resolve the label and version name for this locale (e.g. zh-CN)
 `;
@@ -38,7 +40,8 @@ under "problem:" (pack refuses such an APK).
 `,
   },
   pack: {
-    synopsis: `subpack pack <apk> --out <dir> [--channel <id>]... [--channels <file>]
+    synopsis: `subpack pack <apk | s3://bucket/key | oss://bucket/key> --out <dir | s3://bucket/prefix/ | oss://bucket/prefix/>
+               [--channel <id>]... [--channels <file>] [--no-compose]
                [--format ${PACK_FORMATS.join('|')}] [--extra key=value]...
                [--name <template>] [--digests] [--json] [--quiet]`,
     details: PACK_OPTIONS,

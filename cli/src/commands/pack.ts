@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { loadMaster, packToDirectory, parseChannelList, parseExtra, type ChannelSpec } from '@subpack/pack';
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { loadMaster, packToDirectory, packToTarget, parseChannelList, parseExtra, type ChannelSpec, type ChannelFailure, type PackObserver } from '@subpack/pack';
+import { openMaster } from '@subpack/storage';
 import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, PACK_FORMATS, isPackFormat, type Extras } from '@subpack/rules';
 import { ProgressBar } from '../progress';
 import { UsageError } from '../usage';
@@ -20,10 +23,11 @@ export async function packCommand(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', short: 'q', default: false },
       locale: { type: 'string' },
+      'no-compose': { type: 'boolean', default: false },
     },
   });
-  if (positionals.length !== 1) throw new UsageError('pack takes exactly one master APK path');
-  if (!values.out) throw new UsageError('pack needs --out <dir>');
+  if (positionals.length !== 1) throw new UsageError('pack takes exactly one master APK (a path, s3://bucket/key or oss://bucket/key)');
+  if (!values.out) throw new UsageError('pack needs --out <dir | s3://bucket/prefix/ | oss://bucket/prefix/>');
   if (!isPackFormat(values.format)) throw new UsageError(`--format must be one of ${PACK_FORMATS.join(', ')}, not ${JSON.stringify(values.format)}`);
 
   const extras: Extras = {};
@@ -40,35 +44,74 @@ export async function packCommand(argv: string[]): Promise<number> {
     channels.push(...parseChannelList(text, values.channels));
   }
 
-  const master = await loadMaster(positionals[0]!, values.locale ? { locale: values.locale } : {});
+  const masterArg = positionals[0]!;
+  const outArg = values.out;
   const bar = new ProgressBar(channels.length, process.stderr, Boolean(process.stderr.isTTY) && !values.quiet && !values.json);
   const started = Date.now();
   let done = 0;
-  const { results, failures } = await packToDirectory(
-    master,
-    channels,
-    { outDir: values.out, format: values.format, nameTemplate: values.name, extras, digests: values.digests || values.json },
-    {
+  const onFailure = (f: ChannelFailure): void => {
+    done++;
+    bar.update(done, f.channel);
+    if (values.json) process.stdout.write(`${JSON.stringify({ channel: f.channel, error: f.error })}\n`);
+    else {
+      bar.clearLine();
+      process.stderr.write(`subpack: channel ${JSON.stringify(f.channel)} failed: ${f.error}\n`);
+    }
+  };
+  const locale = values.locale ? { locale: values.locale } : {};
+  let outcome: { results: unknown[]; failures: ChannelFailure[] };
+  if (isObjectUrl(masterArg) || isObjectUrl(outArg)) {
+    // Object storage on either side: master and output go through libs/storage, composed in the store where it can.
+    const source = await openMaster(isObjectUrl(masterArg) ? masterArg : pathToFileURL(resolve(masterArg)).href);
+    const master = await loadMaster(source, locale);
+    const targetUrl = isObjectUrl(outArg) ? outArg : `${pathToFileURL(resolve(outArg)).href}/`;
+    const observer: PackObserver<{ channel: string; url: string; bytes: number; md5: string; sha256: string }> = {
       onResult(r) {
         done++;
-        if (values.json) process.stdout.write(`${JSON.stringify({ channel: r.channel, file: r.file, bytes: r.bytes, md5: r.md5, sha256: r.sha256 })}\n`);
+        if (values.json) process.stdout.write(`${JSON.stringify({ channel: r.channel, url: r.url, bytes: r.bytes, md5: r.md5, sha256: r.sha256 })}\n`);
         bar.update(done, r.channel);
       },
-      onFailure(f) {
-        done++;
-        bar.update(done, f.channel);
-        if (values.json) process.stdout.write(`${JSON.stringify({ channel: f.channel, error: f.error })}\n`);
-        else {
+      onFailure,
+    };
+    outcome = await packToTarget(
+      master,
+      source,
+      channels,
+      {
+        targetUrl, format: values.format, nameTemplate: values.name, extras, compose: !values['no-compose'],
+        log: (line) => {
           bar.clearLine();
-          process.stderr.write(`subpack: channel ${JSON.stringify(f.channel)} failed: ${f.error}\n`);
-        }
+          process.stderr.write(`subpack: ${line}\n`);
+        },
       },
-    },
-  );
+      observer,
+    );
+  } else {
+    const master = await loadMaster(masterArg, locale);
+    outcome = await packToDirectory(
+      master,
+      channels,
+      { outDir: outArg, format: values.format, nameTemplate: values.name, extras, digests: values.digests || values.json },
+      {
+        onResult(r) {
+          done++;
+          if (values.json) process.stdout.write(`${JSON.stringify({ channel: r.channel, file: r.file, bytes: r.bytes, md5: r.md5, sha256: r.sha256 })}\n`);
+          bar.update(done, r.channel);
+        },
+        onFailure,
+      },
+    );
+  }
+  const { results, failures } = outcome;
   bar.finish();
   if (!values.quiet && !values.json) {
     const secs = (Date.now() - started) / 1000;
     process.stderr.write(`packed ${results.length}/${channels.length} channels into ${values.out} in ${secs.toFixed(2)}s${failures.length ? `, ${failures.length} failed` : ''}\n`);
   }
   return failures.length > 0 ? 1 : 0;
+}
+
+/** s3:// and oss:// name objects; anything else is a local path (or a file:// URL). */
+function isObjectUrl(text: string): boolean {
+  return /^(s3|oss):\/\//i.test(text);
 }

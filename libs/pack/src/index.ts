@@ -3,3 +3,4 @@ export * from './channels';
 export * from './naming';
 export * from './master';
 export * from './pack-local';
+export * from './pack-target';

@@ -31,8 +31,8 @@ export interface ChannelFailure {
   error: string;
 }
 
-export interface PackObserver {
-  onResult?(result: ChannelResult, index: number, total: number): void;
+export interface PackObserver<R = ChannelResult> {
+  onResult?(result: R, index: number, total: number): void;
   onFailure?(failure: ChannelFailure, index: number, total: number): void;
 }
 

@@ -37,6 +37,9 @@ export class S3Store implements ObjectStore {
   sentBytes = 0;
 
   constructor(readonly settings: StoreSettings) {
+    // The SDK warns on every start that its 2027 releases will need Node 22; this project supports Node 20 with the
+    // SDK version its lockfile pins, so the notice would only clutter the CLI's stderr and the services' logs.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.identity = storeIdentity(settings);
     this.secrets = secretsOf(settings);
     this.client = new S3Client({
@@ -67,9 +70,12 @@ export class S3Store implements ObjectStore {
       if (f.status !== 404) throw storageError(`reading ${url(bucket, key)}`, f, this.secrets);
     }
     // HEAD answers 404 without a body for a missing bucket too; ask the bucket so the error says which is missing.
-    await this.call(`reading ${url(bucket, key)}`, () => this.client.send(new HeadBucketCommand({ Bucket: bucket }))).catch((err: Error) => {
-      throw storageError(`reading ${url(bucket, key)}`, { code: 'NoSuchBucket', status: 404, message: `bucket ${bucket} does not exist (${err.message})` }, this.secrets);
-    });
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+    } catch (err) {
+      const f = failureOf(err);
+      throw storageError(`reading ${url(bucket, key)}`, f.status === 404 ? { code: 'NoSuchBucket', status: 404, message: `bucket ${bucket} does not exist` } : f, this.secrets);
+    }
     return null;
   }
 

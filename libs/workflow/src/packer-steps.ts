@@ -153,7 +153,7 @@ export async function planBatch(deps: PackerDeps, body: unknown): Promise<{ plan
         channel: channel.id,
         ...(Object.keys(extras).length ? { extras } : {}),
         master: batch.master,
-        masterSha256: digests.fileSha256 ?? '',
+        ...(digests.fileSha256 ? { masterSha256: digests.fileSha256 } : {}),
         prefixLength: plan.prefixLength,
         tail: plan.tail.toString('base64'),
         bytes: plan.size,

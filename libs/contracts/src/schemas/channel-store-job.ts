@@ -19,7 +19,7 @@ export const ChannelStoreJobSchema = Type.Object(
     channel: ChannelIdSchema,
     extras: Type.Optional(ExtrasSchema),
     master: MasterUrlSchema,
-    masterSha256: Sha256HexSchema,
+    masterSha256: Type.Optional(Sha256HexSchema),
     prefixLength: Type.Integer({
       minimum: 0,
       description: 'Bytes copied unchanged from the start of the master; the output is master[0, prefixLength) + tail.',
@@ -47,7 +47,8 @@ export const ChannelStoreJobSchema = Type.Object(
     description:
       'One finished channel APK described as "prefix of the master + new tail", sent by the packer with routing key ' +
       '"channel.store" to the uploader, which writes it to target/fileName and emits event.channel.stored. ' +
-      'masterSha256 pins the exact master bytes the prefix refers to.',
+      'masterSha256 pins the exact master bytes the prefix refers to (local masters; an object-store master is ' +
+      'pinned by the channel digests, which the uploader recomputes from the prefix it copies).',
     additionalProperties: false,
     examples: [
       {
