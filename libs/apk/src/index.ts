@@ -8,6 +8,5 @@ export * from './signing/signing-block';
 export * from './channels/payloads';
 export * from './channels/plan';
 export * from './channels/read';
-export * from './channels/write-plan';
 export * from './digests';
 export * from './manifest';

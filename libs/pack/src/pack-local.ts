@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { PrefixDigests, checkFormatFits, planChannel, prefixLengthFor, writePlanToFile, type Digests } from '@subpack/apk';
+import { PrefixDigests, checkFormatFits, planChannel, prefixLengthFor, type Digests } from '@subpack/apk';
+import { writePlanToFile } from '@subpack/storage';
 import { mergeExtras, templateNeedsDigests, withDigestStandIns, type Extras, type NamingValues, type PackFormat } from '@subpack/rules';
 import { validateChannels, type ChannelSpec } from './channels';
 import { assertUniqueNames, checkNameTemplate, renderName } from './naming';

@@ -1,10 +1,10 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { withFileSource, writePlanToFile } from '@subpack/apk';
-import { StorageError } from './errors';
+import { withFileSource } from '@subpack/apk';
 import { FileMaster } from './master-source';
 import type { ChannelTarget, StoredObject, StoreRequest } from './target';
+import { writePlanToFile, writeStreamedPlanToFile } from './write-plan';
 
 const EXISTING_CHECK_BYTES = 1024 * 1024;
 
@@ -42,11 +42,9 @@ export class FileTarget implements ChannelTarget {
 
   async store(req: StoreRequest): Promise<StoredObject> {
     const out = this.pathOf(req.name);
-    if (!(req.master instanceof FileMaster)) {
-      throw new StorageError(`${this.url}: writing channels of the object-store master ${req.master.url} to local files is not supported yet`, true);
-    }
     await mkdir(dirname(out), { recursive: true });
-    await writePlanToFile(req.master.path, req.plan, out);
+    if (req.master instanceof FileMaster) await writePlanToFile(req.master.path, req.plan, out);
+    else await writeStreamedPlanToFile(req.master.url, req.master.stream(0, req.plan.prefixLength), req.plan, out);
     return { url: pathToFileURL(out).href, bytes: req.plan.size, method: 'file' };
   }
 }

@@ -10,3 +10,4 @@ export * from './object-target';
 export * from './open-target';
 export * from './s3-store';
 export * from './oss-store';
+export * from './write-plan';

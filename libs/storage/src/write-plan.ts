@@ -3,7 +3,7 @@ import { copyFile, open, readdir, rename, rm, stat, type FileHandle } from 'node
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { ChannelPlan } from './plan';
+import type { ChannelPlan } from '@subpack/apk';
 
 /** Partial files of writers on other hosts (a shared volume) are only swept once clearly abandoned. */
 const FOREIGN_PARTIAL_MAX_AGE_MS = 60 * 60 * 1000;
@@ -69,9 +69,7 @@ async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promis
  * disk. COPYFILE_EXCL is what keeps libuv from truncating the new file before copying into it.
  */
 export async function writePlanToFile(masterPath: string, plan: ChannelPlan, outPath: string): Promise<void> {
-  await sweepAbandonedPartials(outPath);
-  const partial = join(dirname(outPath), `${partialPrefix(outPath)}${HOST}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
-  try {
+  await viaPartial(outPath, async (partial) => {
     await copyFile(masterPath, partial, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
     const fh = await open(partial, 'r+');
     try {
@@ -84,6 +82,37 @@ export async function writePlanToFile(masterPath: string, plan: ChannelPlan, out
     } finally {
       await fh.close();
     }
+  });
+}
+
+/**
+ * The same for a master that is not a local file (an object read with range GETs): `prefix` streams
+ * master[0:prefixLength] into the temporary file, then the tail follows it.
+ */
+export async function writeStreamedPlanToFile(label: string, prefix: AsyncIterable<Buffer>, plan: ChannelPlan, outPath: string): Promise<void> {
+  await viaPartial(outPath, async (partial) => {
+    const fh = await open(partial, 'wx');
+    try {
+      let position = 0;
+      for await (const chunk of prefix) {
+        if (position + chunk.length > plan.prefixLength) throw new Error(`${label}: more than the planned ${plan.prefixLength}-byte prefix arrived`);
+        await writeFully(fh, chunk, position);
+        position += chunk.length;
+      }
+      if (position !== plan.prefixLength) throw new Error(`${label}: ${position} bytes arrived of the planned ${plan.prefixLength}-byte prefix`);
+      await writeFully(fh, plan.tail, plan.prefixLength);
+    } finally {
+      await fh.close();
+    }
+  });
+}
+
+/** Runs `write` on a fresh temporary file next to `outPath` and renames it into place; a failure leaves nothing. */
+async function viaPartial(outPath: string, write: (partial: string) => Promise<void>): Promise<void> {
+  await sweepAbandonedPartials(outPath);
+  const partial = join(dirname(outPath), `${partialPrefix(outPath)}${HOST}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
+  try {
+    await write(partial);
     await rename(partial, outPath);
   } catch (err) {
     await rm(partial, { force: true });
