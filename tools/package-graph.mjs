@@ -18,6 +18,8 @@ export const LAYERS = ['layer:rules', 'layer:base', 'layer:core', 'layer:app', '
 /** Same-layer imports that are part of the design: the transport speaks the message contract. */
 export const SAME_LAYER_IMPORTS = new Map([
   ['@subpack/messaging', ['@subpack/contracts']],
+  // Packing writes every channel APK through the storage targets (files and object stores alike).
+  ['@subpack/pack', ['@subpack/storage']],
   // The benchmark and the deployment checks drive the same real stack the end-to-end tests do.
   ['@subpack/bench', ['@subpack/e2e']],
   ['@subpack/deploy', ['@subpack/e2e']],
