@@ -3,7 +3,7 @@
 // run with 1 retry-scheduler and its own vhost, Redis prefix and empty target. Measures channels/s from publish to
 // the task.completed event.
 import { readFile, statfs, stat, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   channelIds,
   E2eStack,
@@ -42,7 +42,7 @@ async function requireDiskSpace(dir: string, bytesNeeded: number): Promise<void>
 }
 
 async function runOnce(master: string, masterBytes: number, processes: number): Promise<RunResult> {
-  const stack = await E2eStack.create(`bench${processes}`);
+  const stack = await E2eStack.create(`bench${processes}`, { masterDirs: [dirname(master)] });
   try {
     await requireDiskSpace(stack.workDir, masterBytes * CHANNELS);
     const targetDir = join(stack.workDir, 'target');

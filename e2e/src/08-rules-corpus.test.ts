@@ -14,7 +14,7 @@ import { PackInputError, loadMaster, preparePack, type MasterInfo } from '@subpa
 import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, type Extras } from '@subpack/rules';
 import { TaskStore } from '@subpack/state';
 import { makeTempDir, removeDir, standardApk } from '@subpack/testing';
-import { MasterCache, acceptTask, type PackerDeps } from '@subpack/workflow';
+import { MasterCache, acceptTask, parseServiceRoots, type PackerDeps } from '@subpack/workflow';
 import { createVhost, deleteRedisKeys, deleteVhost, fileTargetUrl, fileUrl, randomRedisPrefix, REDIS_URL, subpack, type Vhost } from './harness';
 
 const SEED = 20_261_122;
@@ -107,7 +107,7 @@ before(async () => {
   manager = new AmqpConnectionManager({ url: vhost.amqpUrl, connectionName: 'e2e-rules-corpus', topology: TOPOLOGY, logger: silentLogger });
   await manager.connect();
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
-  deps = { store: new TaskStore(redis, { keyPrefix: redisPrefix }), publisher: manager.publisher, masters: new MasterCache(), batchSize: 25, maxChannels: 10_000, owner: 'e2e-rules-corpus' };
+  deps = { store: new TaskStore(redis, { keyPrefix: redisPrefix }), publisher: manager.publisher, masters: new MasterCache(), batchSize: 25, maxChannels: 10_000, owner: 'e2e-rules-corpus', roots: parseServiceRoots('file:///', 'file:///') };
 });
 
 after(async () => {

@@ -45,7 +45,14 @@ function storageEnv(): Record<string, string> {
   return { ...moto.env, ...oss.env, ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'wrong-secret-for-e2e' };
 }
 
-const SERVICE_ENV = (): Record<string, string> => ({ ...storageEnv(), SUBPACK_BATCH_SIZE: '6', SUBPACK_PREFETCH: '2' });
+const SERVICE_ENV = (): Record<string, string> => ({
+  ...storageEnv(),
+  // The buckets this file's tasks name are the stores' roots.
+  SUBPACK_MASTER_ROOTS: 's3://apks,oss://oss-apks',
+  SUBPACK_TARGET_ROOTS: 's3://channels,s3://no-such-bucket',
+  SUBPACK_BATCH_SIZE: '6',
+  SUBPACK_PREFETCH: '2',
+});
 let started: Promise<unknown> | undefined;
 
 /** One packer, uploader and retry scheduler for the file's tests, started on first use. */

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
-import { makeTempDir } from '@subpack/testing';
+import { pathToFileURL } from 'node:url';
+import { fixtureCacheDir, makeTempDir } from '@subpack/testing';
 import { createVhost, deleteVhost, publishJson, publishRaw, queueMessageCount, type PublishOptions, type Vhost } from './broker';
 import { taskStatus, type TaskStatusView } from './cli';
 import { eventsFor, eventsOf, type ReceivedEvent } from './events';
@@ -12,6 +13,8 @@ export interface StackOptions {
   /** Retry tiers for the retry-scheduler; short so failure tests finish quickly. */
   retryTiers?: string;
   maxAttempts?: number;
+  /** Directories masters may be read from besides the stack's work dir and the APK fixture cache. */
+  masterDirs?: string[];
 }
 
 /**
@@ -37,6 +40,7 @@ export class E2eStack {
     return new E2eStack(vhost, randomRedisPrefix(label), workDir, {
       retryTiers: options.retryTiers ?? '1s,2s',
       maxAttempts: options.maxAttempts ?? 5,
+      masterDirs: [workDir, fixtureCacheDir(), ...(options.masterDirs ?? [])],
     });
   }
 
@@ -49,12 +53,21 @@ export class E2eStack {
     return { AMQP_URL: this.amqpUrl, REDIS_URL, SUBPACK_REDIS_PREFIX: this.redisPrefix };
   }
 
+  /** The storage roots the packer and uploader run with: masters from the fixtures, everything else in workDir. */
+  get rootsEnv(): Record<string, string> {
+    return {
+      SUBPACK_MASTER_ROOTS: this.options.masterDirs.map((dir) => pathToFileURL(dir).href).join(','),
+      SUBPACK_TARGET_ROOTS: pathToFileURL(this.workDir).href,
+    };
+  }
+
   private defaultsFor(name: ServiceName): Record<string, string> {
     if (name === 'retry-scheduler') {
       return { SUBPACK_RETRY_TIERS: this.options.retryTiers, SUBPACK_MAX_ATTEMPTS: String(this.options.maxAttempts) };
     }
     // The notifier must know which attempt the retry-scheduler parks after, to report it as given up.
     if (name === 'notifier') return { SUBPACK_MAX_ATTEMPTS: String(this.options.maxAttempts) };
+    if (name === 'packer' || name === 'uploader') return this.rootsEnv;
     return {};
   }
 
@@ -113,6 +126,11 @@ export class E2eStack {
 
   status(taskId: string): Promise<TaskStatusView> {
     return taskStatus(taskId, this.env);
+  }
+
+  /** Deletes this stack's Redis keys: what a Redis restarted without persistence (or flushed) leaves behind. */
+  flushState(): Promise<number> {
+    return deleteRedisKeys(this.redisPrefix);
   }
 
   /** The captured output of every service, for failure messages. */

@@ -8,6 +8,7 @@ export * from './schemas/events';
 export * from './schemas/failure-headers';
 export { ERROR_MESSAGE_KEYWORD, StringEnum } from './schemas/rules';
 export * from './schemas/catalog';
+export { packTaskFingerprint } from './fingerprint';
 
 // Validation.
 export * from './validation/result';

@@ -19,6 +19,7 @@ export type {
   ConfirmCompletionResult,
   CreateTaskResult,
   FailTaskResult,
+  ReserveResult,
   StoredChannel,
   TaskError,
   TaskMeta,

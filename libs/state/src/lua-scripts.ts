@@ -6,7 +6,7 @@ import { LuaScript } from './lua-script';
  *
  * Multi-key task scripts receive KEYS in the order of allTaskKeys():
  *   1 task hash, 2 channels hash, 3 completed-event guard, 4 failed-event guard, 5 planned-batches set,
- *   6 notification subscriptions.
+ *   6 notification subscriptions, 7 channel inputs hash, 8 fingerprint reservation.
  * Scripts that only need two keys get [task, <that key>].
  */
 
@@ -42,6 +42,26 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 local ttl = tonumber(ARGV[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 return {1, redis.call('HGETALL', KEYS[1])}
+`,
+);
+
+/**
+ * KEYS: task, fingerprint reservation. ARGV: fingerprint, reservationTtlMs.
+ * Returns 'reserved' (first claim, or a repeat of it), 'same' (the task exists with this content) or 'conflict'
+ * (the id is taken by different content). Only 'reserved' and 'same' may go on to record inputs and the task.
+ */
+export const RESERVE_TASK = script(
+  'reserveTask',
+  `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local recorded = redis.call('HGET', KEYS[1], 'fingerprint')
+  if recorded == ARGV[1] then return 'same' end
+  return 'conflict'
+end
+local reserved = redis.call('GET', KEYS[2])
+if reserved and reserved ~= ARGV[1] then return 'conflict' end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return 'reserved'
 `,
 );
 

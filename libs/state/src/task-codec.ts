@@ -19,6 +19,11 @@ export function encodeNewTask(taskId: string, meta: TaskMeta, now: string): stri
     package: meta.package,
     versionName: meta.versionName,
     versionCode: meta.versionCode,
+    format: meta.format,
+    naming: meta.naming,
+    extras: meta.extras === undefined ? undefined : JSON.stringify(meta.extras),
+    upload: meta.upload,
+    fingerprint: meta.fingerprint,
     createdAt: now,
     updatedAt: now,
   };
@@ -55,9 +60,22 @@ export function decodeTaskSummary(key: string, hash: ReadonlyMap<string, string>
   if (hash.has('package')) summary.package = text('package');
   if (hash.has('versionName')) summary.versionName = text('versionName');
   if (hash.has('versionCode')) summary.versionCode = integer('versionCode');
+  if (hash.has('format')) summary.format = text('format');
+  if (hash.has('naming')) summary.naming = text('naming');
+  if (hash.has('extras')) summary.extras = decodeExtras(key, 'extras', parseJsonField(key, 'extras', text('extras')));
+  if (hash.has('upload')) summary.upload = text('upload');
+  if (hash.has('fingerprint')) summary.fingerprint = text('fingerprint');
   if (hash.has('finishedAt')) summary.finishedAt = text('finishedAt');
   if (hash.has('error')) summary.error = decodeTaskError(key, 'error', parseJsonField(key, 'error', text('error')));
   return summary;
+}
+
+/** Extras are a flat string map, both the task's common ones and each channel's own in the inputs hash. */
+export function decodeExtras(key: string, field: string, value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string')) {
+    throw new CorruptTaskStateError(key, `field "${field}" is not a string map`);
+  }
+  return Object.fromEntries(Object.entries(value as Record<string, string>));
 }
 
 function decodeTaskError(key: string, field: string, value: unknown): TaskError {

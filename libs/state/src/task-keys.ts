@@ -24,6 +24,10 @@ export interface TaskKeys {
   plannedBatches: string;
   /** String: the task's notification subscriptions (JSON), read by the notifier. */
   subscriptions: string;
+  /** Hash: channel id -> JSON extras of the channel as accepted; what the uploader derives each channel from. */
+  inputs: string;
+  /** String: the fingerprint of the task's content, reserved before the task is recorded. */
+  fingerprint: string;
 }
 
 export function taskKeys(prefix: string, taskId: string): TaskKeys {
@@ -36,10 +40,12 @@ export function taskKeys(prefix: string, taskId: string): TaskKeys {
     failedEvent: `${base}:event:failed`,
     plannedBatches: `${base}:batches`,
     subscriptions: `${base}:notify`,
+    inputs: `${base}:inputs`,
+    fingerprint: `${base}:fingerprint`,
   };
 }
 
 /** The fixed KEYS order every multi-key script relies on (see lua-scripts.ts). */
 export function allTaskKeys(keys: TaskKeys): string[] {
-  return [keys.task, keys.channels, keys.completedEvent, keys.failedEvent, keys.plannedBatches, keys.subscriptions];
+  return [keys.task, keys.channels, keys.completedEvent, keys.failedEvent, keys.plannedBatches, keys.subscriptions, keys.inputs, keys.fingerprint];
 }

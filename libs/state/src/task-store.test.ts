@@ -301,6 +301,38 @@ void describe('TaskStore', () => {
     await store.releaseOnce(key);
     assert.equal(await store.once(key, 60), true);
   });
+
+  void it('reserveTask lets one content through per task id, however many different sends race', async () => {
+    const taskId = newTaskId();
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.reserveTask(taskId, `fp-${i % 2}`)));
+    const winner = results.findIndex((r) => r === 'reserved');
+    assert.ok(winner >= 0);
+    results.forEach((r, i) => assert.equal(r, i % 2 === winner % 2 ? 'reserved' : 'conflict', `send ${i}`));
+    await store.createTask(taskId, meta(1, { fingerprint: `fp-${winner % 2}` }));
+    assert.equal(await store.reserveTask(taskId, `fp-${winner % 2}`), 'same');
+    assert.equal(await store.reserveTask(taskId, `fp-${(winner + 1) % 2}`), 'conflict');
+    const keys = store.keysOf(taskId);
+    assert.ok((await env.redis.pttl(keys.fingerprint)) > 0, 'the reservation expires with the task');
+  });
+
+  void it('records each channel\'s inputs and the task recipe for the uploader to derive from', async () => {
+    const taskId = newTaskId();
+    const channels = Array.from({ length: 2500 }, (_, i) => ({ id: `c${i}`, ...(i % 2 ? { extras: { n: String(i) } } : {}) }));
+    await store.recordChannelInputs(taskId, channels);
+    await store.createTask(taskId, meta(2500, { format: 'walle', naming: '{channel}.apk', extras: { build: '7' }, fingerprint: 'fp' }));
+    assert.deepEqual(await store.channelInputs(taskId, 'c0'), {});
+    assert.deepEqual(await store.channelInputs(taskId, 'c2499'), { n: '2499' });
+    assert.equal(await store.channelInputs(taskId, 'c2500'), null);
+    assert.equal(await env.redis.hlen(store.keysOf(taskId).inputs), 2500);
+    const summary = await store.getTaskSummary(taskId);
+    assert.deepEqual(
+      { format: summary?.format, naming: summary?.naming, extras: summary?.extras, fingerprint: summary?.fingerprint },
+      { format: 'walle', naming: '{channel}.apk', extras: { build: '7' }, fingerprint: 'fp' },
+    );
+    await store.markChannelStored(taskId, 'c0', stored('c0'));
+    await store.failTask(taskId, { code: 'X', message: 'stop' });
+    assert.ok((await env.redis.ttl(store.keysOf(taskId).inputs)) <= FINISHED_TTL, 'inputs take the finished TTL with the task');
+  });
 });
 
 function pick(r: ChannelMarkResult): Pick<ChannelMarkResult, 'firstTime' | 'replacedFailure' | 'done' | 'failed' | 'complete'> {

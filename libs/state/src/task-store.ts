@@ -10,9 +10,10 @@ import {
   MARK_CHANNEL,
   RELEASE_EVENT,
   SAVE_SUBSCRIPTIONS,
+  RESERVE_TASK,
 } from './lua-scripts';
-import { execResults, pairsToMap, replyArray, replyInteger, replyString } from './redis-reply';
-import { decodeChannelRecord, decodeTaskSummary, encodeChannelRecord, encodeNewTask } from './task-codec';
+import { execResults, pairsToMap, parseJsonField, replyArray, replyInteger, replyString } from './redis-reply';
+import { decodeChannelRecord, decodeExtras, decodeTaskSummary, encodeChannelRecord, encodeNewTask } from './task-codec';
 import { allTaskKeys, taskKeys, type TaskKeys } from './task-keys';
 import type {
   ChannelEntry,
@@ -23,6 +24,7 @@ import type {
   ConfirmCompletionResult,
   CreateTaskResult,
   FailTaskResult,
+  ReserveResult,
   StoredChannel,
   TaskError,
   TaskMeta,
@@ -44,6 +46,8 @@ export interface TaskStoreOptions {
 }
 
 const DAY_SECONDS = 24 * 60 * 60;
+/** Channels per HSET when recording inputs: keeps each command well below Redis's argument limits. */
+const INPUTS_CHUNK = 1000;
 type EventGuard = 'completedEvent' | 'failedEvent';
 
 /**
@@ -71,6 +75,42 @@ export class TaskStore {
 
   keysOf(taskId: string): TaskKeys {
     return taskKeys(this.keyPrefix, taskId);
+  }
+
+  /**
+   * Claims the task id for content with this fingerprint, before anything else of the task is written: 'reserved' or
+   * 'same' (go on: record the inputs, then the task), or 'conflict' (the id belongs to different content; write
+   * nothing). Two different tasks sent at once with one id cannot both get through.
+   */
+  async reserveTask(taskId: string, fingerprint: string): Promise<ReserveResult> {
+    if (fingerprint.length === 0) throw new InvalidArgumentError('reserveTask: fingerprint must not be empty');
+    const keys = this.keysOf(taskId);
+    const ttlMs = (this.activeTtlSeconds || this.finishedTtlSeconds) * 1000;
+    return replyString(await RESERVE_TASK.run(this.redis, [keys.task, keys.fingerprint], [fingerprint, ttlMs]), 'reserveTask') as ReserveResult;
+  }
+
+  /**
+   * Records each channel's own extras (channel id -> JSON), in pipelined chunks so 10,000 channels stay one round
+   * trip per chunk. Idempotent for the same content; call after reserveTask and before createTask, so a channel job
+   * never finds its task without its inputs.
+   */
+  async recordChannelInputs(taskId: string, channels: readonly { id: string; extras?: Record<string, string> }[]): Promise<void> {
+    const keys = this.keysOf(taskId);
+    const ttlMs = (this.activeTtlSeconds || this.finishedTtlSeconds) * 1000;
+    const pipeline = this.redis.pipeline();
+    for (let start = 0; start < channels.length; start += INPUTS_CHUNK) {
+      const fields = channels.slice(start, start + INPUTS_CHUNK).flatMap((c) => [c.id, JSON.stringify(c.extras ?? {})]);
+      pipeline.hset(keys.inputs, ...fields);
+    }
+    pipeline.pexpire(keys.inputs, ttlMs);
+    execResults(await pipeline.exec(), 'recordChannelInputs');
+  }
+
+  /** The channel's own extras as accepted, or null when the channel is not part of the task. */
+  async channelInputs(taskId: string, channel: string): Promise<Record<string, string> | null> {
+    const key = this.keysOf(taskId).inputs;
+    const raw = await this.redis.hget(key, channel);
+    return raw === null ? null : decodeExtras(key, channel, parseJsonField(key, channel, raw));
   }
 
   /**

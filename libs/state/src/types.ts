@@ -24,6 +24,14 @@ export interface TaskMeta {
   package?: string;
   versionName?: string;
   versionCode?: number;
+  /** Channel format, naming template and common extras as accepted: the uploader derives every channel from them. */
+  format?: string;
+  naming?: string;
+  extras?: Record<string, string>;
+  /** How channels reach an object store ('stream' forces the streamed path), as the task asked. */
+  upload?: string;
+  /** Digest of the task's canonical content; a resend with another fingerprint is a different task. */
+  fingerprint?: string;
 }
 
 /** Task state without the per-channel records (cheap to read for tasks with many channels). */
@@ -88,6 +96,8 @@ export interface CreateTaskResult {
 }
 
 export type ClaimResult = 'claimed' | 'already-sent' | 'held-by-other';
+
+export type ReserveResult = 'reserved' | 'same' | 'conflict';
 
 export interface FailTaskResult {
   /** True when this call moved the task to failed; false when it was already finished. */

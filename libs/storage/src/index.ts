@@ -11,3 +11,4 @@ export * from './open-target';
 export * from './s3-store';
 export * from './oss-store';
 export * from './write-plan';
+export * from './roots';

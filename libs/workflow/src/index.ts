@@ -5,3 +5,4 @@ export * from './packer-steps';
 export * from './uploader-steps';
 export * from './parked';
 export * from './retries';
+export * from './roots';

@@ -6,6 +6,7 @@ import {
   ROUTING_KEYS,
   channelStoreMessageId,
   packBatchMessageId,
+  packTaskFingerprint,
   validatePackBatch,
   validatePackTask,
   type ChannelStoreJob,
@@ -13,11 +14,13 @@ import {
   type PackTask,
 } from '@subpack/contracts';
 import { PermanentError, type Publisher } from '@subpack/messaging';
-import { PackInputError, nameValues, preparePack, renderName } from '@subpack/pack';
+import { nameValues, preparePack, renderName } from '@subpack/pack';
 import { mergeExtras } from '@subpack/rules';
 import type { TaskStore } from '@subpack/state';
-import { StorageConfigError, StorageError, StorageUrlError, parseServableUrl, targetRoot } from '@subpack/storage';
+import { parseServableUrl, targetRoot } from '@subpack/storage';
 import { failChannel } from './completion';
+import { asPermanent, isBadInput } from './permanent';
+import { checkRoots, type ServiceRoots } from './roots';
 import { now, publishEvent } from './events';
 import type { MasterCache } from './master-cache';
 
@@ -28,20 +31,9 @@ export interface PackerDeps {
   batchSize: number;
   /** This deployment's cap on channels per task (SUBPACK_MAX_CHANNELS); the rules' MAX_CHANNELS at most. */
   maxChannels: number;
+  roots: ServiceRoots;
   /** Identifies this process in completion leases (a batch whose failed channels were the last ones completes the task). */
   owner: string;
-}
-
-function isBadInput(err: unknown): err is Error {
-  // A permanent StorageError covers a missing master, bucket or key, refused credentials, and a changed master.
-  const badStorage = (err instanceof StorageError && err.permanent) || err instanceof StorageUrlError || err instanceof StorageConfigError;
-  return err instanceof ApkError || err instanceof PackInputError || badStorage;
-}
-
-/** Bad input is permanent: retrying cannot fix it, so it is parked at once with the reason. */
-function asPermanent(err: unknown): never {
-  if (isBadInput(err)) throw new PermanentError(err.message, { cause: err });
-  throw err;
 }
 
 /** The code a channel's failure is reported with: the APK error's own code, or BAD_CHANNEL for other bad input. */
@@ -59,6 +51,11 @@ function checkServable(task: { master: string; target: string }): void {
   }
 }
 
+/** The reason a resend is refused when its taskId is already taken by other content. */
+export function taskIdReusedReason(taskId: string): string {
+  return `task id ${JSON.stringify(taskId)} already used for different content; send the new task under a new taskId`;
+}
+
 export function parseTask(body: unknown, maxChannels: number): PackTask {
   const result = validatePackTask(body, { maxChannels });
   if (!result.ok) throw new PermanentError(`invalid pack task: ${result.errors.join('; ')}`);
@@ -66,18 +63,23 @@ export function parseTask(body: unknown, maxChannels: number): PackTask {
 }
 
 /**
- * A new task: every check the old tool made plus the format, naming and channel rules, then the task is recorded and
- * split into batches so several packers share it. A resend of a known task id does not start it again.
+ * A new task: every check the old tool made plus the roots, format, naming and channel rules, then the task and each
+ * channel's inputs are recorded (what the uploader derives every channel from) and the task is split into batches so
+ * several packers share it. A resend of a known task id with the same content does not start it again; one with
+ * different content is refused and changes nothing.
  */
 export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ batches: number; resent: boolean }> {
   const task = parseTask(body, deps.maxChannels);
   checkServable(task);
+  const fingerprint = packTaskFingerprint(task);
   const existing = await deps.store.getTaskSummary(task.taskId);
+  if (existing?.fingerprint !== undefined && existing.fingerprint !== fingerprint) throw new PermanentError(taskIdReusedReason(task.taskId));
   // A finished task is never redone. A running one is re-split: after a crash mid-split the missing batches must go
   // out, and duplicates are harmless because every channel is stored idempotently.
   if (existing && existing.status !== 'pending' && existing.status !== 'running') return { batches: existing.batches, resent: true };
   // Before the master is read: a task that fails on its master still reaches its own subscribers.
   if (task.notify !== undefined) await deps.store.saveSubscriptions(task.taskId, JSON.stringify(task.notify));
+  checkRoots(deps.roots, task.master, task.target);
   const format = task.format ?? DEFAULT_PACK_FORMAT;
   const naming = task.naming ?? DEFAULT_NAMING;
   const channels = task.channels.map((c) => ({ id: c.id, extras: c.extras ?? {} }));
@@ -87,6 +89,8 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
   } catch (err) {
     asPermanent(err);
   }
+  if ((await deps.store.reserveTask(task.taskId, fingerprint)) === 'conflict') throw new PermanentError(taskIdReusedReason(task.taskId));
+  await deps.store.recordChannelInputs(task.taskId, task.channels);
   const batchCount = Math.ceil(channels.length / deps.batchSize);
   const m = master.manifest;
   await deps.store.createTask(task.taskId, {
@@ -97,6 +101,11 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
     package: m.package,
     ...(m.versionName !== null ? { versionName: m.versionName } : {}),
     versionCode: m.versionCode,
+    format,
+    naming,
+    extras: task.extras ?? {},
+    ...(task.upload ? { upload: task.upload } : {}),
+    fingerprint,
   });
   await publishEvent(deps.publisher, {
     type: 'task.accepted',
@@ -127,15 +136,17 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
 }
 
 /**
- * Plans every channel of a batch and hands each to the uploader as prefix length + tail, with exact digests. A channel
- * that cannot be planned (bad input for that channel alone) is counted failed with its reason and the others carry on,
- * as in the CLI; anything else fails the batch, which is retried whole (every step is idempotent).
+ * Plans every channel of a batch and hands each to the uploader by name, with the digest it must arrive at: the
+ * uploader derives the bytes itself from the recorded task, so a job carries no content to trust. A channel that
+ * cannot be planned or named (bad input for that channel alone) is counted failed with its reason and the others carry
+ * on, as in the CLI; anything else fails the batch, which is retried whole (every step is idempotent).
  */
 export async function planBatch(deps: PackerDeps, body: unknown): Promise<{ planned: number; failed: number }> {
   const parsed = validatePackBatch(body);
   if (!parsed.ok) throw new PermanentError(`invalid pack batch: ${parsed.errors.join('; ')}`);
   const batch = parsed.value;
   checkServable(batch);
+  checkRoots(deps.roots, batch.master, batch.target);
   const master = await deps.masters.get(batch.master).catch(asPermanent);
   const format = batch.format;
   const digests = await deps.masters.digestsFor(master, prefixLengthFor(master.layout, format));
@@ -148,22 +159,9 @@ export async function planBatch(deps: PackerDeps, body: unknown): Promise<{ plan
       const extras = mergeExtras(batch.extras ?? {}, channel.extras ?? {});
       const plan = planChannel(master.layout, format, { channel: channel.id, extras });
       const d = digests.withTail(plan.tail);
-      job = {
-        taskId: batch.taskId,
-        channel: channel.id,
-        ...(Object.keys(extras).length ? { extras } : {}),
-        master: batch.master,
-        ...(digests.fileSha256 ? { masterSha256: digests.fileSha256 } : {}),
-        prefixLength: plan.prefixLength,
-        tail: plan.tail.toString('base64'),
-        bytes: plan.size,
-        md5: d.md5,
-        sha256: d.sha256,
-        fileName: renderName(batch.naming, nameValues(master, channel.id, d), root),
-        target: batch.target,
-        ...(batch.upload ? { upload: batch.upload } : {}),
-        batchIndex: batch.batch.index,
-      };
+      // The uploader renders the name again from the recorded task; rendering it here fails a bad one early, alone.
+      renderName(batch.naming, nameValues(master, channel.id, d), root);
+      job = { taskId: batch.taskId, channel: channel.id, batchIndex: batch.batch.index, sha256: d.sha256 };
     } catch (err) {
       if (!isBadInput(err)) throw err;
       failures.push({ channel: channel.id, error: { code: failureCode(err), message: err.message } });

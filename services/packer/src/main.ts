@@ -3,7 +3,7 @@ import { QUEUES } from '@subpack/contracts';
 import { MAX_CHANNELS } from '@subpack/rules';
 import { int } from '@subpack/config';
 import { runService } from '@subpack/runtime';
-import { MasterCache, type PackerDeps } from '@subpack/workflow';
+import { MasterCache, ROOTS_CONFIG, type PackerDeps } from '@subpack/workflow';
 import { PACKER_DEPS, PackerController } from './packer.controller';
 
 @Module({})
@@ -16,6 +16,7 @@ void runService({
     batchSize: int('SUBPACK_BATCH_SIZE', 25, 1, 10_000),
     // A deployment may lower the cap, never raise it: publishers validate against the same rules.
     maxChannels: int('SUBPACK_MAX_CHANNELS', MAX_CHANNELS, 1, MAX_CHANNELS),
+    ...ROOTS_CONFIG,
   },
   module(ctx): DynamicModule {
     const deps: PackerDeps = {
@@ -25,6 +26,7 @@ void runService({
       batchSize: ctx.config.batchSize,
       maxChannels: ctx.config.maxChannels,
       owner: ctx.owner,
+      roots: { masters: ctx.config.masterRoots, targets: ctx.config.targetRoots },
     };
     return { module: PackerModule, controllers: [PackerController], providers: [{ provide: PACKER_DEPS, useValue: deps }] };
   },

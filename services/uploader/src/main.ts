@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { QUEUES } from '@subpack/contracts';
 import { int } from '@subpack/config';
 import { runService } from '@subpack/runtime';
-import { MasterCache, type UploaderDeps } from '@subpack/workflow';
+import { MasterCache, ROOTS_CONFIG, type UploaderDeps } from '@subpack/workflow';
 import { UPLOADER_DEPS, UploaderController } from './uploader.controller';
 
 @Module({})
@@ -10,12 +10,13 @@ class UploaderModule {}
 
 void runService({
   name: 'uploader',
-  config: { prefetch: int('SUBPACK_PREFETCH', 8, 1, 1000) },
+  config: { prefetch: int('SUBPACK_PREFETCH', 8, 1, 1000), ...ROOTS_CONFIG },
   module(ctx): DynamicModule {
     const deps: UploaderDeps = {
       store: ctx.store,
       publisher: ctx.manager.publisher,
       masters: new MasterCache(),
+      roots: { masters: ctx.config.masterRoots, targets: ctx.config.targetRoots },
       owner: ctx.owner,
       targetOptions: { log: (line) => ctx.logger.warn(line) },
     };

@@ -23,11 +23,11 @@ export class UploaderController {
 
   @EventPattern(QUEUES.uploaderStore)
   async onStore(@Payload() body: unknown): Promise<void> {
-    const job = body as { taskId?: unknown; channel?: unknown; tail?: unknown } | null;
+    const job = body as { taskId?: unknown; channel?: unknown } | null;
     try {
-      const { url, skipped } = await storeChannel(this.deps, body);
+      const { url, skipped, tailBytes } = await storeChannel(this.deps, body);
       this.stored.inc({ skipped: String(skipped) });
-      if (typeof job?.tail === 'string') this.bytes.inc(Math.floor((job.tail.length * 3) / 4));
+      this.bytes.inc(tailBytes);
       this.logger.info({ taskId: job?.taskId, channel: job?.channel, 'url.full': url, skipped }, 'channel stored');
     } catch (err) {
       this.logger.warn({ taskId: job?.taskId, channel: job?.channel, error: err }, 'channel store failed');

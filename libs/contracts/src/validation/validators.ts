@@ -80,7 +80,7 @@ export function validatePackBatch(body: unknown): ValidationResult<PackBatch> {
 }
 
 export function validateChannelStoreJob(body: unknown): ValidationResult<ChannelStoreJob> {
-  return validateAgainst<ChannelStoreJob>('channel-store-job', body, sizeAddsUp, storeJobRules);
+  return validateAgainst<ChannelStoreJob>('channel-store-job', body, storeJobRules);
 }
 
 export function validateTaskAcceptedEvent(body: unknown): ValidationResult<TaskAcceptedEvent> {
@@ -189,13 +189,8 @@ function namingRules(message: { naming?: string; channels: readonly Channel[] })
 }
 
 function storeJobRules(job: ChannelStoreJob): string[] {
-  const errors: string[] = [];
   const idProblem = channelIdProblem(job.channel);
-  if (idProblem) errors.push(`channel: ${idProblem}`);
-  if (job.extras) errors.push(...extrasProblems(job.extras).map((p) => `extras: ${p}`));
-  const nameProblem = fileNameProblem(job.fileName);
-  if (nameProblem) errors.push(`fileName: ${nameProblem}`);
-  return errors;
+  return idProblem ? [`channel: ${idProblem}`] : [];
 }
 
 function channelCap(task: PackTask, limits: PackTaskLimits): string[] {
@@ -245,16 +240,6 @@ function batchPosition(batch: PackBatch): string[] {
     errors.push(`channels: has ${batch.channels.length} channels, more than totalChannels (${batch.totalChannels})`);
   }
   return errors;
-}
-
-function sizeAddsUp(job: ChannelStoreJob): string[] {
-  const expected = job.prefixLength + base64DecodedLength(job.tail);
-  return job.bytes === expected ? [] : [`bytes: must equal prefixLength + decoded tail length (${expected})`];
-}
-
-function base64DecodedLength(base64: string): number {
-  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
-  return (base64.length / 4) * 3 - padding;
 }
 
 function countsAddUp(event: TaskCompletedEvent): string[] {

@@ -9,6 +9,7 @@ import { AmqpConnectionManager, silentLogger } from '@subpack/messaging';
 import { TaskStore } from '@subpack/state';
 import { createVhost, deleteVhost, makeTempDir, removeDir, type Vhost } from '@subpack/testing';
 import { MasterCache } from '../master-cache';
+import { parseServiceRoots, type ServiceRoots } from '../roots';
 import type { PackerDeps } from '../packer-steps';
 import type { UploaderDeps } from '../uploader-steps';
 
@@ -38,12 +39,15 @@ export class Pipeline {
     return new Pipeline(vhost, manager, redis, new TaskStore(redis, { keyPrefix: prefix }), await makeTempDir('subpack-workflow-'), prefix);
   }
 
+  /** The storage roots of these steps: what the services get from SUBPACK_MASTER_ROOTS and SUBPACK_TARGET_ROOTS. */
+  readonly roots: ServiceRoots = parseServiceRoots('file:///', 'file:///');
+
   packer(owner = 'packer-1'): PackerDeps {
-    return { store: this.store, publisher: this.manager.publisher, masters: new MasterCache(), batchSize: 25, maxChannels: 10_000, owner };
+    return { store: this.store, publisher: this.manager.publisher, masters: new MasterCache(), batchSize: 25, maxChannels: 10_000, owner, roots: this.roots };
   }
 
   uploader(owner: string): UploaderDeps {
-    return { store: this.store, publisher: this.manager.publisher, masters: new MasterCache(), owner };
+    return { store: this.store, publisher: this.manager.publisher, masters: new MasterCache(), owner, roots: this.roots };
   }
 
   async task(master: string, channels: readonly string[], overrides: Partial<PackTask> = {}): Promise<PackTask> {

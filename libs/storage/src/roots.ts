@@ -1,0 +1,61 @@
+import { posix } from 'node:path';
+
+/**
+ * Allowed storage roots: URL prefixes such as file:///srv/out or s3://bucket/releases. Matching is by scheme, host
+ * and whole path segments on the normalised path, so file:///srv/out admits file:///srv/out/a but not
+ * file:///srv/outside, and no "..", "%2e%2e" or doubled slash gets a URL out of its root. It never touches the
+ * storage itself, so a refusal says nothing about whether the location exists.
+ */
+export class StorageRoots {
+  private readonly prefixes: readonly string[];
+
+  private constructor(
+    readonly roots: readonly string[],
+    private readonly variable: string,
+  ) {
+    this.prefixes = roots.map((root) => {
+      const located = locate(root);
+      if (located === null) throw new Error(`${JSON.stringify(root)} is not a URL prefix like file:///srv/apks or s3://bucket/prefix`);
+      return located;
+    });
+  }
+
+  /** Parses a comma-separated list; `variable` names the setting in refusals, e.g. SUBPACK_TARGET_ROOTS. */
+  static parse(raw: string, variable: string): StorageRoots {
+    const roots = raw.split(',').map((root) => root.trim()).filter(Boolean);
+    if (roots.length === 0) throw new Error('must list at least one URL prefix');
+    return new StorageRoots(roots, variable);
+  }
+
+  admits(url: string): boolean {
+    const located = locate(url);
+    if (located === null) return false;
+    return this.prefixes.some((prefix) => located === prefix || located.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`));
+  }
+
+  /** Throws a refusal naming the URL and the setting, but not whether anything exists there. */
+  check(url: string, what: string): void {
+    if (!this.admits(url)) throw new OutsideRootsError(`${what} ${url} is outside the allowed roots (${this.variable})`);
+  }
+}
+
+/** A location outside the configured roots: permanent, since resending the same URL cannot succeed. */
+export class OutsideRootsError extends Error {
+  override readonly name = 'OutsideRootsError';
+}
+
+/** scheme://host/normalised/path without a trailing slash, or null when the text is not a usable URL. */
+function locate(text: string): string | null {
+  let url: URL;
+  let path: string;
+  try {
+    url = new URL(text);
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    return null;
+  }
+  if (!url.protocol || path.includes('\0')) return null;
+  const host = url.protocol === 'file:' && url.hostname === 'localhost' ? '' : url.host.toLowerCase();
+  const normalised = posix.normalize(`/${path}`).replace(/\/+$/, '');
+  return `${url.protocol}//${host}${normalised}`;
+}
