@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ZipFile } from 'yazl';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { ProgressBar } from './progress';
 import {
@@ -16,6 +16,7 @@ import {
   makeTempDir,
   removeDir,
   standardApks,
+  unsignedApk,
   type StandardApks,
 } from '@subpack/testing';
 
@@ -205,6 +206,15 @@ describe('subpack pack', () => {
     assertOneLineError(await subpack(['pack', apks.v1Only, '--out', outDir(), '--channel', 'a', '--format', 'walle']), /no(ne)? .*use --format v1-comment/);
     assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--format', 'meta-inf']), /use --format auto, walle or vasdolly/);
     assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--format', 'v1-comment']), /use --format auto, walle or vasdolly/);
+  });
+
+  test('an unsigned master is refused before anything is written, in every format', async () => {
+    const unsigned = await unsignedApk();
+    for (const format of ['auto', 'walle', 'v1-comment', 'meta-inf']) {
+      const out = outDir();
+      assertOneLineError(await subpack(['pack', unsigned, '--out', out, '--channel', 'a', '--format', format]), /not signed: sign the APK before writing channels/);
+      assert.equal(existsSync(out), false, `${format}: no output directory`);
+    }
   });
 });
 

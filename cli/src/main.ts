@@ -1,6 +1,7 @@
 import { ApkError } from '@subpack/apk';
 import { PackInputError } from '@subpack/pack';
 import { StorageConfigError, StorageError, StorageUrlError } from '@subpack/storage';
+import { escapeUnsafe } from '@subpack/contracts';
 import { inspectCommand } from './commands/inspect';
 import { packCommand } from './commands/pack';
 import { readFileSync } from 'node:fs';
@@ -74,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     return await command(rest);
   } catch (err) {
     const { message, code } = describeError(err);
-    process.stderr.write(`subpack: ${message}\n`);
+    process.stderr.write(`subpack: ${escapeUnsafe(message)}\n`);
     if (process.env.SUBPACK_DEBUG && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
     return code;
   }

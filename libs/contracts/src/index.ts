@@ -9,6 +9,7 @@ export * from './schemas/failure-headers';
 export { ERROR_MESSAGE_KEYWORD, StringEnum } from './schemas/rules';
 export * from './schemas/catalog';
 export { packTaskFingerprint } from './fingerprint';
+export { escapeUnsafe } from './text';
 
 // Validation.
 export * from './validation/result';

@@ -1,3 +1,4 @@
+import { escapeUnsafe } from '@subpack/contracts';
 import type { ErrorClass } from './names';
 
 /** Bad input: retrying cannot help, so the message is parked at once. */
@@ -65,7 +66,12 @@ export function classifyError(error: unknown): ErrorClass {
   return error instanceof PermanentError ? 'permanent' : 'transient';
 }
 
+/** The error as one readable line for logs and failure reasons, with hostile characters escaped. */
 export function describeError(error: unknown): string {
+  return escapeUnsafe(rawDescription(error));
+}
+
+function rawDescription(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   if (typeof error === 'string') return error;
   try {

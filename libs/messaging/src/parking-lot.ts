@@ -71,6 +71,11 @@ export class ParkingLot {
           keep.push(raw);
           continue;
         }
+        if (parked.headers[HEADERS.truncatedFrom] !== undefined) {
+          skipped.push({ id: parked.id, reason: `body was cut when parked (${String(parked.headers[HEADERS.truncatedFrom])} bytes); resend the original instead` });
+          keep.push(raw);
+          continue;
+        }
         try {
           await this.republish(raw, parked.originQueue);
           channel.ack(raw);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AmqpConnectionManager } from './connection-manager';
-import { TransientError } from './errors';
+import { PermanentError, TransientError } from './errors';
 import type { IncomingMessage } from './incoming-message';
 import { HEADERS } from './names';
 import { ParkingLot } from './parking-lot';
@@ -20,11 +20,13 @@ describe('retry path (dead queue -> delay tier -> origin queue, or parking lot)'
       { name: 'observer', routingKeys: ['job.run'] },
       { name: 'doomed', routingKeys: ['job.doomed'] },
       { name: 'strict', routingKeys: ['job.strict'] },
+      { name: 'huge', routingKeys: ['job.huge'] },
     ],
     tiers,
   );
   const { exchange } = topology.names;
   let manager: AmqpConnectionManager;
+  const PARKED_LIMIT = 4096;
   const parkedHookCalls: { messageId: string | undefined; reason: string }[] = [];
   const retryHookCalls: { messageId: string | undefined; attempt: number; tier: string; reason: string }[] = [];
 
@@ -33,6 +35,7 @@ describe('retry path (dead queue -> delay tier -> origin queue, or parking lot)'
     await manager.connect();
     const scheduler = new RetryScheduler(manager, {
       policy: { tiers, maxAttempts: 2 },
+      maxParkedBodyBytes: PARKED_LIMIT,
       onParked: (message: IncomingMessage, reason: string) => {
         parkedHookCalls.push({ messageId: message.messageId, reason });
       },
@@ -124,5 +127,26 @@ describe('retry path (dead queue -> delay tier -> origin queue, or parking lot)'
     assert.equal(parked?.attempt, 1);
     assert.equal(await lot.purgeParked(), 1);
     assert.equal(await messageCount(topology.names.parkedQueue), 0);
+  });
+
+  it('parks an oversized body cut to the limit, keeping headers and an escaped reason, and will not replay it', async () => {
+    const body = Buffer.alloc(3 * 1024 * 1024, 0x61);
+    await manager.consume(topology.queue('huge'), () => {
+      throw new PermanentError('field "\u202Eexe.txt" is not allowed');
+    });
+    await manager.publisher.publish(exchange, 'job.huge', body, { messageId: 'job-huge' });
+    await waitUntil('the huge message parked', async () => (await messageCount(topology.names.parkedQueue)) === 1, 10_000);
+    const lot = new ParkingLot(manager);
+    const [parked] = await lot.listParked(10);
+    assert.equal(parked?.body.length, PARKED_LIMIT, 'only the first bytes are kept');
+    assert.ok(parked?.body.equals(body.subarray(0, PARKED_LIMIT)));
+    assert.equal(parked?.headers[HEADERS.truncatedFrom], body.length, 'the original size is recorded');
+    assert.equal(parked?.reason, 'field "<U+202E>exe.txt" is not allowed', 'the reason is kept, with the bidi override made visible');
+    assert.equal(parked?.originQueue, topology.queue('huge'));
+    assert.deepEqual(await lot.replayParked({ ids: ['job-huge'] }), {
+      replayed: [],
+      skipped: [{ id: 'job-huge', reason: `body was cut when parked (${body.length} bytes); resend the original instead` }],
+    });
+    assert.equal(await lot.purgeParked(), 1);
   });
 });

@@ -25,7 +25,12 @@ export interface RetrySchedulerOptions {
   readonly tierRoutingHeader?: string;
   /** Delay before a message whose forwarding failed is requeued on the dead queue. Default 1000 ms. */
   readonly requeueDelayMs?: number;
+  /** Bodies above this size are cut to it when parked (headers and reason kept). Default DEFAULT_MAX_PARKED_BODY_BYTES. */
+  readonly maxParkedBodyBytes?: number;
 }
+
+/** Enough to read any legitimate task or job and see what a hostile one looked like, without hoarding megabytes. */
+export const DEFAULT_MAX_PARKED_BODY_BYTES = 64 * 1024;
 
 /**
  * Consumes the dead queue: republishes each failed message to its delay tier (it dead-letters back to its origin
@@ -116,8 +121,12 @@ export class RetryScheduler {
       [HEADERS.parkedAt]: new Date().toISOString(),
     };
     if (originQueue !== undefined) headers[HEADERS.originQueue] = originQueue;
+    // The parking lot keeps evidence, not payloads: an oversized body is cut, and says so.
+    const limit = this.options.maxParkedBodyBytes ?? DEFAULT_MAX_PARKED_BODY_BYTES;
+    const body = message.body.length > limit ? message.body.subarray(0, limit) : message.body;
+    if (body !== message.body) headers[HEADERS.truncatedFrom] = message.body.length;
     properties.headers = headers;
-    await this.manager.publisher.publishRaw(this.manager.names.parkedExchange, message.routingKey, message.body, properties);
+    await this.manager.publisher.publishRaw(this.manager.names.parkedExchange, message.routingKey, body, properties);
     this.manager.logger.warn({ originQueue, reason, messageId: message.messageId }, 'parked message');
   }
 }

@@ -1,6 +1,7 @@
 import pino, { type Logger } from 'pino';
 import type { LoggerService } from '@nestjs/common';
 import type { LogLevel } from '@subpack/config';
+import { safeLogLine } from '@subpack/messaging';
 
 export type { Logger } from 'pino';
 
@@ -10,6 +11,8 @@ export type { Logger } from 'pino';
  * a custom pipeline. Context such as taskId and channel goes in as top-level fields via child loggers.
  */
 export function createLogger(service: string, level: LogLevel = 'info'): Logger {
+  // Every line passes through safeLogLine: a task id, file name or reason echoing hostile input shows <U+202E>.
+  const destination = { write: (line: string) => process.stdout.write(safeLogLine(line)) };
   return pino({
     level,
     messageKey: 'message',
@@ -21,7 +24,7 @@ export function createLogger(service: string, level: LogLevel = 'info'): Logger 
       error: (err: unknown) =>
         err instanceof Error ? { message: err.message, type: err.name, stack_trace: err.stack } : { message: String(err) },
     },
-  });
+  }, destination);
 }
 
 /** Routes NestJS's own logging into the same JSON stream. */

@@ -122,6 +122,12 @@ export async function standardApks(): Promise<StandardApks> {
   return out as StandardApks;
 }
 
+/** A built but never signed APK (no v1 signature, no signing block): what a forgotten signing step produces. */
+export async function unsignedApk(): Promise<string> {
+  requireAndroidTools();
+  return cached('unsigned', (work) => buildUnsignedApk(work, { ...base, package: 'com.example.unsigned' }));
+}
+
 /** Debian's framework-res.apk (45 MB, ~7,600 entries) signed v1+v2+v3 by the test key. */
 export async function frameworkResApk(): Promise<string> {
   requireAndroidTools();

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { int } from '@subpack/config';
 import { runService } from '@subpack/runtime';
-import { HEADERS, headerString, RetryScheduler, type IncomingMessage } from '@subpack/messaging';
+import { DEFAULT_MAX_PARKED_BODY_BYTES, HEADERS, headerString, RetryScheduler, type IncomingMessage } from '@subpack/messaging';
 import { accountParked, announceRetry } from '@subpack/workflow';
 
 @Module({})
@@ -12,6 +12,7 @@ void runService({
   name: 'retry-scheduler',
   config: {
     prefetch: int('SUBPACK_PREFETCH', 10, 1, 1000),
+    maxParkedBodyBytes: int('SUBPACK_MAX_PARKED_BODY_BYTES', DEFAULT_MAX_PARKED_BODY_BYTES, 1024, 512 * 1024 * 1024),
   },
   module(): DynamicModule {
     return { module: RetrySchedulerModule };
@@ -32,6 +33,7 @@ void runService({
         });
         if (announced) ctx.logger.info({ taskId: announced.taskId, route: announced.route, attempt: announced.attempt }, 'retry announced');
       },
+      maxParkedBodyBytes: ctx.config.maxParkedBodyBytes,
       onParked: async (message, reason) => {
         const routingKey = originRoutingKey(message);
         parked.inc({ routing_key: routingKey });

@@ -25,8 +25,19 @@ export function resolveFormat(layout: ApkLayout, format: PackFormat): ConcreteFo
   return layout.signingBlock ? ['walle', 'vasdolly'] : ['v1-comment'];
 }
 
+/**
+ * Refuses an unsigned APK (no v1 signature files and no signing block): every channel written from it would fail
+ * verification, and signing afterwards would drop v2+ channel data anyway.
+ */
+export function assertSigned(layout: ApkLayout): void {
+  if (!layout.schemes.v1 && layout.signingBlock === null) {
+    throw new ApkError('NOT_SIGNED', `${layout.path}: not signed: sign the APK before writing channels`);
+  }
+}
+
 /** Refuses a format that would break this APK's signature or that it cannot hold, naming the format that would work. */
 export function checkFormatFits(layout: ApkLayout, format: PackFormat, hasExtras: boolean): void {
+  assertSigned(layout);
   const v2plus = hasV2PlusSignature(layout) || layout.signingBlock !== null;
   const inBlock = format === 'walle' || format === 'vasdolly';
   if (inBlock && !layout.signingBlock) {

@@ -15,6 +15,7 @@ export const HEADERS = {
   tier: 'x-subpack-tier',
   parkedAt: 'x-subpack-parked-at',
   failedAt: 'x-subpack-failed-at',
+  truncatedFrom: 'x-subpack-truncated-from',
 } as const;
 export type HeaderName = (typeof HEADERS)[keyof typeof HEADERS];
 
@@ -47,6 +48,12 @@ export const FailureHeadersSchema = Type.Object(
     ),
     [HEADERS.parkedAt]: Type.Optional(DateTimeSchema('When the message was parked.')),
     [HEADERS.failedAt]: Type.Optional(DateTimeSchema('When the message last failed.')),
+    [HEADERS.truncatedFrom]: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'Set on a parked message whose body was cut to the parking limit: the original body size in bytes.',
+      }),
+    ),
   },
   {
     title: 'FailureHeaders',
