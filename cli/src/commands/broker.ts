@@ -16,12 +16,16 @@ function brokerConfig() {
   }
 }
 
-export async function withManager<T>(fn: (m: AmqpConnectionManager) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with a broker connection. Commands that publish declare the topology first (as the services do); read-only
+ * ones (`readOnly`) declare nothing, so looking at a broker never changes it.
+ */
+export async function withManager<T>(fn: (m: AmqpConnectionManager) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
   const config = brokerConfig();
   const manager = new AmqpConnectionManager({
     url: config.amqpUrl,
     connectionName: 'subpack-cli',
-    topology: buildTopology(config.retryTiers),
+    ...(opts.readOnly ? {} : { topology: buildTopology(config.retryTiers) }),
     logger: silentLogger,
   });
   await manager.connect();

@@ -17,7 +17,7 @@ export async function parkedCommand(argv: string[]): Promise<number> {
   if (sub === 'list') {
     const limit = Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
-    const parked = await withManager((m) => new ParkingLot(m).listParked(limit));
+    const parked = await withManager((m) => new ParkingLot(m).listParked(limit), { readOnly: true });
     for (const p of parked) {
       const row = { id: p.id, reason: p.reason, attempt: p.attempt, originQueue: p.originQueue, routingKey: p.originRoutingKey, parkedAt: p.parkedAt, body: p.body.toString('utf8').slice(0, 2000) };
       process.stdout.write(values.json ? `${JSON.stringify(row)}\n` : `${p.id}  [${p.originRoutingKey ?? '?'} attempt ${p.attempt}] ${p.reason}\n`);

@@ -24,7 +24,10 @@ export interface AmqpConnectionOptions {
   /** Failure-path names; default the contracts names. */
   readonly names?: Partial<MessagingNames>;
   readonly backoff?: Partial<BackoffPolicy>;
-  /** How long connect() keeps trying before it gives up (and closes the manager). Default 30 s. */
+  /**
+   * How long connect() keeps trying before it gives up (and closes the manager). Default 30 s. Infinity: for as long as
+   * it takes (services, which must outlast a broker that starts after them).
+   */
   readonly connectTimeoutMs?: number;
   /** TCP + AMQP handshake timeout of one connection attempt. Default 10 s. */
   readonly socketTimeoutMs?: number;
@@ -106,7 +109,8 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
     }
     if (this.stateValue === 'idle') return Promise.reject(new NotConnectedError('connect() has not been called'));
     return new Promise<ChannelModel>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      // No timer for an unbounded wait (setTimeout would clamp Infinity to 1 ms).
+      const timer = !Number.isFinite(timeoutMs) ? undefined : setTimeout(() => {
         this.waiters.delete(waiter);
         const cause = this.lastError === undefined ? '' : `; last error: ${this.lastError}`;
         reject(new NotConnectedError(`no connection to RabbitMQ within ${timeoutMs} ms (state ${this.stateValue}${cause})`));
@@ -142,6 +146,11 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
       }
     }
     return consumer;
+  }
+
+  /** Consumers with handlers still running past their deadline, for readiness. */
+  stuckConsumers(): { queue: string; stuck: number }[] {
+    return [...this.consumers].filter((c) => c.stuckCount > 0).map((c) => ({ queue: c.queue, stuck: c.stuckCount }));
   }
 
   /** Graceful stop: cancel all consumers, wait (bounded) for running handlers, then close everything. */

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AmqpConnectionManager } from './connection-manager';
 import { PermanentError, TransientError } from './errors';
 import { HEADERS } from './names';
-import { buildTestTopology, createTestManager, deleteTestTopology, delay, drainQueue, Inbox, messageCount } from './test-support/broker';
+import { buildTestTopology, createTestManager, deleteTestTopology, delay, drainQueue, Inbox, messageCount, waitUntil } from './test-support/broker';
 
 describe('Consumer', () => {
   const topology = buildTestTopology([
@@ -12,6 +12,7 @@ describe('Consumer', () => {
     { name: 'json', routingKeys: ['json'] },
     { name: 'fallback', routingKeys: ['fallback'] },
     { name: 'parallel', routingKeys: ['parallel'] },
+    { name: 'hang', routingKeys: ['hang'] },
   ]);
   const { exchange, deadQueue } = topology.names;
   let manager: AmqpConnectionManager;
@@ -119,5 +120,30 @@ describe('Consumer', () => {
     await inbox.waitFor(5);
     assert.equal(peak, 3);
     assert.equal(await consumer.whenIdle(2000), true);
+  });
+
+  it('fails a message whose handler passes its deadline, frees the slot, and reports the stuck handler until it returns', async () => {
+    let release: () => void = () => undefined;
+    const hung = new Promise<void>((resolve) => (release = resolve));
+    const handled: string[] = [];
+    await manager.consume(
+      topology.queue('hang'),
+      async (message) => {
+        handled.push(String(message.messageId));
+        if (message.messageId === 'hang-1') await hung;
+      },
+      { prefetch: 1, handlerTimeoutMs: 300 },
+    );
+    await manager.publisher.publish(exchange, 'hang', { n: 1 }, { messageId: 'hang-1' });
+    await manager.publisher.publish(exchange, 'hang', { n: 2 }, { messageId: 'hang-2' });
+    const [dead] = await drainQueue(deadQueue, 1);
+    const headers = dead?.properties.headers as Record<string, unknown>;
+    assert.equal(dead?.properties.messageId, 'hang-1');
+    assert.match(String(headers[HEADERS.error]), /did not finish within 300 ms/);
+    assert.equal(headers[HEADERS.errorClass], 'transient', 'a hang is retried, then parked like any transient failure');
+    await waitUntil('the next message through the freed prefetch slot', () => handled.includes('hang-2'));
+    assert.deepEqual(manager.stuckConsumers(), [{ queue: topology.queue('hang'), stuck: 1 }]);
+    release();
+    await waitUntil('the stuck handler to be forgotten once it returns', () => manager.stuckConsumers().length === 0);
   });
 });

@@ -1,6 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { classifyError, describeError } from './errors';
+import { classifyError, describeError, TransientError } from './errors';
 import { copyProperties, failureCount, headerString } from './headers';
 import { type IncomingMessage, toIncomingMessage } from './incoming-message';
 import type { MessagingLogger } from './logger';
@@ -26,6 +26,19 @@ export interface ConsumeOptions {
   readonly onFailure?: FailureMode;
   /** Default 1000 ms. */
   readonly requeueDelayMs?: number;
+  /**
+   * Deadline of one handler run. When it passes the message is failed (retried or parked like any transient failure)
+   * and its prefetch slot freed; the handler itself cannot be stopped, so it is counted as stuck until it returns.
+   * Default: none.
+   */
+  readonly handlerTimeoutMs?: number;
+}
+
+/** A handler ran past its deadline; the message is failed so it is retried or parked instead of hanging forever. */
+export class HandlerTimeoutError extends TransientError {
+  constructor(queue: string, timeoutMs: number) {
+    super(`handler on queue "${queue}" did not finish within ${timeoutMs} ms; the message was failed and the handler is still running`);
+  }
 }
 
 export interface ConsumerDependencies {
@@ -48,9 +61,11 @@ export class Consumer {
   private cancelled = false;
   private readonly closedChannels = new WeakSet<Channel>();
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly stuck = new Set<Promise<void>>();
   private readonly prefetch: number;
   private readonly failureMode: FailureMode;
   private readonly requeueDelayMs: number;
+  private readonly handlerTimeoutMs: number | undefined;
   private readonly deadExchange: string;
 
   constructor(
@@ -62,6 +77,7 @@ export class Consumer {
     this.prefetch = options.prefetch ?? 1;
     this.failureMode = options.onFailure ?? 'dead-letter';
     this.requeueDelayMs = options.requeueDelayMs ?? 1000;
+    this.handlerTimeoutMs = options.handlerTimeoutMs;
     this.deadExchange = options.deadExchange ?? deps.deadExchange;
     if (!Number.isInteger(this.prefetch) || this.prefetch < 1) {
       throw new RangeError(`prefetch for queue "${queue}" must be a positive integer, got ${String(options.prefetch)}`);
@@ -71,6 +87,11 @@ export class Consumer {
   /** Handlers currently running. */
   get inFlightCount(): number {
     return this.inFlight.size;
+  }
+
+  /** Handlers past their deadline that have still not returned (their messages were already failed). */
+  get stuckCount(): number {
+    return this.stuck.size;
   }
 
   get isCancelled(): boolean {
@@ -142,12 +163,28 @@ export class Consumer {
   private async process(channel: Channel, raw: ConsumeMessage): Promise<void> {
     const message = toIncomingMessage(this.queue, raw);
     try {
-      await this.handler(message);
+      const running = Promise.resolve().then(() => this.handler(message));
+      if (this.handlerTimeoutMs === undefined) {
+        await running;
+      } else if (!(await settleWithin(running, this.handlerTimeoutMs)).settled) {
+        this.trackStuck(running);
+        throw new HandlerTimeoutError(this.queue, this.handlerTimeoutMs);
+      }
     } catch (error) {
       await this.onHandlerFailure(channel, raw, error);
       return;
     }
     this.settle(channel, () => channel.ack(raw));
+  }
+
+  private trackStuck(running: Promise<void>): void {
+    const tracked: Promise<void> = running
+      .then(
+        () => this.deps.logger.warn({ queue: this.queue }, 'a handler that had passed its deadline finished'),
+        (error: unknown) => this.deps.logger.warn({ queue: this.queue, error: describeError(error) }, 'a handler that had passed its deadline failed'),
+      )
+      .finally(() => this.stuck.delete(tracked));
+    this.stuck.add(tracked);
   }
 
   private async onHandlerFailure(channel: Channel, raw: ConsumeMessage, error: unknown): Promise<void> {

@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { buildTopology } from '@subpack/contracts';
-import { AmqpConnectionManager, AmqpMessagingModule, AmqpTransport } from '@subpack/messaging';
+import { AmqpConnectionManager, AmqpMessagingModule, AmqpTransport, describeError } from '@subpack/messaging';
 import { TaskStore } from '@subpack/state';
 import { COMMON_CONFIG, ConfigError, describeConfig, loadConfig, type CommonConfig, type ConfigOf, type Field } from '@subpack/config';
 import { createLogger, PinoNestLogger, type Logger } from './logger';
@@ -53,10 +53,11 @@ export const EXIT_CONFIG = 78;
 export const PRINT_CONFIG_FLAG = '--print-config';
 
 /**
- * Starts a service: validated configuration, JSON logs, the AMQP connection and topology, the Nest app with its
- * consumers, and the health/metrics endpoints. SIGTERM stops consuming, lets in-flight work finish, then closes.
+ * Starts a service: validated configuration, JSON logs, the health/metrics endpoints (liveness answers at once), then
+ * the AMQP connection and topology and Redis, waited for as long as they take, then the consumers. SIGTERM stops
+ * consuming, lets in-flight work finish, then closes. A start that fails for good exits 1 with one log line.
  */
-export async function runService<S extends Record<string, Field<unknown>>>(def: ServiceDefinition<S>): Promise<INestApplication> {
+export async function runService<S extends Record<string, Field<unknown>>>(def: ServiceDefinition<S>): Promise<INestApplication | undefined> {
   if (process.argv.includes(PRINT_CONFIG_FLAG)) {
     process.stdout.write(`${JSON.stringify(describeConfig({ ...COMMON_CONFIG, ...def.config }), null, 2)}\n`);
     process.exit(0);
@@ -72,15 +73,31 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
     throw err;
   }
   const logger = createLogger(def.name, config.logLevel);
+  try {
+    return await startService(def, config, logger);
+  } catch (err) {
+    logger.fatal({ error: describeError(err) }, `${def.name} cannot start`);
+    process.exit(1);
+  }
+}
+
+async function startService<S extends Record<string, Field<unknown>>>(
+  def: ServiceDefinition<S>,
+  config: ConfigOf<S> & CommonConfig,
+  logger: Logger,
+): Promise<INestApplication> {
   const owner = `${def.name}@${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const manager = new AmqpConnectionManager({
     url: config.amqpUrl,
     connectionName: owner,
     topology: buildTopology(config.retryTiers),
     logger,
+    // A service outlives a broker that starts after it or goes away: it keeps trying (capped backoff, a line each).
+    connectTimeoutMs: Number.POSITIVE_INFINITY,
   });
   const redis = new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-  redis.on('error', (err: Error) => logger.warn({ error: err }, 'redis connection error'));
+  // ioredis retries on its own with a capped delay; each failed attempt is one line, without a stack trace.
+  redis.on('error', (err: Error) => logger.warn({ error: describeError(err) }, 'cannot reach Redis; retrying'));
   const store = new TaskStore(redis, { keyPrefix: config.redisPrefix, finishedTtlSeconds: config.finishedTtlSeconds });
   const registry = new Registry();
   const ctx: ServiceContext<ConfigOf<S>> = { config, logger, manager, redis, store, registry, owner };
@@ -117,7 +134,18 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
           {
             name: 'redis',
             check: async () => {
+              if (redis.status !== 'ready') throw new Error(`connection ${redis.status}`);
               await redis.ping();
+            },
+          },
+          {
+            name: 'consumers',
+            check: async () => {
+              const stuck = manager.stuckConsumers();
+              if (stuck.length > 0) {
+                const list = stuck.map((c) => `${c.stuck} on ${c.queue}`).join(', ');
+                throw new Error(`handlers past the ${config.handlerTimeoutMs} ms deadline still running: ${list}`);
+              }
             },
           },
         ],
@@ -130,12 +158,22 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
   const app = await NestFactory.create(ServiceRootModule, { logger: new PinoNestLogger(logger), abortOnError: false });
   // inheritAppConfig: the global error filter must reach the AMQP handlers, or every error would look transient.
   app.connectMicroservice(
-    { strategy: new AmqpTransport({ manager, prefetch: def.prefetch(ctx), drainTimeoutMs: config.drainTimeoutMs }) },
+    {
+      strategy: new AmqpTransport({
+        manager,
+        prefetch: def.prefetch(ctx),
+        drainTimeoutMs: config.drainTimeoutMs,
+        handlerTimeoutMs: config.handlerTimeoutMs,
+      }),
+    },
     { inheritAppConfig: true },
   );
+  // Liveness first: a service waiting for its broker is alive, just not ready.
+  await app.listen(config.httpPort, '0.0.0.0');
+  logger.info({ 'url.port': config.httpPort, owner }, `${def.name} listening; connecting to RabbitMQ and Redis`);
+  await waitForRedis(redis);
   await app.startAllMicroservices();
   const stopExtra = await def.afterStart?.(ctx, app);
-  await app.listen(config.httpPort, '0.0.0.0');
   logger.info({ 'url.port': config.httpPort, owner }, `${def.name} started`);
   let stopping = false;
   const stop = (signal: string): void => {
@@ -160,4 +198,10 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   return app;
+}
+
+/** Resolves once Redis answers; ioredis keeps reconnecting meanwhile. */
+function waitForRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => redis.once('ready', () => resolve()));
 }

@@ -16,6 +16,8 @@ export interface AmqpTransportOptions {
   readonly prefetch?: number | Readonly<Record<string, number>>;
   /** Bound of close()'s wait for running handlers. Default 30 s. */
   readonly drainTimeoutMs?: number;
+  /** Deadline of each handler run (see ConsumeOptions.handlerTimeoutMs). Default none. */
+  readonly handlerTimeoutMs?: number;
 }
 
 /**
@@ -68,7 +70,11 @@ export class AmqpTransport extends Server<AmqpTransportEvents, ConnectionState> 
     for (const queue of queues) {
       const handler = this.messageHandlers.get(queue);
       if (handler === undefined) continue;
-      await this.manager.consume(queue, (message) => this.dispatch(handler, queue, message), { prefetch: this.prefetchFor(queue) });
+      const { handlerTimeoutMs } = this.transportOptions;
+      await this.manager.consume(queue, (message) => this.dispatch(handler, queue, message), {
+        prefetch: this.prefetchFor(queue),
+        ...(handlerTimeoutMs !== undefined ? { handlerTimeoutMs } : {}),
+      });
     }
   }
 
