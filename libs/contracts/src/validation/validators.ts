@@ -5,7 +5,6 @@ import {
   channelIdProblem,
   extrasProblems,
   fileNameLengthProblem,
-  fileNameProblem,
   mergeExtras,
   namingTemplateProblems,
   quoted,
