@@ -7,8 +7,8 @@ import { BROKER_URL } from './paths';
 export const CONNECT_OPTIONS = { timeout: 10_000 };
 
 /** rabbitmqctl starts an Erlang VM per call (~1 s); a slow broker gets a generous timeout. */
-export function rabbitmqctl(args: readonly string[], timeoutMs = 90_000): Promise<void> {
-  return runChecked('rabbitmqctl', args, { timeoutMs }).then(() => undefined);
+export function rabbitmqctl(args: readonly string[], timeoutMs = 90_000, input?: string): Promise<string> {
+  return runChecked('rabbitmqctl', args, { timeoutMs, ...(input !== undefined ? { input } : {}) }).then((r) => r.stdout);
 }
 
 export type { Vhost };
