@@ -93,6 +93,8 @@ test('hosts in URLs are compose services, and depends_on waits on health checks 
   for (const [name, service] of Object.entries(compose.services)) {
     for (const [key, value] of Object.entries(composeEnv(service))) {
       if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) continue;
+      // Storage URLs (roots, masters) name paths and buckets, not hosts.
+      if (/^(file|s3|oss):/i.test(value)) continue;
       const host = new URL(value).hostname;
       if (!names.includes(host)) problems.push(`compose ${name}: ${key} points at ${host}, which is no compose service`);
     }

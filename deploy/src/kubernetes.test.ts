@@ -216,6 +216,8 @@ for (const overlay of overlayNames()) {
         for (const c of d?.spec.template.spec.containers ?? []) {
           for (const [key, value] of Object.entries(r().environment(c).env)) {
             if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) continue;
+            // Storage URLs (roots, masters) name paths and buckets, not hosts.
+            if (/^(file|s3|oss):/i.test(value)) continue;
             const host = new URL(value).hostname;
             // A dotted name is outside the overlay (a managed service or another namespace): the operator's choice.
             if (!host.includes('.') && !names.has(host)) problems.push(`${service}: ${key} points at ${host}, which this overlay does not create`);
