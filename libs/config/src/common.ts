@@ -14,7 +14,7 @@ export const COMMON_CONFIG = {
   maxAttempts: int('SUBPACK_MAX_ATTEMPTS', 5, 1, 100),
   finishedTtlSeconds: int('SUBPACK_TASK_TTL_SECONDS', 7 * 24 * 3600, 60, 365 * 24 * 3600),
   drainTimeoutMs: int('SUBPACK_DRAIN_TIMEOUT_MS', 30_000, 0, 3_600_000),
-  handlerTimeoutMs: int('SUBPACK_HANDLER_TIMEOUT_MS', 600_000, 1000, 24 * 3_600_000),
+  handlerTimeoutMs: int('SUBPACK_HANDLER_TIMEOUT_MS', 120_000, 1000, 24 * 3_600_000),
   logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
 };
 
