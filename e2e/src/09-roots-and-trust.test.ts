@@ -45,7 +45,7 @@ test('targets and masters outside the roots are refused at acceptance, and nothi
     { taskId: uniqueTaskId('etc'), master: fileUrl(master), target: 'file:///etc/subpack-probe/', what: 'target file:///etc/subpack-probe/' },
     { taskId: uniqueTaskId('sibling'), master: fileUrl(master), target: fileTargetUrl(`${stack.workDir}-sibling`), what: 'target' },
     { taskId: uniqueTaskId('outside'), master: fileUrl(master), target: fileTargetUrl(escapedTarget), what: 'target' },
-    { taskId: uniqueTaskId('dotdot'), master: fileUrl(master), target: `${fileTargetUrl(inRoots)}..%2F..%2F..${escapedTarget}/`, what: 'target' },
+    { taskId: uniqueTaskId('dotdot'), master: fileUrl(master), target: `${fileTargetUrl(inRoots)}%2e%2e/%2E%2E/%2e%2e/%2e%2e${escapedTarget}/`, what: 'target' },
     { taskId: uniqueTaskId('master'), master: fileUrl(outsideMaster), target: fileTargetUrl(inRoots), what: 'master' },
   ];
   for (const { what: _what, ...c } of cases) await stack.publishTask(packTask({ ...c, channels: channelIds(2) }));
