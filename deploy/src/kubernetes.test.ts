@@ -92,6 +92,7 @@ class Rendered {
       else Object.assign(env, keys);
     }
     for (const e of container.env ?? []) {
+      if ((container.env ?? []).filter((x) => x.name === e.name).length > 1) problems.push(`${e.name} is set more than once`);
       const ref = e.valueFrom?.secretKeyRef ?? e.valueFrom?.configMapKeyRef;
       if (ref) {
         const value = this.keysOf(e.valueFrom?.secretKeyRef ? 'Secret' : 'ConfigMap', ref.name)?.[ref.key];
