@@ -23,6 +23,7 @@ export function formatStatus(s: TaskState): string {
     `channels: ${s.done} stored, ${s.failed} failed, ${s.total} total`,
   ];
   if (s.error) lines.push(`error:    ${s.error.message}`);
+  if (s.stalledAt) lines.push(`stalled:  no progress since ${s.updatedAt} (reported ${s.stalledAt})`);
   for (const [channel, c] of Object.entries(s.channels)) {
     lines.push(`  ${channel}: ${c.status}${c.url ? ` ${c.url}` : ''}${c.error ? ` (${c.error.message})` : ''}`);
   }

@@ -6,6 +6,7 @@ export const EVENT_LEVELS: Readonly<Record<EventType, NotifyLevel>> = {
   'channel.stored': 'info',
   'task.completed': 'info',
   'retry.scheduled': 'warn',
+  'task.stalled': 'warn',
   'channel.failed': 'error',
   'task.failed': 'error',
   'notify.failed': 'error',

@@ -20,6 +20,7 @@ export type {
   CreateTaskResult,
   FailTaskResult,
   ReserveResult,
+  StallMark,
   StoredChannel,
   TaskError,
   TaskMeta,

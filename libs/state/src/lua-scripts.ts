@@ -107,6 +107,8 @@ if recorded == 1 then
     status = 'done'
   end
   redis.call('HSET', KEYS[1], 'status', status, 'updatedAt', ARGV[4])
+  -- progress ends a stall
+  redis.call('HDEL', KEYS[1], 'stalledAt')
 end
 return {recorded, replaced, done, failed, total, status}
 `,
@@ -195,6 +197,22 @@ end
 redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[2], 'updatedAt', ARGV[3], 'finishedAt', ARGV[3])
 expireAll(ARGV[4])
 return {1, 'failed'}
+`,
+);
+
+/**
+ * KEYS: task. ARGV: now.
+ * Returns 'no-task' | 'finished' | 'already' (this stall was reported) | 'marked' (first report of this stall: the
+ * caller announces it). Progress (MARK_CHANNEL) clears stalledAt, so a later stall is reported again.
+ */
+export const MARK_STALLED = script(
+  'markStalled',
+  `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'no-task' end
+if status ~= 'pending' and status ~= 'running' then return 'finished' end
+if redis.call('HSETNX', KEYS[1], 'stalledAt', ARGV[1]) == 0 then return 'already' end
+return 'marked'
 `,
 );
 

@@ -65,6 +65,7 @@ export function decodeTaskSummary(key: string, hash: ReadonlyMap<string, string>
   if (hash.has('extras')) summary.extras = decodeExtras(key, 'extras', parseJsonField(key, 'extras', text('extras')));
   if (hash.has('upload')) summary.upload = text('upload');
   if (hash.has('fingerprint')) summary.fingerprint = text('fingerprint');
+  if (hash.has('stalledAt')) summary.stalledAt = text('stalledAt');
   if (hash.has('finishedAt')) summary.finishedAt = text('finishedAt');
   if (hash.has('error')) summary.error = decodeTaskError(key, 'error', parseJsonField(key, 'error', text('error')));
   return summary;

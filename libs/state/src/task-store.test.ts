@@ -333,6 +333,33 @@ void describe('TaskStore', () => {
     await store.failTask(taskId, { code: 'X', message: 'stop' });
     assert.ok((await env.redis.ttl(store.keysOf(taskId).inputs)) <= FINISHED_TTL, 'inputs take the finished TTL with the task');
   });
+
+  void it('tracks progress: quiet running tasks are found, a stall is marked once, progress ends it, finishing forgets it', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(2));
+    const quiet = async (): Promise<string[]> => (await store.quietTasks(0, 10_000)).map((t) => t.taskId);
+    assert.ok((await quiet()).includes(taskId));
+    assert.ok(!(await store.quietTasks(3_600_000, 10_000)).some((t) => t.taskId === taskId), 'not quiet for an hour');
+    assert.equal(await store.markStalled(taskId), 'marked');
+    assert.equal(await store.markStalled(taskId), 'already');
+    assert.ok((await store.getTaskSummary(taskId))?.stalledAt);
+    await store.markChannelStored(taskId, 'a', stored('a'));
+    assert.equal((await store.getTaskSummary(taskId))?.stalledAt, undefined, 'progress ends the stall');
+    assert.equal(await store.markStalled(taskId), 'marked', 'a later stall is reported again');
+    await store.markChannelStored(taskId, 'b', stored('b'));
+    await store.confirmCompletion(taskId);
+    assert.ok(!(await quiet()).includes(taskId), 'a finished task leaves the index');
+    assert.equal(await store.markStalled(taskId), 'finished');
+  });
+
+  void it('a running task whose keys vanished is found quiet and reported as having no state', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(1));
+    await env.redis.del(store.keysOf(taskId).task);
+    assert.ok((await store.quietTasks(0, 10_000)).some((t) => t.taskId === taskId));
+    assert.equal(await store.markStalled(taskId), 'no-task');
+    assert.ok(!(await store.quietTasks(0, 10_000)).some((t) => t.taskId === taskId), 'and it leaves the index');
+  });
 });
 
 function pick(r: ChannelMarkResult): Pick<ChannelMarkResult, 'firstTime' | 'replacedFailure' | 'done' | 'failed' | 'complete'> {

@@ -9,6 +9,7 @@ import {
   MARK_BATCH_PLANNED,
   MARK_CHANNEL,
   RELEASE_EVENT,
+  MARK_STALLED,
   SAVE_SUBSCRIPTIONS,
   RESERVE_TASK,
 } from './lua-scripts';
@@ -25,6 +26,7 @@ import type {
   CreateTaskResult,
   FailTaskResult,
   ReserveResult,
+  StallMark,
   StoredChannel,
   TaskError,
   TaskMeta,
@@ -129,6 +131,7 @@ export class TaskStore {
     );
     const created = replyInteger(reply[0], 'createTask') === 1;
     const hash = pairsToMap(replyArray(reply[1], 'createTask'), 'createTask');
+    if (created) await this.noteProgress(taskId);
     return { created, state: decodeTaskSummary(keys.task, hash) };
   }
 
@@ -220,6 +223,7 @@ export class TaskStore {
     const total = replyInteger(reply[4], operation);
     const status = replyString(reply[5], operation) as TaskStatus;
     const complete = done + failed >= total;
+    if (firstTime && !complete) await this.noteProgress(taskId);
     return {
       firstTime,
       replacedFailure,
@@ -272,6 +276,7 @@ export class TaskStore {
     const failed = replyInteger(reply[2], operation);
     const total = replyInteger(reply[3], operation);
     if (head === 'incomplete') throw new TaskNotCompleteError(taskId, done, failed, total);
+    await this.redis.zrem(this.activeKey, taskId);
     return { status: head as TaskStatus, done, failed, total };
   }
 
@@ -294,10 +299,42 @@ export class TaskStore {
       ]),
       operation,
     );
+    await this.redis.zrem(this.activeKey, taskId);
     return {
       firstTime: replyInteger(reply[0], operation) === 1,
       status: replyString(reply[1], operation) as TaskStatus,
     };
+  }
+
+  /*
+   * Stall detection. Every running task sits in one sorted set, scored by the time of its last progress (accepted, or a
+   * channel newly accounted for); finishing removes it. The set is outside the tasks' hash slots, so it is written
+   * by its own command next to each script: at worst a crash between the two leaves a stale score, which makes a
+   * task look stalled early (reported once, and cleared by its next progress) or a finished one linger until a sweep.
+   */
+
+  private get activeKey(): string {
+    return `${this.keyPrefix}active-tasks`;
+  }
+
+  private async noteProgress(taskId: string): Promise<void> {
+    await this.redis.zadd(this.activeKey, Date.now(), taskId);
+  }
+
+  /** Running tasks with no progress for at least `quietMs`, oldest first, at most `limit`. */
+  async quietTasks(quietMs: number, limit = 100): Promise<{ taskId: string; lastProgressAt: string }[]> {
+    const flat = await this.redis.zrangebyscore(this.activeKey, '-inf', Date.now() - quietMs, 'WITHSCORES', 'LIMIT', 0, limit);
+    return [...pairsToMap(flat, 'quietTasks')].map(([taskId, score]) => ({ taskId, lastProgressAt: new Date(Number(score)).toISOString() }));
+  }
+
+  /**
+   * Records that a quiet task is stalled. 'marked' the first time for this stall (announce it), 'already' while it
+   * stays stalled; 'no-task' (its state is gone) and 'finished' also take it out of the index.
+   */
+  async markStalled(taskId: string): Promise<StallMark> {
+    const result = replyString(await MARK_STALLED.run(this.redis, [this.keysOf(taskId).task], [nowIso()]), 'markStalled') as StallMark;
+    if (result === 'no-task' || result === 'finished') await this.redis.zrem(this.activeKey, taskId);
+    return result;
   }
 
   /** Same lease protocol as claimCompletion, for the single task.failed event. */

@@ -45,6 +45,8 @@ export interface TaskSummary extends TaskMeta {
   updatedAt: string;
   /** Set when the task reached done/partial (confirmCompletion) or failed (failTask). */
   finishedAt?: string;
+  /** Set while the task is stalled: when it was found without progress for the configured time. */
+  stalledAt?: string;
 }
 
 export type ChannelStatus = 'stored' | 'failed';
@@ -98,6 +100,8 @@ export interface CreateTaskResult {
 export type ClaimResult = 'claimed' | 'already-sent' | 'held-by-other';
 
 export type ReserveResult = 'reserved' | 'same' | 'conflict';
+
+export type StallMark = 'no-task' | 'finished' | 'already' | 'marked';
 
 export interface FailTaskResult {
   /** True when this call moved the task to failed; false when it was already finished. */

@@ -6,3 +6,4 @@ export * from './uploader-steps';
 export * from './parked';
 export * from './retries';
 export * from './roots';
+export * from './stalls';

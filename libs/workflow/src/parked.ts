@@ -71,7 +71,7 @@ function isSameTask(body: unknown, fingerprint: string): boolean {
 }
 
 /** One task.failed per lost task: recording the task as failed would make a resend look finished, so nothing is. */
-async function reportLostState(store: TaskStore, publisher: Publisher, taskId: string): Promise<void> {
+export async function reportLostState(store: TaskStore, publisher: Publisher, taskId: string): Promise<void> {
   if (!(await store.once(`state-lost:${taskId}`, LOST_STATE_REPORT_SECONDS))) return;
   try {
     await publishEvent(publisher, { type: 'task.failed', taskId, error: { code: STATE_LOST_CODE, message: stateLostMessage(taskId) }, at: now() });

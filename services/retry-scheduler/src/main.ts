@@ -1,9 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { int } from '@subpack/config';
-import { runService } from '@subpack/runtime';
-import { DEFAULT_MAX_PARKED_BODY_BYTES, HEADERS, headerString, RetryScheduler, type IncomingMessage } from '@subpack/messaging';
-import { accountParked, announceRetry } from '@subpack/workflow';
+import { runService, type ServiceContext } from '@subpack/runtime';
+import { DEFAULT_MAX_PARKED_BODY_BYTES, describeError, HEADERS, headerString, RetryScheduler, type IncomingMessage } from '@subpack/messaging';
+import { accountParked, announceRetry, sweepStalls } from '@subpack/workflow';
 
 @Module({})
 class RetrySchedulerModule {}
@@ -13,6 +13,7 @@ void runService({
   config: {
     prefetch: int('SUBPACK_PREFETCH', 10, 1, 1000),
     maxParkedBodyBytes: int('SUBPACK_MAX_PARKED_BODY_BYTES', DEFAULT_MAX_PARKED_BODY_BYTES, 1024, 512 * 1024 * 1024),
+    stallAfterMs: int('SUBPACK_STALL_AFTER_MS', 15 * 60_000, 1000, 7 * 24 * 3_600_000),
   },
   module(): DynamicModule {
     return { module: RetrySchedulerModule };
@@ -43,6 +44,7 @@ void runService({
       },
     });
     await scheduler.start();
+    return watchForStalls(ctx);
   },
 });
 
@@ -57,4 +59,29 @@ function jsonOrNull(message: IncomingMessage): unknown {
   } catch {
     return null;
   }
+}
+
+/** Sweeps for stalled and lost tasks a few times per stall period (at most once a minute). */
+function watchForStalls(ctx: ServiceContext<{ stallAfterMs: number }>): () => Promise<void> {
+  const stalled = new Counter({ name: 'subpack_tasks_stalled_total', help: 'Running tasks reported stalled (no progress for SUBPACK_STALL_AFTER_MS)', registers: [ctx.registry] });
+  const lost = new Counter({ name: 'subpack_tasks_state_lost_total', help: 'Running tasks whose Redis state disappeared', registers: [ctx.registry] });
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweep = async (): Promise<void> => {
+    try {
+      const result = await sweepStalls(ctx.store, ctx.manager.publisher, ctx.config.stallAfterMs);
+      stalled.inc(result.stalled.length);
+      lost.inc(result.lost.length);
+      for (const taskId of result.stalled) ctx.logger.warn({ taskId, stallAfterMs: ctx.config.stallAfterMs }, 'task stalled: no progress');
+      for (const taskId of result.lost) ctx.logger.error({ taskId }, 'task state lost from Redis while running');
+    } catch (err) {
+      ctx.logger.warn({ error: describeError(err) }, 'stall sweep failed; will try again');
+    }
+  };
+  const timer = setInterval(() => {
+    sweeping = sweeping.then(sweep);
+  }, Math.min(60_000, Math.max(250, Math.floor(ctx.config.stallAfterMs / 4))));
+  return async () => {
+    clearInterval(timer);
+    await sweeping;
+  };
 }

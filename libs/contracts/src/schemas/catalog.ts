@@ -8,6 +8,7 @@ import {
   TaskFailedEventSchema,
   RetryScheduledEventSchema,
   NotifyFailedEventSchema,
+  TaskStalledEventSchema,
 } from './events';
 import { NotifyDeliverySchema, NotifySubscriptionSchema } from './notify';
 import { FailureHeadersSchema } from './failure-headers';
@@ -28,6 +29,7 @@ export const SCHEMA_CATALOG = {
   'task-failed-event': TaskFailedEventSchema,
   'retry-scheduled-event': RetryScheduledEventSchema,
   'notify-failed-event': NotifyFailedEventSchema,
+  'task-stalled-event': TaskStalledEventSchema,
   'notify-delivery': NotifyDeliverySchema,
   'failure-headers': FailureHeadersSchema,
 } as const satisfies Record<string, TSchema>;

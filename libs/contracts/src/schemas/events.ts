@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
   'task.failed',
   'retry.scheduled',
   'notify.failed',
+  'task.stalled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -166,6 +167,34 @@ export const TaskFailedEventSchema = eventSchema(
 );
 export type TaskFailedEvent = Static<typeof TaskFailedEventSchema>;
 
+export const TaskStalledEventSchema = eventSchema(
+  'task.stalled',
+  {
+    lastProgressAt: DateTimeSchema('When the task last made progress: accepted, or a channel stored or failed.'),
+    total: countOf('Channels in the task.'),
+    done: countOf('Channels stored so far.'),
+    failed: countOf('Channels failed so far.'),
+  },
+  {
+    description:
+      'A running task has made no progress for the configured time (SUBPACK_STALL_AFTER_MS): no uploader or packer is ' +
+      'working on it, or its messages are stuck. Sent once per stall; progress ends the stall. Routing key ' +
+      'event.task.stalled.',
+    examples: [
+      {
+        type: 'task.stalled',
+        taskId: 'release-2025-06-01.42',
+        lastProgressAt: '2025-06-01T12:00:04.000Z',
+        total: 250,
+        done: 120,
+        failed: 0,
+        at: '2025-06-01T12:15:04.000Z',
+      },
+    ],
+  },
+);
+export type TaskStalledEvent = Static<typeof TaskStalledEventSchema>;
+
 export const RetryScheduledEventSchema = eventSchema(
   'retry.scheduled',
   {
@@ -244,7 +273,8 @@ export type SubpackEvent =
   | TaskCompletedEvent
   | TaskFailedEvent
   | RetryScheduledEvent
-  | NotifyFailedEvent;
+  | NotifyFailedEvent
+  | TaskStalledEvent;
 
 export const EVENT_SCHEMAS = {
   'task.accepted': TaskAcceptedEventSchema,
@@ -254,4 +284,5 @@ export const EVENT_SCHEMAS = {
   'task.failed': TaskFailedEventSchema,
   'retry.scheduled': RetryScheduledEventSchema,
   'notify.failed': NotifyFailedEventSchema,
+  'task.stalled': TaskStalledEventSchema,
 } as const satisfies Record<EventType, TObject>;

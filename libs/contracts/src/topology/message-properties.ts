@@ -28,5 +28,8 @@ export function eventMessageId(event: SubpackEvent): string {
       return `${event.type}:${event.taskId}:${event.route}:${event.channel ?? event.batch ?? ''}:${event.attempt}`;
     case 'notify.failed':
       return `${event.type}:${event.deliveryId}`;
+    case 'task.stalled':
+      // A task can stall again after progress: each stall is its own event.
+      return `${event.type}:${event.taskId}:${event.lastProgressAt}`;
   }
 }

@@ -253,7 +253,7 @@ describe('validateEvent', () => {
 
   it('names an unknown or missing type', () => {
     assert.deepEqual(errorsOf(validateEvent({ ...completed, type: 'task.done' })), [
-      'type: must be one of task.accepted, channel.stored, channel.failed, task.completed, task.failed, retry.scheduled, notify.failed',
+      'type: must be one of task.accepted, channel.stored, channel.failed, task.completed, task.failed, retry.scheduled, notify.failed, task.stalled',
     ]);
     const { type: _type, ...untyped } = completed;
     assert.deepEqual(errorsOf(validateEvent(untyped)), ['type: is required']);

@@ -25,6 +25,7 @@ import {
   type TaskFailedEvent,
   type RetryScheduledEvent,
   type NotifyFailedEvent,
+  type TaskStalledEvent,
 } from '../schemas/events';
 import { STANDARD_WEBHOOKS_SECRET_PATTERN, type NotifyDelivery, type NotifySubscription } from '../schemas/notify';
 import type { FailureHeaders } from '../schemas/failure-headers';
@@ -110,6 +111,10 @@ export function validateNotifyFailedEvent(body: unknown): ValidationResult<Notif
   return validateAgainst<NotifyFailedEvent>('notify-failed-event', body);
 }
 
+export function validateTaskStalledEvent(body: unknown): ValidationResult<TaskStalledEvent> {
+  return validateAgainst<TaskStalledEvent>('task-stalled-event', body);
+}
+
 export function validateNotifyDelivery(body: unknown): ValidationResult<NotifyDelivery> {
   return validateAgainst<NotifyDelivery>('notify-delivery', body, deliveryEvents);
 }
@@ -126,6 +131,7 @@ const EVENT_VALIDATORS: Readonly<Record<EventType, (body: unknown) => Validation
   'task.failed': validateTaskFailedEvent,
   'retry.scheduled': validateRetryScheduledEvent,
   'notify.failed': validateNotifyFailedEvent,
+  'task.stalled': validateTaskStalledEvent,
 };
 
 /** Validates any event, choosing the schema by its `type` field. */
@@ -267,6 +273,7 @@ export const VALIDATORS_BY_SCHEMA: Readonly<Record<SchemaName, (body: unknown) =
   'task-failed-event': validateTaskFailedEvent,
   'retry-scheduled-event': validateRetryScheduledEvent,
   'notify-failed-event': validateNotifyFailedEvent,
+  'task-stalled-event': validateTaskStalledEvent,
   'notify-delivery': validateNotifyDelivery,
   'failure-headers': validateFailureHeaders,
 };
