@@ -77,6 +77,25 @@ ${BROKER_NOTE}`,
 Exit 0 when the receiver accepted it (2xx, and errcode/code 0 for robots); 1 with the reason otherwise.
 `,
   },
+  serve: {
+    synopsis: `subpack serve [--port N]
+  subpack serve app add <app> --master <apk path or URL> [--format f] [--name <template>]
+                    [--extra key=value]... [--signed] | app list [--json] | app remove <app>
+  subpack serve channel add <app> [--channel <id>]... [--channels <file>] | channel list <app> [--json]
+                    | channel remove <app> <id>... | channel import <app> --task <taskId>
+  subpack serve sign <app> <channel> [--ttl 1h] [--base http://host:port]`,
+    details: `serve: answers GET/HEAD /apk/<app>/<channel>.apk with channel APKs built on the fly (no files written)
+  --port N             HTTP port (default HTTP_PORT, 8080); also /health/live, /health/ready, /metrics, /admin/apps
+serve app add: an app serves one master in one format; --name is the download's file name template
+  --signed             downloads need ?expires=&sig= links made by "serve sign"
+serve channel add|remove|list: the app's channels, same syntax as pack's --channel and --channels
+serve channel import: the channels a finished pack task stored, where this app serves the same bytes
+serve sign: prints a signed link valid for --ttl (e.g. 30m, 24h)
+
+The server reads REDIS_URL, SUBPACK_REDIS_PREFIX, HTTP_PORT, SUBPACK_SERVE_ADMIN_TOKEN (enables /admin),
+SUBPACK_SERVE_URL_KEY (signed links; also read by "serve sign") and SUBPACK_SERVE_MAX_AGE (Cache-Control).
+`,
+  },
 };
 
 export const USAGE = `subpack: channel-pack a signed Android APK without re-signing it

@@ -36,14 +36,19 @@ export async function withManager<T>(fn: (m: AmqpConnectionManager) => Promise<T
   }
 }
 
-export async function withStore<T>(fn: (store: TaskStore) => Promise<T>): Promise<T> {
+/** A Redis connection with the services' URL and key prefix, closed when `fn` settles. */
+export async function withRedis<T>(fn: (redis: Redis, prefix: string) => Promise<T>): Promise<T> {
   const config = brokerConfig();
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   redis.on('error', () => undefined);
   await redis.connect();
   try {
-    return await fn(new TaskStore(redis, { keyPrefix: config.redisPrefix }));
+    return await fn(redis, config.redisPrefix);
   } finally {
     redis.disconnect();
   }
+}
+
+export function withStore<T>(fn: (store: TaskStore) => Promise<T>): Promise<T> {
+  return withRedis((redis, keyPrefix) => fn(new TaskStore(redis, { keyPrefix })));
 }

@@ -10,7 +10,7 @@ import { AmqpConnectionManager, AmqpMessagingModule, AmqpTransport, describeErro
 import { TaskStore } from '@subpack/state';
 import { COMMON_CONFIG, ConfigError, describeConfig, loadConfig, type CommonConfig, type ConfigOf, type Field } from '@subpack/config';
 import { createLogger, PinoNestLogger, type Logger } from './logger';
-import { OpsModule } from './ops.module';
+import { OpsModule, type ReadinessCheck } from './ops.module';
 
 /** Tokens the service modules inject. */
 export const LOGGER = Symbol('LOGGER');
@@ -35,6 +35,8 @@ export interface ServiceDefinition<S extends Record<string, Field<unknown>>> {
   module(ctx: ServiceContext<ConfigOf<S>>): DynamicModule;
   /** Queues this service consumes, with their prefetch. Empty for services that only publish. */
   prefetch(ctx: ServiceContext<ConfigOf<S>>): Record<string, number>;
+  /** False for a service that only answers HTTP (no consumers, no publishing): it never connects to RabbitMQ. */
+  broker?: boolean;
   /**
    * Extra work outside Nest's consumers (e.g. the Redis list bridge). It may return a stop function, awaited on
    * SIGTERM before the connections close, so its in-flight work finishes first.
@@ -117,62 +119,62 @@ async function startService<S extends Record<string, Field<unknown>>>(
     exports: [LOGGER, CONFIG, OWNER_ID, TaskStore, Registry],
   };
 
+  /** False for a service that only answers HTTP: it never connects to RabbitMQ. */
+  const usesBroker = def.broker !== false;
+  const brokerCheck: ReadinessCheck = {
+    name: 'rabbitmq',
+    check: async () => {
+      if (manager.state !== 'connected') throw new Error(`connection ${manager.state}`);
+    },
+  };
+  const redisCheck: ReadinessCheck = {
+    name: 'redis',
+    check: async () => {
+      if (redis.status !== 'ready') throw new Error(`connection ${redis.status}`);
+      await redis.ping();
+    },
+  };
+  const consumersCheck: ReadinessCheck = {
+    name: 'consumers',
+    check: async () => {
+      const stuck = manager.stuckConsumers();
+      if (stuck.length > 0) {
+        const list = stuck.map((c) => `${c.stuck} on ${c.queue}`).join(', ');
+        throw new Error(`handlers past the ${config.handlerTimeoutMs} ms deadline still running: ${list}`);
+      }
+    },
+  };
+
   @Module({
     imports: [
       contextModule,
-      AmqpMessagingModule.forManager(manager),
-      OpsModule.forRoot({
-        service: def.name,
-        registry,
-        checks: [
-          {
-            name: 'rabbitmq',
-            check: async () => {
-              if (manager.state !== 'connected') throw new Error(`connection ${manager.state}`);
-            },
-          },
-          {
-            name: 'redis',
-            check: async () => {
-              if (redis.status !== 'ready') throw new Error(`connection ${redis.status}`);
-              await redis.ping();
-            },
-          },
-          {
-            name: 'consumers',
-            check: async () => {
-              const stuck = manager.stuckConsumers();
-              if (stuck.length > 0) {
-                const list = stuck.map((c) => `${c.stuck} on ${c.queue}`).join(', ');
-                throw new Error(`handlers past the ${config.handlerTimeoutMs} ms deadline still running: ${list}`);
-              }
-            },
-          },
-        ],
-      }),
+      ...(usesBroker ? [AmqpMessagingModule.forManager(manager)] : []),
+      OpsModule.forRoot({ service: def.name, registry, checks: usesBroker ? [brokerCheck, redisCheck, consumersCheck] : [redisCheck] }),
       def.module(ctx),
     ],
   })
   class ServiceRootModule {}
 
   const app = await NestFactory.create(ServiceRootModule, { logger: new PinoNestLogger(logger), abortOnError: false });
-  // inheritAppConfig: the global error filter must reach the AMQP handlers, or every error would look transient.
-  app.connectMicroservice(
-    {
-      strategy: new AmqpTransport({
-        manager,
-        prefetch: def.prefetch(ctx),
-        drainTimeoutMs: config.drainTimeoutMs,
-        handlerTimeoutMs: config.handlerTimeoutMs,
-      }),
-    },
-    { inheritAppConfig: true },
-  );
+  if (usesBroker) {
+    // inheritAppConfig: the global error filter must reach the AMQP handlers, or every error would look transient.
+    app.connectMicroservice(
+      {
+        strategy: new AmqpTransport({
+          manager,
+          prefetch: def.prefetch(ctx),
+          drainTimeoutMs: config.drainTimeoutMs,
+          handlerTimeoutMs: config.handlerTimeoutMs,
+        }),
+      },
+      { inheritAppConfig: true },
+    );
+  }
   // Liveness first: a service waiting for its broker is alive, just not ready.
   await app.listen(config.httpPort, '0.0.0.0');
-  logger.info({ 'url.port': config.httpPort, owner }, `${def.name} listening; connecting to RabbitMQ and Redis`);
+  logger.info({ 'url.port': config.httpPort, owner }, `${def.name} listening; connecting to ${usesBroker ? 'RabbitMQ and Redis' : 'Redis'}`);
   await waitForRedis(redis);
-  await app.startAllMicroservices();
+  if (usesBroker) await app.startAllMicroservices();
   const stopExtra = await def.afterStart?.(ctx, app);
   logger.info({ 'url.port': config.httpPort, owner }, `${def.name} started`);
   let stopping = false;
