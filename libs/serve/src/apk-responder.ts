@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { ApkError } from '@subpack/apk';
 import { PackInputError } from '@subpack/pack';
 import { MasterUnavailableError } from '@subpack/storage';
@@ -127,7 +126,7 @@ export class ApkResponder {
     const k = apk.plan.prefixLength;
     if (start < k) {
       const prefixEnd = Math.min(end, k - 1);
-      await pipeline(apk.master.stream(start, prefixEnd), res, { end: false });
+      await apk.master.writeRange(start, prefixEnd, res);
       this.metrics.onBytes(prefixEnd - start + 1);
     }
     const tail = end >= k ? apk.plan.tail.subarray(Math.max(0, start - k), end - k + 1) : Buffer.alloc(0);
