@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CHANNEL_FORMATS, type ChannelFormat } from '@subpack/apk';
-import { parseChannelList, parseExtra, type ChannelSpec, type Extras } from '@subpack/pack';
+import { parseChannelList, parseExtra, type ChannelSpec } from '@subpack/pack';
+import { PACK_FORMATS, isPackFormat, type Extras } from '@subpack/rules';
 import { parseDuration, runService } from '@subpack/runtime';
 import { AppRegistry, SERVE_SERVICE, ServeAdmin, signedQuery, type ServedApp, type ServedChannel } from '@subpack/serve';
 import { TaskStore } from '@subpack/state';
@@ -76,9 +76,8 @@ const APP_COMMANDS: Record<string, Sub> = {
     });
     if (positionals.length !== 1) throw new UsageError('serve app add takes exactly one app name');
     if (!values.master) throw new UsageError('serve app add needs --master <file path or storage URL>');
-    if (!(CHANNEL_FORMATS as readonly string[]).includes(values.format)) {
-      throw new UsageError(`--format must be one of ${CHANNEL_FORMATS.join(', ')}, not ${JSON.stringify(values.format)}`);
-    }
+    const format = values.format;
+    if (!isPackFormat(format)) throw new UsageError(`--format must be one of ${PACK_FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
     const extras: Extras = {};
     for (const e of values.extra) {
       const [k, v] = parseExtra(e, '--extra');
@@ -87,7 +86,7 @@ const APP_COMMANDS: Record<string, Sub> = {
     const app = await withAdmin((admin) =>
       admin.putApp(positionals[0]!, {
         master: masterUrl(values.master!),
-        format: values.format as ChannelFormat,
+        format,
         ...(values.name !== undefined ? { naming: values.name } : {}),
         extras,
         signed: values.signed,

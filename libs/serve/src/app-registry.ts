@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
-import { CHANNEL_FORMATS, type ChannelFormat } from '@subpack/apk';
-import { DEFAULT_NAME_TEMPLATE, PackInputError, checkNameTemplate, validateChannels, type ChannelSpec, type Extras } from '@subpack/pack';
-import { parseStorageUrl, StorageUrlError } from '@subpack/storage';
+import { PackInputError, checkNameTemplate, validateChannels, type ChannelSpec } from '@subpack/pack';
+import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, PACK_FORMATS, appNameProblem, extrasProblems, isPackFormat, quoted, type Extras, type PackFormat } from '@subpack/rules';
+import { parseServableUrl, StorageUrlError } from '@subpack/storage';
 
 /** What an app serves: one master, the format its channels are written in, and the file name users see. */
 export interface AppSettings {
   master: string;
-  format: ChannelFormat;
+  format: PackFormat;
   /** The naming template of `subpack pack`; its file part becomes the download's file name. */
   naming: string;
   /** Written with every channel; a channel's own extras win, as in `subpack pack --extra`. */
@@ -26,31 +26,27 @@ export interface ServedChannel {
   updatedAt: string;
 }
 
-/** An app name is a URL path segment and part of Redis key names. */
-const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
 export class RegistryInputError extends PackInputError {}
 
 export function checkAppName(name: string): void {
-  if (!APP_NAME.test(name)) {
-    throw new RegistryInputError(`app name ${JSON.stringify(name)} must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
-  }
+  const problem = appNameProblem(name);
+  if (problem) throw new RegistryInputError(`app name ${quoted(name)} ${problem}`);
 }
 
 /** Fills defaults and refuses anything a download could trip over later, naming the field. */
 export function checkAppSettings(input: Partial<AppSettings> & { master?: unknown }): AppSettings {
   if (typeof input.master !== 'string') throw new RegistryInputError('app: master is required (file:///abs/path.apk, s3://bucket/key or oss://bucket/key)');
   try {
-    parseStorageUrl(input.master, 'master');
+    parseServableUrl(input.master, 'master');
   } catch (err) {
     if (err instanceof StorageUrlError) throw new RegistryInputError(err.message);
     throw err;
   }
-  const format = input.format ?? 'auto';
-  if (!(CHANNEL_FORMATS as readonly string[]).includes(format)) {
-    throw new RegistryInputError(`app: format must be one of ${CHANNEL_FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
+  const format = input.format ?? DEFAULT_PACK_FORMAT;
+  if (typeof format !== 'string' || !isPackFormat(format)) {
+    throw new RegistryInputError(`app: format must be one of ${PACK_FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
   }
-  const naming = input.naming ?? DEFAULT_NAME_TEMPLATE;
+  const naming = input.naming ?? DEFAULT_NAMING;
   if (typeof naming !== 'string') throw new RegistryInputError('app: naming must be a string');
   checkNameTemplate(naming);
   const extras = checkExtras(input.extras, 'app extras');
@@ -63,7 +59,10 @@ function checkExtras(value: unknown, what: string): Extras {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string')) {
     throw new RegistryInputError(`${what} must be an object of string values`);
   }
-  return { ...(value as Extras) };
+  const extras = { ...(value as Extras) };
+  const problems = extrasProblems(extras);
+  if (problems.length > 0) throw new RegistryInputError(`${what} ${problems.join('; ')}`);
+  return extras;
 }
 
 /**
@@ -86,6 +85,21 @@ export class AppRegistry {
     return `${this.prefix}serve:app:{${app}}:channels`;
   }
 
+  private versionsKey(app: string): string {
+    checkAppName(app);
+    return `${this.prefix}serve:app:{${app}}:versions`;
+  }
+
+  /**
+   * When any server first saw this version of the app's master (ms). Object stores give no modification time with the
+   * ETag, and Last-Modified must agree across servers behind one CDN, so the first sighting is recorded here.
+   */
+  async masterSeenAt(app: string, identity: string): Promise<number> {
+    const key = this.versionsKey(app);
+    const [, [, seen] = []] = (await this.redis.multi().hsetnx(key, identity, String(Date.now())).hget(key, identity).exec()) ?? [];
+    return Number(seen);
+  }
+
   async putApp(name: string, settings: AppSettings): Promise<ServedApp> {
     checkAppName(name);
     const app: ServedApp = { name, ...settings, updatedAt: new Date().toISOString() };
@@ -94,7 +108,7 @@ export class AppRegistry {
   }
 
   async getApp(name: string): Promise<ServedApp | null> {
-    if (!APP_NAME.test(name)) return null;
+    if (appNameProblem(name)) return null;
     const raw = await this.redis.hget(this.appsKey(), name);
     return raw === null ? null : (JSON.parse(raw) as ServedApp);
   }
@@ -108,7 +122,7 @@ export class AppRegistry {
 
   /** True when the app existed; its channels go with it. */
   async removeApp(name: string): Promise<boolean> {
-    const [[, removed] = []] = (await this.redis.multi().hdel(this.appsKey(), name).del(this.channelsKey(name)).exec()) ?? [];
+    const [[, removed] = []] = (await this.redis.multi().hdel(this.appsKey(), name).del(this.channelsKey(name), this.versionsKey(name)).exec()) ?? [];
     return removed === 1;
   }
 
@@ -122,7 +136,7 @@ export class AppRegistry {
   }
 
   async getChannel(app: string, id: string): Promise<ServedChannel | null> {
-    if (!APP_NAME.test(app)) return null;
+    if (appNameProblem(app)) return null;
     const raw = await this.redis.hget(this.channelsKey(app), id);
     return raw === null ? null : (JSON.parse(raw) as ServedChannel);
   }

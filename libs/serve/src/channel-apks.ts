@@ -1,8 +1,9 @@
 import { posix } from 'node:path';
 import { planChannel, type ChannelPlan } from '@subpack/apk';
-import { mergeExtras, nameValues, renderName } from '@subpack/pack';
-import { MasterCache } from '@subpack/workflow';
-import type { ServedApp, ServedChannel } from './app-registry';
+import { nameValues, renderName } from '@subpack/pack';
+import { mergeExtras } from '@subpack/rules';
+import { MasterCache, type CachedMaster } from '@subpack/workflow';
+import type { AppRegistry, ServedApp, ServedChannel } from './app-registry';
 import { pinMaster, type PinnedMaster } from './pinned-master';
 
 /** Everything a response needs about one channel APK, with the master version it was planned from held open. */
@@ -27,41 +28,61 @@ const PIN_ATTEMPTS = 3;
 
 /**
  * Plans channel APKs exactly as `subpack pack` does (same planChannel, same extras merge, same naming), so the bytes
- * are identical by construction. The master's tail, manifest and prefix hash are cached by the master's identity and
- * recomputed when it changes; each channel's plan and digest, O(tail), are kept in a small cache bounded in bytes.
+ * are identical by construction. The master's tail, manifest and prefix hash are cached by the master's identity
+ * (MasterCache) and recomputed when it changes; each channel's plan and digest, O(tail), are kept in a small cache
+ * bounded in bytes.
  */
 export class ChannelApks {
   private readonly plans = new Map<string, Planned>();
   private planBytes = 0;
+  private readonly seen = new Map<string, Promise<number>>();
 
   constructor(
+    private readonly registry: AppRegistry,
     private readonly masters = new MasterCache(),
     private readonly maxPlanBytes = 64 * 1024 * 1024,
   ) {}
 
+  /** The master's layout and manifest, read once per version. */
+  analyse(masterUrl: string): Promise<CachedMaster> {
+    return this.masters.get(masterUrl);
+  }
+
   async open(app: ServedApp, channel: ServedChannel): Promise<ChannelApk> {
     for (let attempt = 1; ; attempt++) {
-      const pinned = await pinMaster(app.master);
+      const master = await this.masters.get(app.master);
+      // The analysis must describe the version we hold; if the file moved on in between, analyse the new one.
+      const pinned = await pinMaster(master.source);
+      if (!pinned) {
+        if (attempt >= PIN_ATTEMPTS) throw new Error(`master ${app.master} keeps changing while it is read; replace it atomically (write, then rename)`);
+        continue;
+      }
       try {
-        const master = await this.masters.get(app.master);
-        // The analysis must describe the version we hold open; if the file moved on in between, pin the new one.
-        if (master.local.identity === pinned.identity) {
-          const planned = await this.planned(app, channel, master);
-          const lastModifiedMs = Math.max(pinned.modifiedMs, Date.parse(app.updatedAt), Date.parse(channel.updatedAt));
-          return { master: pinned, ...planned, etag: `"${planned.sha256}"`, lastModifiedMs };
-        }
-        if (attempt >= PIN_ATTEMPTS) throw new Error(`master ${app.master} keeps changing while it is read; try again once it is replaced atomically`);
+        const planned = await this.planned(app, channel, master);
+        const masterTime = pinned.modifiedMs ?? (await this.seenAt(app.name, pinned.identity));
+        const lastModifiedMs = Math.max(masterTime, Date.parse(app.updatedAt), Date.parse(channel.updatedAt));
+        return { master: pinned, ...planned, etag: `"${planned.sha256}"`, lastModifiedMs };
       } catch (err) {
         await pinned.close();
         throw err;
       }
-      await pinned.close();
     }
   }
 
-  private async planned(app: ServedApp, channel: ServedChannel, master: Awaited<ReturnType<MasterCache['get']>>): Promise<Planned> {
+  private seenAt(app: string, identity: string): Promise<number> {
+    const key = `${app}|${identity}`;
+    let seen = this.seen.get(key);
+    if (!seen) {
+      seen = this.registry.masterSeenAt(app, identity);
+      seen.catch(() => this.seen.delete(key));
+      this.seen.set(key, seen);
+    }
+    return seen;
+  }
+
+  private async planned(app: ServedApp, channel: ServedChannel, master: CachedMaster): Promise<Planned> {
     const extras = mergeExtras(app.extras, channel.extras);
-    const key = JSON.stringify([master.local.identity, app.format, app.naming, channel.id, extras]);
+    const key = JSON.stringify([master.source.url, master.source.identity, app.format, app.naming, channel.id, extras]);
     const hit = this.plans.get(key);
     if (hit) {
       this.plans.delete(key);

@@ -1,7 +1,7 @@
-import { checkFormatFits, type ChannelFormat } from '@subpack/apk';
-import { loadMaster, mergeExtras, type ChannelSpec } from '@subpack/pack';
+import { checkFormatFits } from '@subpack/apk';
+import { validateChannels, type ChannelSpec } from '@subpack/pack';
+import { mergeExtras, type PackFormat } from '@subpack/rules';
 import type { TaskStore } from '@subpack/state';
-import { resolveMaster } from '@subpack/storage';
 import { AppRegistry, RegistryInputError, checkAppName, checkAppSettings, type AppSettings, type ServedApp, type ServedChannel } from './app-registry';
 import { ChannelApks } from './channel-apks';
 
@@ -20,7 +20,7 @@ export interface ImportResult {
 export class ServeAdmin {
   constructor(
     readonly registry: AppRegistry,
-    private readonly apks: ChannelApks = new ChannelApks(),
+    private readonly apks: ChannelApks = new ChannelApks(registry),
   ) {}
 
   async putApp(name: string, input: Partial<AppSettings> & { master?: unknown }): Promise<ServedApp> {
@@ -38,8 +38,10 @@ export class ServeAdmin {
 
   async putChannels(appName: string, channels: readonly ChannelSpec[]): Promise<ServedChannel[]> {
     const app = await this.app(appName);
-    const withExtras = channels.some((c) => Object.keys(mergeExtras(app.extras, c.extras)).length > 0);
-    if (withExtras) await this.checkFits(app.master, app.format, true);
+    // The limits apply to what each APK carries: the app's extras merged into the channel's own.
+    const merged = channels.map((c) => ({ id: c.id, extras: mergeExtras(app.extras, c.extras) }));
+    validateChannels(merged);
+    if (merged.some((c) => Object.keys(c.extras).length > 0)) await this.checkFits(app.master, app.format, true);
     return this.registry.putChannels(app.name, channels);
   }
 
@@ -74,9 +76,8 @@ export class ServeAdmin {
     return result;
   }
 
-  private async checkFits(masterUrl: string, format: ChannelFormat, hasExtras: boolean): Promise<void> {
-    const local = await resolveMaster(masterUrl);
-    const master = await loadMaster(local.path);
+  private async checkFits(masterUrl: string, format: PackFormat, hasExtras: boolean): Promise<void> {
+    const master = await this.apks.analyse(masterUrl);
     checkFormatFits(master.layout, format, hasExtras);
   }
 }

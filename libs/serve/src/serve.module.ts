@@ -195,7 +195,7 @@ function responseMetrics(registry: Registry | undefined) {
 export class ServeModule {
   static forRoot(deps: ServeDeps): DynamicModule {
     const registry = new AppRegistry(deps.redis, deps.redisPrefix);
-    const apks = new ChannelApks();
+    const apks = new ChannelApks(registry);
     const responder = new ApkResponder(
       registry,
       apks,

@@ -10,11 +10,13 @@ import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { prefixLengthFor, readApkLayout, type ChannelFormat } from '@subpack/apk';
+import { prefixLengthFor, readApkLayout } from '@subpack/apk';
+import type { PackFormat as ChannelFormat } from '@subpack/rules';
 import { createLogger } from '@subpack/runtime';
 import { TaskStore } from '@subpack/state';
 import { openTestRedis, type TestRedis } from '@subpack/state/dist/test-support/redis';
-import { apksignerVerify, frameworkResApk, makeTempDir, removeDir, standardApks, type StandardApks } from '@subpack/testing';
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { apksignerVerify, frameworkResApk, largeApk, makeTempDir, removeDir, standardApks, startMoto, type MotoServer, type StandardApks } from '@subpack/testing';
 import { signedQuery } from './signed-url';
 import { ServeModule } from './serve.module';
 
@@ -353,5 +355,65 @@ describe('a master replaced while serving', () => {
     const resumed = await http('GET', apkPath('live', 'ch'), { range: 'bytes=1000-', 'if-range': inFlight.headers.etag ?? '' });
     assert.equal(resumed.status, 200);
     assert.ok(resumed.body.equals(after.bytes));
+  });
+});
+
+describe('a master in S3 (moto)', () => {
+  let moto: MotoServer;
+  let s3: S3Client;
+  const savedEnv = { ...process.env };
+  before(async () => {
+    moto = await startMoto();
+    Object.assign(process.env, moto.env);
+    s3 = new S3Client({ region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    await s3.send(new CreateBucketCommand({ Bucket: 'masters' }));
+  });
+  after(async () => {
+    s3?.destroy();
+    await moto?.stop();
+    process.env = savedEnv;
+  });
+
+  test('the prefix streams from ranged GETs; bytes, ranges and ETag match subpack pack of the same file', async () => {
+    const local = await largeApk();
+    await s3.send(new PutObjectCommand({ Bucket: 'masters', Key: 'game/app.apk', Body: await readFile(local) }));
+    assert.equal((await admin('PUT', '/s3game', { master: 's3://masters/game/app.apk', extras: { build: '5' } })).status, 200);
+    await admin('POST', '/s3game/channels', { list: 'huawei,campaign=s3' });
+    const packed = await pack(local, join(dir, 's3'), 'auto', 'huawei,campaign=s3', ['build=5']);
+    const whole = await http('GET', apkPath('s3game', 'huawei'));
+    assert.equal(whole.status, 200);
+    assert.ok(whole.body.equals(packed.bytes), 'served from S3 = packed from the same file');
+    assert.equal(whole.headers.etag, `"${packed.sha256}"`);
+    assert.ok(Date.parse(whole.headers['last-modified']!) > 0, 'objects get a Last-Modified too');
+    const k = prefixLengthFor(await readApkLayout(local), 'auto');
+    const across = await http('GET', apkPath('s3game', 'huawei'), { range: `bytes=${k - 5000}-${k + 99}` });
+    assert.equal(across.status, 206);
+    assert.ok(across.body.equals(packed.bytes.subarray(k - 5000, k + 100)));
+    const again = await http('HEAD', apkPath('s3game', 'huawei'));
+    assert.equal(again.headers['last-modified'], whole.headers['last-modified'], 'Last-Modified is stable for one object version');
+
+    // A new object under the same key: its ETag differs, so the caches refresh and the new channel APK is served.
+    await s3.send(new PutObjectCommand({ Bucket: 'masters', Key: 'game/app.apk', Body: await readFile(apks.v1v2v3) }));
+    const replaced = await pack(apks.v1v2v3, join(dir, 's3-new'), 'auto', 'huawei,campaign=s3', ['build=5']);
+    const fresh = await http('GET', apkPath('s3game', 'huawei'));
+    assert.ok(fresh.body.equals(replaced.bytes));
+    assert.equal(fresh.headers.etag, `"${replaced.sha256}"`);
+  });
+
+  test('a master object deleted after registration is 503 naming it; an unserved scheme is refused at registration', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'masters', Key: 'game/temp.apk', Body: await readFile(apks.v2Only) }));
+    assert.equal((await admin('PUT', '/s3temp', { master: 's3://masters/game/temp.apk' })).status, 200);
+    await admin('POST', '/s3temp/channels', { list: 'a' });
+    assert.equal((await http('GET', apkPath('s3temp', 'a'))).status, 200);
+    await s3.send(new DeleteObjectCommand({ Bucket: 'masters', Key: 'game/temp.apk' }));
+    const gone = await http('GET', apkPath('s3temp', 'a'));
+    assert.equal(gone.status, 503);
+    assert.match(gone.body.toString(), /game\/temp\.apk does not exist/);
+    const missing = await admin('PUT', '/s3missing', { master: 's3://masters/game/never.apk' });
+    assert.equal(missing.status, 400);
+    assert.match(missing.body.toString(), /does not exist/);
+    const oss = await admin('PUT', '/ossgame', { master: 'oss://bucket/app.apk' });
+    assert.equal(oss.status, 400);
+    assert.match(oss.body.toString(), /oss:\/\/ is not served by this deployment/);
   });
 });

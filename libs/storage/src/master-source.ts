@@ -94,6 +94,11 @@ export class ObjectMaster implements MasterSource {
   }
 }
 
+/** The identity of one version of a file, as stat and fstat report it: it changes when the file is replaced or rewritten. */
+export function fileIdentity(st: { dev: number; ino: number; size: number; mtimeMs: number }): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
 /** Opens the master at `masterUrl`, checking that it exists and is readable. Bad input is a MasterUnavailableError. */
 export async function openMaster(masterUrl: string): Promise<MasterSource> {
   let parsed: StorageUrl;
@@ -121,7 +126,7 @@ export async function openMaster(masterUrl: string): Promise<MasterSource> {
     const st = await stat(path);
     if (!st.isFile()) throw new MasterUnavailableError(`master ${path} is not a regular file`);
     await access(path, constants.R_OK);
-    return new FileMaster(masterUrl, path, st.size, `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`);
+    return new FileMaster(masterUrl, path, st.size, fileIdentity(st));
   } catch (err) {
     if (err instanceof MasterUnavailableError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
