@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     await cli(['serve', 'app', 'add', 'bench', '--master', master]);
     await cli(['serve', 'channel', 'add', 'bench', '--channel', 'bench-channel']);
     const packed = join(work, 'www');
-    await cli(['pack', master, '--out', packed, '--channel', 'bench-channel', '--name', 'bench-channel.apk', '--quiet']);
+    await cli(['pack', master, '--out', packed, '--channel', 'bench-channel', '--name', '{channel}.apk', '--quiet']);
     const size = (await stat(join(packed, 'bench-channel.apk'))).size;
 
     const servePort = await freePort();

@@ -66,9 +66,9 @@ test('apps and channels from the CLI; a download interrupted in the prefix resum
   assert.deepEqual(listed.map((c) => [c.id, c.extras]), [['store', { campaign: 'c1' }]]);
 
   const packed = join(dir, 'packed');
-  const p = await subpack(['pack', master, '--out', packed, '--format', 'walle', '--extra', 'build=9', '--channel', 'store,campaign=c1', '--name', 'ref.apk', '--quiet']);
+  const p = await subpack(['pack', master, '--out', packed, '--format', 'walle', '--extra', 'build=9', '--channel', 'store,campaign=c1', '--name', 'ref-{channel}.apk', '--quiet']);
   assert.equal(p.code, 0, p.stderr);
-  const reference = await readFile(join(packed, 'ref.apk'));
+  const reference = await readFile(join(packed, 'ref-store.apk'));
 
   // An interrupted download: the first 10 MB only, well inside the master's prefix.
   const file = join(dir, 'download.apk');
