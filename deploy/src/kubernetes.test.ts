@@ -49,8 +49,8 @@ interface NetworkPolicy extends K8sObject {
   spec: { podSelector: LabelSelector; policyTypes?: string[]; egress?: { to?: NetworkPeer[]; ports?: { port: number }[] }[] };
 }
 
-/** Services that may reach addresses outside the cluster: the object store (packer, uploader) or webhooks (notifier). */
-const REACH_OUTSIDE = new Set(['packer', 'uploader', 'notifier']);
+/** Services that may reach addresses outside the cluster: the object store (packer, uploader, serve) or webhooks (notifier). */
+const REACH_OUTSIDE = new Set(['packer', 'uploader', 'notifier', 'serve']);
 
 class Rendered {
   constructor(
