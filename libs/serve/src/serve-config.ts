@@ -1,4 +1,4 @@
-import { int, str, type ConfigOf } from '@subpack/runtime';
+import { int, str, type ConfigOf } from '@subpack/config';
 
 /** The serve service's own settings, read with the shared ones (REDIS_URL, SUBPACK_REDIS_PREFIX, HTTP_PORT). */
 export const SERVE_CONFIG = {
