@@ -21,6 +21,7 @@ import {
   REPO_ROOT,
   uniqueTaskId,
   waitFor,
+  WebhookReceiver,
 } from './harness';
 
 interface Definitions {
@@ -36,9 +37,11 @@ const suffix = randomBytes(3).toString('hex');
 const userOf = (name: string): string => `${name}-${suffix}`;
 
 let stack: E2eStack;
+let receiver: WebhookReceiver;
 let users: string[] = [];
 before(async () => {
   stack = await E2eStack.create('perms');
+  receiver = await WebhookReceiver.start();
   // Users are broker-wide: this test's copies get a unique suffix and live only in this test's vhost.
   const defs = JSON.parse(await readFile(DEFINITIONS, 'utf8')) as Definitions;
   const vhost = stack.vhost.name;
@@ -61,6 +64,7 @@ before(async () => {
 after(async () => {
   for (const user of users) await rabbitmqctl(['delete_user', user]).catch(() => undefined);
   await stack.cleanup();
+  await receiver.close();
 });
 
 function urlFor(name: string): string {
@@ -90,7 +94,7 @@ async function refusal(name: string, action: (channel: ConfirmChannel) => Promis
   }
 }
 
-test('each service runs with its own user, and a publisher user gets a task done', { timeout: 120_000 }, async () => {
+test('each service (the notifier too) runs with its own user, and a publisher user gets a task done', { timeout: 120_000 }, async () => {
   const master = await standardApk('v1v2v3');
   const targetDir = join(stack.workDir, 'out');
   await mkdir(targetDir);
@@ -99,6 +103,12 @@ test('each service runs with its own user, and a publisher user gets a task done
     stack.start('uploader', { AMQP_URL: urlFor('subpack-uploader') }),
     stack.start('retry-scheduler', { AMQP_URL: urlFor('subpack-retry-scheduler') }),
     stack.start('list-bridge', { AMQP_URL: urlFor('subpack-list-bridge') }),
+    stack.start('notifier', {
+      AMQP_URL: urlFor('subpack-notifier'),
+      SUBPACK_NOTIFY_ALLOWED_HOSTS: '127.0.0.1',
+      SUBPACK_NOTIFY_BATCH_WINDOW_MS: '200',
+      SUBPACK_NOTIFY_SUBSCRIPTIONS: JSON.stringify([{ url: receiver.url('/hook'), level: 'info', secret: 'whsec_' + Buffer.from('perms-notifier-key-0123456789').toString('base64') }]),
+    }),
   ]);
   const tap = await stack.eventTap();
   const taskId = uniqueTaskId('perms');
@@ -106,6 +116,8 @@ test('each service runs with its own user, and a publisher user gets a task done
   const [completed] = await stack.waitForEvent(tap, taskId, 'task.completed', 60_000);
   assert.equal(completed!.event.status, 'done');
   assert.equal((await listTarget(targetDir)).length, 3);
+  // The notifier consumed the events and sent its own deliveries through the exchange with its user.
+  await receiver.waitFor('task.completed at the webhook', (requests) => requests.some((r) => r.body.includes(taskId) && r.body.includes('task.completed')), 60_000, () => stack.outputs());
 });
 
 test('a publisher user cannot publish internal messages, reach other exchanges, or declare anything', { timeout: 60_000 }, async () => {
@@ -123,4 +135,8 @@ test('a publisher user cannot publish internal messages, reach other exchanges, 
   assert.match(await refusal('subpack-publisher', (c) => c.checkQueue('subpack.uploader.store').then(() => c.get('subpack.uploader.store'))), /ACCESS_REFUSED/);
   // And a service cannot stand in for the publisher: the uploader may send events, not tasks.
   assert.match(await refusal('subpack-uploader', publish('subpack', 'task.pack')), /ACCESS_REFUSED/);
+  // The notifier sends deliveries and events only: no tasks, no packer work.
+  for (const routingKey of ['task.pack', 'channel.store', 'pack.batch']) {
+    assert.match(await refusal('subpack-notifier', publish('subpack', routingKey)), /ACCESS_REFUSED - access to topic/, routingKey);
+  }
 });
