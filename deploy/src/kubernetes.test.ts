@@ -49,6 +49,27 @@ interface NetworkPolicy extends K8sObject {
   spec: { podSelector: LabelSelector; policyTypes?: string[]; egress?: { to?: NetworkPeer[]; ports?: { port: number }[] }[] };
 }
 
+interface BrokerPermissions {
+  user: string;
+  vhost: string;
+  configure?: string;
+  exchange?: string;
+  write: string;
+  read: string;
+}
+/** deploy/rabbitmq/definitions.json: the broker users compose loads, and the one home of their permissions. */
+interface BrokerDefinitions {
+  users: { name: string; tags: string[] }[];
+  permissions: BrokerPermissions[];
+  topic_permissions: BrokerPermissions[];
+}
+interface BrokerUser extends K8sObject {
+  spec: { tags?: string[]; importCredentialsSecret?: { name: string } };
+}
+interface BrokerGrant extends K8sObject {
+  spec: { vhost: string; user?: string; userReference?: { name: string }; permissions: Record<string, string> };
+}
+
 /** Services that may reach addresses outside the cluster: the object store (packer, uploader, serve) or webhooks (notifier). */
 const REACH_OUTSIDE = new Set(['packer', 'uploader', 'notifier', 'serve']);
 
@@ -147,6 +168,19 @@ describe('the schema check', () => {
     const scaled = structuredClone(rendered.get('prod')!.ofKind<ScaledObject>('ScaledObject')[0]!);
     (scaled.spec.triggers[0]!.metadata as Record<string, unknown>).value = 10;
     assert.ok((await validateObject(scaled)).some((p) => p.includes('metadata/value must be string')));
+  });
+
+  it('rejects a Permission with a topic permission\'s field, a TopicPermission without its exchange, and a User without its cluster', async () => {
+    const prod = rendered.get('prod')!;
+    const permission = structuredClone(prod.ofKind<BrokerGrant>('Permission')[0]!);
+    permission.spec.permissions.exchange = 'subpack';
+    assert.ok((await validateObject(permission)).some((p) => p.includes('additional properties: exchange')));
+    const topic = structuredClone(prod.ofKind<BrokerGrant>('TopicPermission')[0]!);
+    delete topic.spec.permissions.exchange;
+    assert.ok((await validateObject(topic)).some((p) => p.includes("must have required property 'exchange'")));
+    const user = structuredClone(prod.ofKind<BrokerUser>('User')[0]!) as K8sObject & { spec: Record<string, unknown> };
+    delete user.spec.rabbitmqClusterReference;
+    assert.ok((await validateObject(user)).some((p) => p.includes("must have required property 'rabbitmqClusterReference'")));
   });
 
   it('rejects an unknown RabbitmqCluster field and an object of a kind it has no schema for', async () => {
@@ -282,6 +316,41 @@ for (const overlay of overlayNames()) {
             else if (r().keysOf('Secret', host.name)?.[host.key] === undefined) problems.push(`${service}: TriggerAuthentication host ${host.name}/${host.key} does not exist`);
           }
         }
+      }
+      assert.deepEqual(problems, []);
+    });
+
+    it('the broker users and their (topic) permissions are those of deploy/rabbitmq/definitions.json, and each service connects as its own user', () => {
+      const defs = JSON.parse(readFileSync(join(DEPLOY_DIR, 'rabbitmq', 'definitions.json'), 'utf8')) as BrokerDefinitions;
+      // The administrator is the operator's default user (subpack-rabbitmq-default-user), not a User object.
+      const admins = new Set(defs.users.filter((u) => u.tags.includes('administrator')).map((u) => u.name));
+      const byName = <T extends { user?: string; name?: string }>(list: T[]): T[] => [...list].sort((a, b) => (a.user ?? a.name ?? '').localeCompare(b.user ?? b.name ?? ''));
+      const credentials = (user: BrokerUser | undefined): Record<string, string> | undefined =>
+        user?.spec.importCredentialsSecret && r().keysOf('Secret', user.spec.importCredentialsSecret.name);
+      const users = r().ofKind<BrokerUser>('User');
+      const usernameOf = (grant: BrokerGrant): string | undefined =>
+        grant.spec.user ?? credentials(users.find((u) => u.metadata.name === grant.spec.userReference?.name))?.username;
+      const grants = (kind: string): BrokerPermissions[] =>
+        byName(r().ofKind<BrokerGrant>(kind).map((g) => ({ user: usernameOf(g) ?? `${g.metadata.name} (no user)`, vhost: g.spec.vhost, ...g.spec.permissions }) as BrokerPermissions));
+      const notAdmin = (p: { user?: string; name?: string }): boolean => !admins.has(p.user ?? p.name ?? '');
+      assert.deepEqual(
+        byName(users.map((u) => ({ name: credentials(u)?.username ?? `${u.metadata.name} (no credentials)`, tags: u.spec.tags ?? [] }))),
+        byName(defs.users.filter(notAdmin).map((u) => ({ name: u.name, tags: u.tags }))),
+      );
+      assert.deepEqual(grants('Permission'), byName(defs.permissions.filter(notAdmin)));
+      assert.deepEqual(grants('TopicPermission'), byName(defs.topic_permissions.filter(notAdmin)));
+      const problems: string[] = [];
+      for (const service of serviceNames()) {
+        const container = r().deploymentOf(service)?.spec.template.spec.containers[0];
+        const amqpUrl = container && r().environment(container).env.AMQP_URL;
+        // A service without the broker (serve) has neither a user nor an AMQP_URL.
+        const hasUser = users.some((u) => credentials(u)?.username === `subpack-${service}`);
+        if (amqpUrl === undefined && !hasUser) continue;
+        const secret = container?.env?.find((e) => e.name === 'AMQP_URL')?.valueFrom?.secretKeyRef?.name;
+        const own = credentials(users.find((u) => u.spec.importCredentialsSecret?.name === secret));
+        const url = new URL(amqpUrl ?? 'amqp://missing');
+        if (!own || own.username !== `subpack-${service}`) problems.push(`${service}: AMQP_URL is not from the Secret of User subpack-${service}`);
+        else if (decodeURIComponent(url.username) !== own.username || decodeURIComponent(url.password) !== own.password) problems.push(`${service}: AMQP_URL does not carry its user's username and password`);
       }
       assert.deepEqual(problems, []);
     });

@@ -1,6 +1,6 @@
 // Rendering the Kustomize overlays with kubectl's built-in kustomize, and validating every rendered object against its
-// schema: Kubernetes, KEDA and Prometheus operator objects through the kubernetes-models packages, RabbitmqCluster
-// through deploy/schemas. Unknown fields are errors, as with `kubectl apply --validate=strict`.
+// schema: Kubernetes, KEDA and Prometheus operator objects through the kubernetes-models packages, the RabbitMQ
+// operators' RabbitmqCluster, User, Permission and TopicPermission through deploy/schemas. Unknown fields are errors, as with `kubectl apply --validate=strict`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,6 +56,9 @@ async function modelFor(apiVersion: string, kind: string): Promise<ModelClass | 
 /** JSON schemas kept in deploy/schemas for custom resources no npm package has models for. */
 const SCHEMA_FILES: Record<string, string> = {
   'rabbitmq.com/v1beta1/RabbitmqCluster': 'rabbitmqcluster-v1beta1.schema.json',
+  'rabbitmq.com/v1beta1/User': 'user-v1beta1.schema.json',
+  'rabbitmq.com/v1beta1/Permission': 'permission-v1beta1.schema.json',
+  'rabbitmq.com/v1beta1/TopicPermission': 'topicpermission-v1beta1.schema.json',
 };
 
 const ajv = new Ajv({ strict: true, allErrors: true });
