@@ -48,6 +48,7 @@ async function main(): Promise<number> {
       const source = await openMaster('s3://bench/master.apk');
       const info = await loadMaster(source);
       const before = sentBytes();
+      const deletes: Promise<unknown>[] = [];
       const started = process.hrtime.bigint();
       const { results, failures } = await packToTarget(
         info,
@@ -56,9 +57,13 @@ async function main(): Promise<number> {
         { targetUrl: `s3://bench/${mode}/`, format: 'auto', nameTemplate: DEFAULT_NAMING, extras: {}, compose: mode === 'composed', log: () => undefined },
         {
           // Each channel object is dropped once written, so the store holds one at a time; the delete is in the timing.
-          onResult: (r) => void s3.send(new DeleteObjectCommand({ Bucket: 'bench', Key: new URL(r.url).pathname.slice(1) })),
+          onResult: (r) => {
+            deletes.push(s3.send(new DeleteObjectCommand({ Bucket: 'bench', Key: new URL(r.url).pathname.slice(1) })));
+          },
         },
       );
+      // Awaited before the clock stops and before moto stops: a delete still in flight would otherwise fail later.
+      await Promise.all(deletes);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (failures.length > 0) throw new Error(`${mode}: ${failures.length} channels failed: ${failures[0]!.error}`);
       const perChannel = (sentBytes() - before) / results.length;
