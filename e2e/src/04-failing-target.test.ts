@@ -54,7 +54,8 @@ test('writes to a broken target are retried with backoff and the task completes 
   await redelivered.waitFor('a channel job back from a retry tier', (m) => m.some(isStoreJob), 60_000, () => stack.describe(tap));
   assert.equal(storedChannels(tap.messages, taskId).size, 0, 'nothing could be stored while the target is a file');
   await rm(targetDir);
-  await mkdir(targetDir);
+  // A retried job may create the directory itself between these two calls.
+  await mkdir(targetDir, { recursive: true });
 
   const [completed] = await stack.waitForEvent(tap, taskId, 'task.completed', 90_000);
   assert.equal(completed!.event.status, 'done', JSON.stringify(completed!.event));

@@ -22,7 +22,8 @@ import {
   waitFor,
 } from './harness';
 
-const CHANNELS = 50;
+// Enough that the broker stops mid-task: rabbitmqctl takes about a second to act, and channels are fast to write.
+const CHANNELS = 200;
 const OUTAGE_MS = 3000;
 
 let stack: E2eStack;
