@@ -84,19 +84,33 @@ export async function packToDirectory(
   // Hash the shared prefix while the first copies run: they mostly wait on I/O, so the CPU is free for it.
   const prefix = opts.digests || nameNeedsDigests ? PrefixDigests.compute(master.path, prefixLengthFor(master.layout, opts.format)) : undefined;
   prefix?.catch(() => undefined);
-  const results: ChannelResult[] = [];
+  return packEachChannel(channels, observer, async (channel) => {
+    const plan = planChannel(master.layout, opts.format, { channel: channel.id, extras: mergeExtras(opts.extras, channel.extras) });
+    // Names with {md5}/{sha256} wait for the prefix hash; otherwise the digests are taken after the copy.
+    const digests = nameNeedsDigests && prefix ? (await prefix).withTail(plan.tail) : undefined;
+    const file = renderName(opts.nameTemplate, nameValues(master, channel.id, digests), outDir);
+    const outPath = join(outDir, file);
+    await mkdir(dirname(outPath), { recursive: true });
+    await writePlanToFile(master.path, plan, outPath);
+    const final = digests ?? (prefix ? (await prefix).withTail(plan.tail) : undefined);
+    return { channel: channel.id, file: outPath, bytes: plan.size, ...(final ?? {}) };
+  });
+}
+
+/**
+ * Runs one channel at a time; a channel that fails is reported with its reason and the rest carry on, so local and
+ * object-store packs share one failure policy.
+ */
+export async function packEachChannel<R>(
+  channels: readonly ChannelSpec[],
+  observer: PackObserver<R>,
+  packOne: (channel: ChannelSpec) => Promise<R>,
+): Promise<{ results: R[]; failures: ChannelFailure[] }> {
+  const results: R[] = [];
   const failures: ChannelFailure[] = [];
   for (const [index, channel] of channels.entries()) {
     try {
-      const plan = planChannel(master.layout, opts.format, { channel: channel.id, extras: mergeExtras(opts.extras, channel.extras) });
-      // Names with {md5}/{sha256} wait for the prefix hash; otherwise the digests are taken after the copy.
-      const digests = nameNeedsDigests && prefix ? (await prefix).withTail(plan.tail) : undefined;
-      const file = renderName(opts.nameTemplate, nameValues(master, channel.id, digests), outDir);
-      const outPath = join(outDir, file);
-      await mkdir(dirname(outPath), { recursive: true });
-      await writePlanToFile(master.path, plan, outPath);
-      const final = digests ?? (prefix ? (await prefix).withTail(plan.tail) : undefined);
-      const result: ChannelResult = { channel: channel.id, file: outPath, bytes: plan.size, ...(final ?? {}) };
+      const result = await packOne(channel);
       results.push(result);
       observer.onResult?.(result, index, channels.length);
     } catch (err) {

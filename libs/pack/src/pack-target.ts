@@ -3,7 +3,7 @@ import { FileMaster, channelStoreRequest, openTarget, targetRoot, type MasterSou
 import type { ChannelSpec } from './channels';
 import type { MasterInfo } from './master';
 import { mergeExtras } from '@subpack/rules';
-import { nameValues, preparePack, type ChannelFailure, type LocalPackOptions, type PackObserver } from './pack-local';
+import { nameValues, packEachChannel, preparePack, type ChannelFailure, type LocalPackOptions, type PackObserver } from './pack-local';
 import { renderName } from './naming';
 
 export interface TargetPackOptions extends Omit<LocalPackOptions, 'outDir' | 'digests'> {
@@ -43,23 +43,12 @@ export async function packToTarget(
   const k = prefixLengthFor(master.layout, opts.format);
   const contentAddress = source instanceof FileMaster && !opts.targetUrl.startsWith('file:');
   const prefix = await PrefixDigests.fromChunks(source.url, k, source.stream(0, contentAddress ? source.size : k), { fileSha256: contentAddress });
-  const results: TargetResult[] = [];
-  const failures: ChannelFailure[] = [];
-  for (const [index, channel] of channels.entries()) {
-    try {
-      const plan = planChannel(master.layout, opts.format, { channel: channel.id, extras: mergeExtras(opts.extras, channel.extras) });
-      const digests = prefix.withTail(plan.tail);
-      const name = renderName(opts.nameTemplate, nameValues(master, channel.id, digests), root);
-      const req = channelStoreRequest({ master: source, manifest: master.manifest, channel: channel.id, plan, name, prefix, digests });
-      const stored = (await target.existing(req)) ?? (await target.store(req));
-      const result: TargetResult = { channel: channel.id, url: stored.url, bytes: plan.size, ...digests, ...(stored.method ? { method: stored.method } : {}) };
-      results.push(result);
-      observer.onResult?.(result, index, channels.length);
-    } catch (err) {
-      const failure = { channel: channel.id, error: err instanceof Error ? err.message : String(err) };
-      failures.push(failure);
-      observer.onFailure?.(failure, index, channels.length);
-    }
-  }
-  return { results, failures };
+  return packEachChannel(channels, observer, async (channel): Promise<TargetResult> => {
+    const plan = planChannel(master.layout, opts.format, { channel: channel.id, extras: mergeExtras(opts.extras, channel.extras) });
+    const digests = prefix.withTail(plan.tail);
+    const name = renderName(opts.nameTemplate, nameValues(master, channel.id, digests), root);
+    const req = channelStoreRequest({ master: source, manifest: master.manifest, channel: channel.id, plan, name, prefix, digests });
+    const stored = (await target.existing(req)) ?? (await target.store(req));
+    return { channel: channel.id, url: stored.url, bytes: plan.size, ...digests, ...(stored.method ? { method: stored.method } : {}) };
+  });
 }
