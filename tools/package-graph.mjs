@@ -20,8 +20,7 @@ export const SAME_LAYER_IMPORTS = new Map([
   ['@subpack/messaging', ['@subpack/contracts']],
   // Packing writes every channel APK through the storage targets (files and object stores alike).
   ['@subpack/pack', ['@subpack/storage']],
-  // Serving plans channel APKs from the packer's master cache, and `subpack serve` runs the serve module in-process.
-  ['@subpack/serve', ['@subpack/workflow']],
+  // `subpack serve` runs the serve module in-process.
   ['subpack', ['@subpack/serve']],
   // The benchmark and the deployment checks drive the same real stack the end-to-end tests do.
   ['@subpack/bench', ['@subpack/e2e']],

@@ -10,11 +10,11 @@ import fc from 'fast-check';
 import Redis from 'ioredis';
 import { TOPOLOGY, validatePackTask, type PackTask } from '@subpack/contracts';
 import { AmqpConnectionManager, PermanentError, silentLogger } from '@subpack/messaging';
-import { PackInputError, loadMaster, preparePack, type MasterInfo } from '@subpack/pack';
+import { MasterCache, PackInputError, loadMaster, preparePack, type MasterInfo } from '@subpack/pack';
 import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, type Extras } from '@subpack/rules';
 import { TaskStore } from '@subpack/state';
 import { makeTempDir, removeDir, standardApk } from '@subpack/testing';
-import { MasterCache, acceptTask, parseServiceRoots, type PackerDeps } from '@subpack/workflow';
+import { acceptTask, parseServiceRoots, type PackerDeps } from '@subpack/workflow';
 import { createVhost, deleteRedisKeys, deleteVhost, fileTargetUrl, fileUrl, randomRedisPrefix, REDIS_URL, subpack, type Vhost } from './harness';
 
 const SEED = 20_261_122;

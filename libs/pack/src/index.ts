@@ -2,5 +2,6 @@ export * from './errors';
 export * from './channels';
 export * from './naming';
 export * from './master';
+export * from './master-cache';
 export * from './pack-local';
 export * from './pack-target';

@@ -1,8 +1,7 @@
 import { posix } from 'node:path';
 import { planChannel, type ChannelPlan } from '@subpack/apk';
-import { nameValues, renderName } from '@subpack/pack';
+import { MasterCache, nameValues, renderName, type CachedMaster } from '@subpack/pack';
 import { mergeExtras } from '@subpack/rules';
-import { MasterCache, type CachedMaster } from '@subpack/workflow';
 import type { AppRegistry, ServedApp, ServedChannel } from './app-registry';
 import { pinMaster, type PinnedMaster } from './pinned-master';
 

@@ -22,7 +22,7 @@ import { failChannel } from './completion';
 import { asPermanent, isBadInput } from './permanent';
 import { checkRoots, type ServiceRoots } from './roots';
 import { now, publishEvent } from './events';
-import type { MasterCache } from './master-cache';
+import type { MasterCache } from '@subpack/pack';
 
 export interface PackerDeps {
   store: TaskStore;

@@ -7,7 +7,7 @@ import type { TaskStore, TaskSummary } from '@subpack/state';
 import { StorageError, channelStoreRequest, openTarget, targetRoot, type ChannelTarget, type StoredObject, type TargetOptions } from '@subpack/storage';
 import { completeTaskOnce } from './completion';
 import { now, publishEvent } from './events';
-import type { MasterCache } from './master-cache';
+import type { MasterCache } from '@subpack/pack';
 import { asPermanent } from './permanent';
 import { checkRoots, type ServiceRoots } from './roots';
 

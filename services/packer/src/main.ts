@@ -3,7 +3,8 @@ import { QUEUES } from '@subpack/contracts';
 import { MAX_CHANNELS } from '@subpack/rules';
 import { int } from '@subpack/config';
 import { runService } from '@subpack/runtime';
-import { MasterCache, ROOTS_CONFIG, type PackerDeps } from '@subpack/workflow';
+import { MasterCache } from '@subpack/pack';
+import { ROOTS_CONFIG, type PackerDeps } from '@subpack/workflow';
 import { PACKER_DEPS, PackerController } from './packer.controller';
 
 @Module({})

@@ -2,7 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { QUEUES } from '@subpack/contracts';
 import { int } from '@subpack/config';
 import { runService } from '@subpack/runtime';
-import { MasterCache, ROOTS_CONFIG, type UploaderDeps } from '@subpack/workflow';
+import { MasterCache } from '@subpack/pack';
+import { ROOTS_CONFIG, type UploaderDeps } from '@subpack/workflow';
 import { UPLOADER_DEPS, UploaderController } from './uploader.controller';
 
 @Module({})

@@ -8,7 +8,7 @@ import { QUEUES, TOPOLOGY, validateEvent, type PackTask, type SubpackEvent } fro
 import { AmqpConnectionManager, silentLogger } from '@subpack/messaging';
 import { TaskStore } from '@subpack/state';
 import { createVhost, deleteVhost, makeTempDir, removeDir, type Vhost } from '@subpack/testing';
-import { MasterCache } from '../master-cache';
+import { MasterCache } from '@subpack/pack';
 import { parseServiceRoots, type ServiceRoots } from '../roots';
 import type { PackerDeps } from '../packer-steps';
 import type { UploaderDeps } from '../uploader-steps';

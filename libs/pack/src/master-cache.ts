@@ -1,5 +1,5 @@
 import { PrefixDigests } from '@subpack/apk';
-import { loadMaster, type MasterInfo } from '@subpack/pack';
+import { loadMaster, type MasterInfo } from './master';
 import { FileMaster, openMaster, type MasterSource } from '@subpack/storage';
 
 export interface CachedMaster extends MasterInfo {
