@@ -1,11 +1,13 @@
 import { ApkError } from './errors';
-import { PAIR_IDS, readSigningBlock, type SigningBlock } from './signing/signing-block';
+import { PAIR_IDS } from './signing/pairs';
+import { readSigningBlock, type SigningBlock } from './signing/signing-block';
 import { parseCentralDirectory, type CdEntry } from './zip/central-directory';
 import { centralDirectoryGapProblem, readEocd, type Eocd } from './zip/eocd';
 import { withFileSource, type ByteSource } from './zip/file-source';
+import { U32_MAX } from './zip/records';
 
 /** Android's signature code uses 32-bit offsets; bigger files cannot carry a valid v2+ signature. */
-export const MAX_APK_SIZE = 0xffffffff;
+export const MAX_APK_SIZE = U32_MAX;
 /** A central directory bigger than this is corrupt rather than real (framework-res, ~7,600 entries, is ~0.5 MiB). */
 export const MAX_CD_SIZE = 256 * 1024 * 1024;
 

@@ -5,6 +5,8 @@ export * from './zip/eocd';
 export * from './zip/central-directory';
 export * from './zip/entries';
 export * from './signing/signing-block';
+export * from './signing/pairs';
+export * from './zip/records';
 export * from './channels/payloads';
 export * from './channels/plan';
 export * from './channels/read';

@@ -1,5 +1,4 @@
-import { readApkLayout, readApkLayoutForInspection, readChannels, readManifest, type ApkLayout, type ByteSource, type FoundChannel, type ManifestInfo } from '@subpack/apk';
-import { pairHexId, pairName } from '@subpack/rules';
+import { readApkLayout, readApkLayoutForInspection, readChannels, readManifest, pairHexId, pairName, type ApkLayout, type ByteSource, type FoundChannel, type ManifestInfo } from '@subpack/apk';
 
 /** What a pack job needs to know about its master, all read from the tail and two small entries. */
 export interface MasterInfo {

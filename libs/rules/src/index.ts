@@ -4,6 +4,5 @@ export * from './extras';
 export * from './naming';
 export * from './formats';
 export * from './task-id';
-export * from './signing-block';
 export * from './topology';
 export * from './serve-app';

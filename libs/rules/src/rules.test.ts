@@ -2,13 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   FORBIDDEN_BMP_RANGES,
-  PAIR_IDS,
   channelIdProblem,
   extrasProblems,
   fileNameProblem,
   forbiddenCharacter,
   namingTemplateProblems,
-  pairName,
   quoted,
   renderFileName,
   taskIdProblem,
@@ -104,10 +102,4 @@ test('task ids: the contract pattern and length', () => {
   assert.equal(taskIdProblem('x'.repeat(129)), 'is 129 characters long, above the limit of 128');
   assert.match(taskIdProblem('-x')!, /must start with a letter or digit/);
   assert.match(taskIdProblem('a{b}')!, /must start with a letter or digit/);
-});
-
-test('signing-block pairs have names for inspect', () => {
-  assert.equal(pairName(PAIR_IDS.walle), 'Walle channel');
-  assert.equal(pairName(PAIR_IDS.v2), 'v2 signature');
-  assert.equal(pairName(0x12345678), 'unknown');
 });

@@ -1,4 +1,5 @@
 import { ApkError } from '../errors';
+import { U16_MAX } from '../zip/records';
 
 /** Extras are string-to-string, as in Walle's JSON: every reader the game clients ship expects that. */
 export type Extras = Record<string, string>;
@@ -53,7 +54,7 @@ export const VASDOLLY_V1_MAGIC = Buffer.from('ltlovezh', 'latin1');
 
 export function appendVasDollyComment(oldComment: Buffer, channel: string): Buffer {
   const bytes = Buffer.from(channel, 'utf8');
-  if (bytes.length > 0xffff) throw new ApkError('BAD_CHANNEL', `channel id of ${bytes.length} bytes is too long for the ZIP comment format`);
+  if (bytes.length > U16_MAX) throw new ApkError('BAD_CHANNEL', `channel id of ${bytes.length} bytes is too long for the ZIP comment format`);
   const len = Buffer.alloc(2);
   len.writeUInt16LE(bytes.length, 0);
   return Buffer.concat([oldComment, bytes, len, VASDOLLY_V1_MAGIC]);

@@ -2,8 +2,10 @@ import { crc32 } from 'node:zlib';
 import type { PackFormat } from '@subpack/rules';
 import { hasV2PlusSignature, type ApkLayout } from '../apk-layout';
 import { ApkError } from '../errors';
-import { PAIR_IDS, rebuildWithPairs, type SigningBlockPair } from '../signing/signing-block';
+import { PAIR_IDS } from '../signing/pairs';
+import { rebuildWithPairs, type SigningBlockPair } from '../signing/signing-block';
 import { MAX_COMMENT_LENGTH, patchEocd } from '../zip/eocd';
+import { CD_RECORD, LOCAL_FILE_HEADER, U32_MAX, ZIP64_MARKER, ZIP_FLAG_UTF8_NAME, ZIP_METHOD } from '../zip/records';
 import { META_INF_CHANNEL_ENTRY, appendVasDollyComment, encodeVasDolly, encodeWalle, type ChannelInfo } from './payloads';
 
 export type ConcreteFormat = Exclude<PackFormat, 'auto'>;
@@ -108,7 +110,10 @@ function planComment(layout: ApkLayout, info: ChannelInfo): ChannelPlan {
 }
 
 const DOS_DATE_1980_01_01 = 0x0021;
-const UTF8_NAME_FLAG = 0x0800;
+/** APPNOTE 4.4.3: 1.0 is enough to extract a stored entry; 2.0 is what the writer claims to implement. */
+const ZIP_VERSION = { stored: 10, writer: 20 } as const;
+/** One more entry must leave the 16-bit count below the all-ones value that means ZIP64. */
+const MAX_ENTRIES = ZIP64_MARKER.u16 - 1;
 
 function planMetaInf(layout: ApkLayout, info: ChannelInfo): ChannelPlan {
   if (layout.entries.some((e) => e.name === META_INF_CHANNEL_ENTRY)) {
@@ -117,41 +122,36 @@ function planMetaInf(layout: ApkLayout, info: ChannelInfo): ChannelPlan {
       `${layout.path}: already contains ${META_INF_CHANNEL_ENTRY}; channel-pack the original master instead of a channel APK`,
     );
   }
-  const name = Buffer.from(META_INF_CHANNEL_ENTRY, 'utf8');
-  const data = encodeWalle(info);
-  const crc = crc32(data);
-  const lfh = Buffer.alloc(30);
-  lfh.writeUInt32LE(0x04034b50, 0);
-  lfh.writeUInt16LE(10, 4);
-  lfh.writeUInt16LE(UTF8_NAME_FLAG, 6);
-  lfh.writeUInt16LE(0, 8);
-  lfh.writeUInt16LE(0, 10);
-  lfh.writeUInt16LE(DOS_DATE_1980_01_01, 12);
-  lfh.writeUInt32LE(crc, 14);
-  lfh.writeUInt32LE(data.length, 18);
-  lfh.writeUInt32LE(data.length, 22);
-  lfh.writeUInt16LE(name.length, 26);
-  lfh.writeUInt16LE(0, 28);
-  const record = Buffer.alloc(46);
-  record.writeUInt32LE(0x02014b50, 0);
-  record.writeUInt16LE(20, 4);
-  record.writeUInt16LE(10, 6);
-  record.writeUInt16LE(UTF8_NAME_FLAG, 8);
-  record.writeUInt16LE(0, 10);
-  record.writeUInt16LE(0, 12);
-  record.writeUInt16LE(DOS_DATE_1980_01_01, 14);
-  record.writeUInt32LE(crc, 16);
-  record.writeUInt32LE(data.length, 20);
-  record.writeUInt32LE(data.length, 24);
-  record.writeUInt16LE(name.length, 28);
-  record.writeUInt32LE(layout.eocd.cdOffset, 42);
-  const entryBytes = lfh.length + name.length + data.length;
-  const newCdOffset = layout.eocd.cdOffset + entryBytes;
-  if (layout.entries.length + 1 > 0xfffe) {
+  if (layout.entries.length + 1 > MAX_ENTRIES) {
     throw new ApkError('ZIP64_UNSUPPORTED', `${layout.path}: one more entry would need ZIP64, which Android does not support`);
   }
+  const name = Buffer.from(META_INF_CHANNEL_ENTRY, 'utf8');
+  const data = encodeWalle(info);
+  const entry = {
+    versionNeeded: ZIP_VERSION.stored,
+    flags: ZIP_FLAG_UTF8_NAME,
+    method: ZIP_METHOD.stored,
+    modTime: 0,
+    modDate: DOS_DATE_1980_01_01,
+    crc32: crc32(data),
+    compressedSize: data.length,
+    uncompressedSize: data.length,
+    nameLength: name.length,
+    extraLength: 0,
+  };
+  const lfh = LOCAL_FILE_HEADER.write(entry);
+  const record = CD_RECORD.write({
+    ...entry,
+    versionMadeBy: ZIP_VERSION.writer,
+    commentLength: 0,
+    diskStart: 0,
+    internalAttributes: 0,
+    externalAttributes: 0,
+    localHeaderOffset: layout.eocd.cdOffset,
+  });
+  const entryBytes = lfh.length + name.length + data.length;
   const eocd = patchEocd(layout.eocd.raw, {
-    cdOffset: newCdOffset,
+    cdOffset: layout.eocd.cdOffset + entryBytes,
     cdSize: layout.eocd.cdSize + record.length + name.length,
     entryCount: layout.entries.length + 1,
   });
@@ -161,7 +161,7 @@ function planMetaInf(layout: ApkLayout, info: ChannelInfo): ChannelPlan {
 function finish(prefixLength: number, parts: Buffer[]): ChannelPlan {
   const tail = Buffer.concat(parts);
   const size = prefixLength + tail.length;
-  if (size > 0xffffffff) throw new ApkError('TOO_LARGE', `channel APK would be ${size} bytes, over the 4 GiB ZIP limit`);
+  if (size > U32_MAX) throw new ApkError('TOO_LARGE', `channel APK would be ${size} bytes, over the 4 GiB ZIP limit`);
   return { prefixLength, tail, size };
 }
 

@@ -1,5 +1,5 @@
 import type { ApkLayout } from '../apk-layout';
-import { PAIR_IDS } from '../signing/signing-block';
+import { PAIR_IDS } from '../signing/pairs';
 import { readEntry } from '../zip/entries';
 import { META_INF_CHANNEL_ENTRY, decodePackerNg, decodeVasDolly, decodeVasDollyComment, decodeWalle, type ChannelInfo } from './payloads';
 

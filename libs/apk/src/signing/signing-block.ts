@@ -1,17 +1,14 @@
-import { PAIR_IDS } from '@subpack/rules';
 import { ApkError } from '../errors';
 import type { ByteSource } from '../zip/file-source';
+import { SIGNING_BLOCK_FOOTER, SIGNING_BLOCK_HEADER, SIGNING_BLOCK_PAIR, SIGNING_BLOCK_PAIR_ID_SIZE } from '../zip/records';
+import { PAIR_IDS } from './pairs';
 
-export const SIGNING_BLOCK_MAGIC = Buffer.from('APK Sig Block 42', 'latin1');
 /** apksig pads the block to this size so the verity (fs-verity/Merkle) code sees a page-aligned block. */
 export const SIGNING_BLOCK_ALIGNMENT = 4096;
-const FOOTER_SIZE = 8 + 16;
-const HEADER_SIZE = 8;
-const PAIR_HEADER_SIZE = 8 + 4;
 /** Two GiB is far beyond any real block; a bigger size field means corruption, not data. */
 const MAX_BLOCK_SIZE = 0x7fffffff;
-
-export { PAIR_IDS };
+/** The leading size field is the one byte range the block's size fields do not count. */
+const UNCOUNTED = SIGNING_BLOCK_HEADER.size;
 
 export interface SigningBlockPair {
   id: number;
@@ -31,12 +28,12 @@ export interface SigningBlock {
  * (a v1-only APK). A block whose two size fields disagree, or whose pairs overrun it, is corrupt.
  */
 export async function readSigningBlock(src: ByteSource, cdOffset: number): Promise<SigningBlock | null> {
-  if (cdOffset < FOOTER_SIZE + HEADER_SIZE) return null;
-  const footer = await src.read(cdOffset - FOOTER_SIZE, FOOTER_SIZE);
-  if (!footer.subarray(8).equals(SIGNING_BLOCK_MAGIC)) return null;
-  const sizeInFooter = readU64(footer, 0, src.path);
-  const total = sizeInFooter + 8;
-  if (sizeInFooter < FOOTER_SIZE || total > MAX_BLOCK_SIZE || total > cdOffset) {
+  if (cdOffset < SIGNING_BLOCK_FOOTER.size + SIGNING_BLOCK_HEADER.size) return null;
+  const footer = await src.read(cdOffset - SIGNING_BLOCK_FOOTER.size, SIGNING_BLOCK_FOOTER.size);
+  if (!SIGNING_BLOCK_FOOTER.matches(footer)) return null;
+  const sizeInFooter = checked(SIGNING_BLOCK_FOOTER.read(footer).size, cdOffset - SIGNING_BLOCK_FOOTER.size, src.path);
+  const total = sizeInFooter + UNCOUNTED;
+  if (sizeInFooter < SIGNING_BLOCK_FOOTER.size || total > MAX_BLOCK_SIZE || total > cdOffset) {
     throw new ApkError(
       'BAD_SIGNING_BLOCK',
       `${src.path}: APK Signing Block size ${sizeInFooter} does not fit before the central directory at ${cdOffset}`,
@@ -49,26 +46,31 @@ export async function readSigningBlock(src: ByteSource, cdOffset: number): Promi
 
 /** Parses a whole block (both size fields and the magic included) into its pairs, in order. */
 export function parseSigningBlock(block: Buffer, label: string): SigningBlockPair[] {
-  const sizeInHeader = readU64(block, 0, label);
-  const sizeInFooter = readU64(block, block.length - FOOTER_SIZE, label);
-  if (sizeInHeader !== sizeInFooter || sizeInHeader + 8 !== block.length) {
+  const end = block.length - SIGNING_BLOCK_FOOTER.size;
+  const sizeInHeader = checked(SIGNING_BLOCK_HEADER.read(block).size, 0, label);
+  const sizeInFooter = checked(SIGNING_BLOCK_FOOTER.read(block, end).size, end, label);
+  if (sizeInHeader !== sizeInFooter || sizeInHeader + UNCOUNTED !== block.length) {
     throw new ApkError(
       'BAD_SIGNING_BLOCK',
-      `${label}: APK Signing Block size fields disagree (header ${sizeInHeader}, footer ${sizeInFooter}, actual ${block.length - 8})`,
+      `${label}: APK Signing Block size fields disagree (header ${sizeInHeader}, footer ${sizeInFooter}, actual ${block.length - UNCOUNTED})`,
     );
   }
   const pairs: SigningBlockPair[] = [];
-  const end = block.length - FOOTER_SIZE;
-  let p = HEADER_SIZE;
+  let p = SIGNING_BLOCK_HEADER.size;
   while (p < end) {
-    if (p + 8 > end) throw new ApkError('BAD_SIGNING_BLOCK', `${label}: truncated pair length at block offset ${p}`);
-    const len = readU64(block, p, label);
-    if (len < 4 || p + 8 + len > end) {
+    if (p + SIGNING_BLOCK_PAIR.fields.length.size > end) {
+      throw new ApkError('BAD_SIGNING_BLOCK', `${label}: truncated pair length at block offset ${p}`);
+    }
+    // The footer follows `end`, so the whole pair header is readable even when only its length field fits.
+    const header = SIGNING_BLOCK_PAIR.read(block, p);
+    const len = checked(header.length, p, label);
+    const valueStart = p + SIGNING_BLOCK_PAIR.size;
+    const next = valueStart - SIGNING_BLOCK_PAIR_ID_SIZE + len;
+    if (len < SIGNING_BLOCK_PAIR_ID_SIZE || next > end) {
       throw new ApkError('BAD_SIGNING_BLOCK', `${label}: pair at block offset ${p} declares length ${len}, which overruns the block`);
     }
-    const id = block.readUInt32LE(p + 8);
-    pairs.push({ id, value: Buffer.from(block.subarray(p + 12, p + 8 + len)) });
-    p += 8 + len;
+    pairs.push({ id: header.id, value: Buffer.from(block.subarray(valueStart, next)) });
+    p = next;
   }
   return pairs;
 }
@@ -79,32 +81,30 @@ export function parseSigningBlock(block: Buffer, label: string): SigningBlockPai
  */
 export function buildSigningBlock(pairs: readonly SigningBlockPair[], align: boolean): Buffer {
   let pairsSize = 0;
-  for (const pair of pairs) pairsSize += PAIR_HEADER_SIZE + pair.value.length;
+  for (const pair of pairs) pairsSize += SIGNING_BLOCK_PAIR.size + pair.value.length;
   let padding = 0;
   if (align) {
-    const unpadded = HEADER_SIZE + pairsSize + FOOTER_SIZE;
+    const unpadded = SIGNING_BLOCK_HEADER.size + pairsSize + SIGNING_BLOCK_FOOTER.size;
     const rem = unpadded % SIGNING_BLOCK_ALIGNMENT;
     if (rem !== 0) {
       padding = SIGNING_BLOCK_ALIGNMENT - rem;
       // The padding is itself a pair and needs room for its own header.
-      if (padding < PAIR_HEADER_SIZE) padding += SIGNING_BLOCK_ALIGNMENT;
+      if (padding < SIGNING_BLOCK_PAIR.size) padding += SIGNING_BLOCK_ALIGNMENT;
     }
   }
-  const total = HEADER_SIZE + pairsSize + padding + FOOTER_SIZE;
+  const total = SIGNING_BLOCK_HEADER.size + pairsSize + padding + SIGNING_BLOCK_FOOTER.size;
   const out = Buffer.alloc(total);
-  out.writeBigUInt64LE(BigInt(total - 8), 0);
-  let p = HEADER_SIZE;
+  SIGNING_BLOCK_HEADER.patch(out, 0, { size: total - UNCOUNTED });
+  let p = SIGNING_BLOCK_HEADER.size;
   const write = (id: number, value: Buffer | number): void => {
     const len = typeof value === 'number' ? value : value.length;
-    out.writeBigUInt64LE(BigInt(len + 4), p);
-    out.writeUInt32LE(id, p + 8);
-    if (typeof value !== 'number') value.copy(out, p + 12);
-    p += PAIR_HEADER_SIZE + len;
+    SIGNING_BLOCK_PAIR.patch(out, p, { length: len + SIGNING_BLOCK_PAIR_ID_SIZE, id });
+    if (typeof value !== 'number') value.copy(out, p + SIGNING_BLOCK_PAIR.size);
+    p += SIGNING_BLOCK_PAIR.size + len;
   };
   for (const pair of pairs) write(pair.id, pair.value);
-  if (padding > 0) write(PAIR_IDS.verityPadding, padding - PAIR_HEADER_SIZE);
-  out.writeBigUInt64LE(BigInt(total - 8), p);
-  SIGNING_BLOCK_MAGIC.copy(out, p + 8);
+  if (padding > 0) write(PAIR_IDS.verityPadding, padding - SIGNING_BLOCK_PAIR.size);
+  SIGNING_BLOCK_FOOTER.write({ size: total - UNCOUNTED }).copy(out, p);
   return out;
 }
 
@@ -132,10 +132,10 @@ export function rebuildWithPairs(block: SigningBlock, set: readonly SigningBlock
   return buildSigningBlock(kept, wasAligned);
 }
 
-function readU64(buf: Buffer, offset: number, label: string): number {
-  const v = buf.readBigUInt64LE(offset);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new ApkError('BAD_SIGNING_BLOCK', `${label}: APK Signing Block length field ${v} at ${offset} is implausible`);
+/** A 64-bit length field as a number, or a clear error when it is too big to be real. */
+function checked(n: number, offset: number, label: string): number {
+  if (!Number.isSafeInteger(n)) {
+    throw new ApkError('BAD_SIGNING_BLOCK', `${label}: APK Signing Block length field ${BigInt(n)} at ${offset} is implausible`);
   }
-  return Number(v);
+  return n;
 }

@@ -1,7 +1,5 @@
 import { ApkError } from '../errors';
-
-export const CD_RECORD_SIGNATURE = 0x02014b50;
-const CD_RECORD_MIN_SIZE = 46;
+import { CD_RECORD } from './records';
 
 export interface CdEntry {
   name: string;
@@ -20,17 +18,16 @@ export function parseCentralDirectory(cd: Buffer, expectedEntries: number, cdOff
   const entries: CdEntry[] = [];
   let p = 0;
   while (p < cd.length) {
-    if (p + CD_RECORD_MIN_SIZE > cd.length || cd.readUInt32LE(p) !== CD_RECORD_SIGNATURE) {
+    if (!CD_RECORD.matches(cd, p)) {
       throw new ApkError('BAD_CENTRAL_DIRECTORY', `${label}: corrupt central directory record at offset ${cdOffset + p}`);
     }
-    const nameLength = cd.readUInt16LE(p + 28);
-    const extraLength = cd.readUInt16LE(p + 30);
-    const commentLength = cd.readUInt16LE(p + 32);
-    const end = p + CD_RECORD_MIN_SIZE + nameLength + extraLength + commentLength;
+    const record = CD_RECORD.read(cd, p);
+    const nameStart = p + CD_RECORD.size;
+    const end = nameStart + record.nameLength + record.extraLength + record.commentLength;
     if (end > cd.length) {
       throw new ApkError('BAD_CENTRAL_DIRECTORY', `${label}: central directory record at offset ${cdOffset + p} runs past the directory's end`);
     }
-    const localHeaderOffset = cd.readUInt32LE(p + 42);
+    const { localHeaderOffset } = record;
     if (localHeaderOffset >= cdOffset) {
       throw new ApkError(
         'BAD_CENTRAL_DIRECTORY',
@@ -38,11 +35,11 @@ export function parseCentralDirectory(cd: Buffer, expectedEntries: number, cdOff
       );
     }
     entries.push({
-      name: cd.toString('utf8', p + CD_RECORD_MIN_SIZE, p + CD_RECORD_MIN_SIZE + nameLength),
-      method: cd.readUInt16LE(p + 10),
-      crc32: cd.readUInt32LE(p + 16),
-      compressedSize: cd.readUInt32LE(p + 20),
-      uncompressedSize: cd.readUInt32LE(p + 24),
+      name: cd.toString('utf8', nameStart, nameStart + record.nameLength),
+      method: record.method,
+      crc32: record.crc32,
+      compressedSize: record.compressedSize,
+      uncompressedSize: record.uncompressedSize,
       localHeaderOffset,
     });
     p = end;

@@ -7,6 +7,7 @@ import { frameworkResApk, makeTempDir, removeDir, standardApk } from '@subpack/t
 import { ApkError } from '../errors';
 import { writeZip } from '../manifest/test-support/zip-writer';
 import { readEntries, readEntry } from './entries';
+import { CD_RECORD, EOCD, LOCAL_FILE_HEADER } from './records';
 
 /** unzip's view of an entry: an independent reader to compare against. */
 function unzipEntry(apk: string, name: string): Buffer {
@@ -15,9 +16,11 @@ function unzipEntry(apk: string, name: string): Buffer {
 
 /** Offsets of the local header and the central-directory record of the first entry named `name`. */
 function recordOffsets(zip: Buffer, name: string): { local: number; central: number } {
-  for (let at = zip.indexOf('PK\x01\x02', 0, 'latin1'); at !== -1; at = zip.indexOf('PK\x01\x02', at + 4, 'latin1')) {
-    const nameLength = zip.readUInt16LE(at + 28);
-    if (zip.toString('latin1', at + 46, at + 46 + nameLength) === name) return { local: zip.readUInt32LE(at + 42), central: at };
+  const { cdOffset, entryCount } = EOCD.read(zip, zip.length - EOCD.size);
+  for (let i = 0, at = cdOffset; i < entryCount; i++) {
+    const { nameLength, extraLength, commentLength, localHeaderOffset } = CD_RECORD.read(zip, at);
+    if (zip.toString('latin1', at + CD_RECORD.size, at + CD_RECORD.size + nameLength) === name) return { local: localHeaderOffset, central: at };
+    at += CD_RECORD.size + nameLength + extraLength + commentLength;
   }
   throw new Error(`no ${name} in test zip`);
 }
@@ -112,7 +115,8 @@ describe('readEntry / readEntries', () => {
     await writeZip(path, [{ name: 'a.txt', data: text, compress: true }]);
     const zip = await readFile(path);
     const { local } = recordOffsets(zip, 'a.txt');
-    const dataStart = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const { nameLength, extraLength } = LOCAL_FILE_HEADER.read(zip, local);
+    const dataStart = local + LOCAL_FILE_HEADER.size + nameLength + extraLength;
     zip.fill(0xff, dataStart, dataStart + 16);
     await writeFile(path, zip);
     await assert.rejects(readEntry(path, 'a.txt', { maxBytes: 1 << 20 }), (err: unknown) => {
@@ -140,8 +144,8 @@ describe('readEntry / readEntries', () => {
     ]);
     const zip = await readFile(path);
     const { local, central } = recordOffsets(zip, 'x.bin');
-    zip.writeUInt16LE(0x6363, local + 8);
-    zip.writeUInt16LE(0x6363, central + 10);
+    LOCAL_FILE_HEADER.patch(zip, local, { method: 0x6363 });
+    CD_RECORD.patch(zip, central, { method: 0x6363 });
     await writeFile(path, zip);
     const got = await readEntries(path, ['x.bin', 'y.txt'], { maxBytes: 1 << 20 });
     assert.deepEqual(got.get('x.bin'), data);

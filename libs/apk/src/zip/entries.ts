@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import * as yauzl from 'yauzl';
 import { ApkError } from '../errors';
 import { FileSource, type ByteSource } from './file-source';
+import { ZIP_METHOD } from './records';
 
 export interface ReadEntryOptions {
   /** Largest uncompressed size accepted. A bigger entry is an error, never a silently truncated read. */
@@ -13,7 +14,6 @@ export interface ReadEntriesOptions extends ReadEntryOptions {
   maxBytesByName?: Readonly<Record<string, number>>;
 }
 
-const COMPRESSION_DEFLATED = 8;
 /** Central-directory records are read through a window this big, instead of two tiny reads per record. */
 const READ_WINDOW_BYTES = 256 * 1024;
 const STREAM_CHUNK_BYTES = 1024 * 1024;
@@ -188,7 +188,7 @@ async function readOne(zip: yauzl.ZipFile, entry: yauzl.Entry, maxBytes: number,
     const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
     // As Android's ZipAssetsProvider reads the manifest: deflated is inflated, and any other method field, even an
     // unknown one, means the uncompressedSize bytes are stored as-is. The encryption bit is ignored, as Android does.
-    const inflate = entry.compressionMethod === COMPRESSION_DEFLATED;
+    const inflate = entry.compressionMethod === ZIP_METHOD.deflated;
     const length = inflate ? entry.compressedSize : entry.uncompressedSize;
     // Not openReadStreamLowLevelPromise: in yauzl 3.4 it calls openReadStream with the wrong arguments.
     const stream = await new Promise<Readable>((resolve, reject) => {
