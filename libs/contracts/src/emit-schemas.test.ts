@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { EMIT_COMMAND, emitSchemas, renderSchemaFiles, SCHEMAS_DIR } from './emit-schemas';
+import { withCatalogueEvents } from './asyncapi-events';
+import { ASYNCAPI_FILE, EMIT_COMMAND, emitSchemas, renderSchemaFiles, SCHEMAS_DIR } from './emit-schemas';
 import { PACK_TASK_EXAMPLE } from './schemas/pack-task';
 
 describe('checked-in schema files', () => {
@@ -30,6 +31,24 @@ describe('checked-in schema files', () => {
     assert.equal(validate(PACK_TASK_EXAMPLE), true);
     assert.equal(validate({ ...PACK_TASK_EXAMPLE, channels: [{ id: '../escape' }] }), false);
     assert.equal(validate({ ...PACK_TASK_EXAMPLE, chanels: [] }), false);
+  });
+});
+
+describe('asyncapi.yaml event channels and messages', () => {
+  it('are the ones the event catalogue generates', () => {
+    const onDisk = readFileSync(ASYNCAPI_FILE, 'utf8');
+    assert.equal(withCatalogueEvents(onDisk), onDisk, `asyncapi.yaml's events differ from the catalogue; run \`${EMIT_COMMAND}\``);
+  });
+
+  it('follow the catalogue: a removed event type is dropped, a changed example is rewritten', () => {
+    const onDisk = readFileSync(ASYNCAPI_FILE, 'utf8');
+    const withExtra = onDisk.replace(
+      /^channels:\n/m,
+      "channels:\n  oldThingEvent:\n    address: event.old.thing\n    messages:\n      oldThing:\n        $ref: '#/components/messages/oldThing'\n",
+    );
+    assert.notEqual(withExtra, onDisk);
+    const edited = withExtra.replace('taskId: release-2025-06-01.43', 'taskId: hand-edited');
+    assert.equal(withCatalogueEvents(edited), onDisk);
   });
 });
 

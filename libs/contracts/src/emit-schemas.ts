@@ -1,10 +1,12 @@
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { withCatalogueEvents } from './asyncapi-events';
 import { schemaDocument, schemaFileName, SCHEMA_NAMES } from './schemas/catalog';
 
 /** libs/contracts/schemas, seen from dist/ (this file compiles to dist/emit-schemas.js). */
 export const SCHEMAS_DIR = resolve(__dirname, '..', 'schemas');
 export const EMIT_COMMAND = 'node libs/contracts/dist/emit-schemas.js';
+export const ASYNCAPI_FILE = resolve(__dirname, '..', 'asyncapi.yaml');
 
 /** File name -> exact file content, for every catalogued schema. */
 export function renderSchemaFiles(): Map<string, string> {
@@ -24,5 +26,6 @@ export function emitSchemas(dir: string = SCHEMAS_DIR): string[] {
 
 if (require.main === module) {
   const written = emitSchemas();
-  console.log(`wrote ${written.length} schema files to ${SCHEMAS_DIR}`);
+  writeFileSync(ASYNCAPI_FILE, withCatalogueEvents(readFileSync(ASYNCAPI_FILE, 'utf8')));
+  console.log(`wrote ${written.length} schema files to ${SCHEMAS_DIR} and the event channels and messages of ${ASYNCAPI_FILE}`);
 }

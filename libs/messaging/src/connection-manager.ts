@@ -1,3 +1,4 @@
+import { MESSAGING_DEFAULTS } from './defaults';
 import { connect, type ChannelModel } from 'amqplib';
 import { EventEmitter } from 'node:events';
 import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff';
@@ -81,7 +82,7 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
     this.logger = options.logger ?? stderrLogger;
     this.topology = options.topology;
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    const publisherOptions = { logger: this.logger, connectTimeoutMs: options.publishConnectTimeoutMs ?? 10_000 };
+    const publisherOptions = { logger: this.logger, connectTimeoutMs: options.publishConnectTimeoutMs ?? MESSAGING_DEFAULTS.reconnectWaitMs };
     this.publisher = new Publisher(this, publisherOptions);
   }
 
@@ -93,7 +94,7 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
   async connect(): Promise<void> {
     if (this.stateValue === 'closing' || this.stateValue === 'closed') throw new NotConnectedError('connection manager is closed');
     if (this.loop === undefined && this.connection === undefined) this.loop = this.runConnectLoop();
-    const timeoutMs = this.options.connectTimeoutMs ?? 30_000;
+    const timeoutMs = this.options.connectTimeoutMs ?? MESSAGING_DEFAULTS.connectTimeoutMs;
     try {
       await this.waitForConnection(timeoutMs);
     } catch (error) {
@@ -154,7 +155,7 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
   }
 
   /** Graceful stop: cancel all consumers, wait (bounded) for running handlers, then close everything. */
-  async drain(timeoutMs = 30_000): Promise<DrainResult> {
+  async drain(timeoutMs: number = MESSAGING_DEFAULTS.drainTimeoutMs): Promise<DrainResult> {
     const consumers = [...this.consumers];
     this.logger.info({ consumers: consumers.length }, 'draining: cancelling consumers');
     await Promise.all(consumers.map((consumer) => consumer.cancel()));
@@ -199,9 +200,9 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
   private async connectOnce(): Promise<'connected' | 'retry' | 'stop'> {
     let connection: ChannelModel;
     try {
-      connection = await connect(withHeartbeat(this.options.url, this.options.heartbeatSeconds ?? 15), {
+      connection = await connect(withHeartbeat(this.options.url, this.options.heartbeatSeconds ?? MESSAGING_DEFAULTS.heartbeatSeconds), {
         clientProperties: { connection_name: this.options.connectionName ?? `subpack:${process.pid}` },
-        timeout: this.options.socketTimeoutMs ?? 10_000,
+        timeout: this.options.socketTimeoutMs ?? MESSAGING_DEFAULTS.socketTimeoutMs,
       });
     } catch (error) {
       this.lastError = describeError(error);

@@ -1,3 +1,4 @@
+import { MESSAGING_DEFAULTS } from './defaults';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyError, describeError, TransientError } from './errors';
@@ -74,9 +75,9 @@ export class Consumer {
     options: ConsumeOptions,
     private readonly deps: ConsumerDependencies,
   ) {
-    this.prefetch = options.prefetch ?? 1;
+    this.prefetch = options.prefetch ?? MESSAGING_DEFAULTS.prefetch;
     this.failureMode = options.onFailure ?? 'dead-letter';
-    this.requeueDelayMs = options.requeueDelayMs ?? 1000;
+    this.requeueDelayMs = options.requeueDelayMs ?? MESSAGING_DEFAULTS.requeueDelayMs;
     this.handlerTimeoutMs = options.handlerTimeoutMs;
     this.deadExchange = options.deadExchange ?? deps.deadExchange;
     if (!Number.isInteger(this.prefetch) || this.prefetch < 1) {

@@ -1,4 +1,5 @@
 export * from './names';
+export * from './defaults';
 export * from './errors';
 export * from './headers';
 export * from './logger';

@@ -1,3 +1,4 @@
+import { MESSAGING_DEFAULTS } from './defaults';
 import type { Channel, GetMessage } from 'amqplib';
 import { createHash } from 'node:crypto';
 import type { AmqpConnectionManager } from './connection-manager';
@@ -45,7 +46,7 @@ export class ParkingLot {
   ) {}
 
   /** Peeks at up to `limit` parked messages: basic.get without ack, then everything goes back. */
-  async listParked(limit = 100): Promise<ParkedMessage[]> {
+  async listParked(limit: number = MESSAGING_DEFAULTS.parkedListLimit): Promise<ParkedMessage[]> {
     return this.withChannel(async (channel) => {
       const messages = await this.getMessages(channel, limit);
       if (messages.length > 0) channel.nackAll(true);
@@ -114,7 +115,7 @@ export class ParkingLot {
 
   /** Closing the channel also returns any message a failure left unacked. */
   private async withChannel<T>(work: (channel: Channel) => Promise<T>): Promise<T> {
-    const connection = await this.manager.waitForConnection(this.options.connectTimeoutMs ?? 10_000);
+    const connection = await this.manager.waitForConnection(this.options.connectTimeoutMs ?? MESSAGING_DEFAULTS.reconnectWaitMs);
     const channel = await connection.createChannel();
     let failure: unknown;
     channel.on('error', (error: unknown) => {

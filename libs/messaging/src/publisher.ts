@@ -1,3 +1,4 @@
+import { MESSAGING_DEFAULTS } from './defaults';
 import { randomUUID } from 'node:crypto';
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import type { ConnectionSource } from './connection-source';
@@ -56,7 +57,7 @@ export class Publisher {
     private readonly source: ConnectionSource,
     options: PublisherOptions,
   ) {
-    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? MESSAGING_DEFAULTS.reconnectWaitMs;
     this.logger = options.logger;
   }
 

@@ -1,3 +1,4 @@
+import { MESSAGING_DEFAULTS } from './defaults';
 import type { AmqpConnectionManager } from './connection-manager';
 import type { Consumer } from './consumer';
 import type { TopologySpec } from './topology';
@@ -60,10 +61,10 @@ export class RetryScheduler {
     this.consumer = await this.manager.consume(this.manager.names.deadQueue, async (message) => {
       await this.handle(message);
     }, {
-      prefetch: this.options.prefetch ?? 10,
+      prefetch: this.options.prefetch ?? MESSAGING_DEFAULTS.retrySchedulerPrefetch,
       // The dead queue has nowhere to fail to: put the message back and try again later.
       onFailure: 'requeue',
-      requeueDelayMs: this.options.requeueDelayMs ?? 1000,
+      requeueDelayMs: this.options.requeueDelayMs ?? MESSAGING_DEFAULTS.requeueDelayMs,
     });
   }
 

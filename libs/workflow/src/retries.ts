@@ -1,4 +1,4 @@
-import { ROUTING_KEYS, validateEvent, type RetryScheduledEvent } from '@subpack/contracts';
+import { ROUTING_KEYS, reasonText, validateEvent, type RetryScheduledEvent } from '@subpack/contracts';
 import type { Publisher } from '@subpack/messaging';
 import { now, publishEvent } from './events';
 
@@ -31,7 +31,7 @@ export async function announceRetry(publisher: Publisher, retried: RetriedMessag
     attempt: retried.attempt,
     tier: retried.tier.name,
     delayMs: retried.tier.ttlMs,
-    reason: retried.reason.slice(0, 4096) || 'unknown error',
+    reason: reasonText(retried.reason),
     at: now(),
   };
   const checked = validateEvent(candidate);

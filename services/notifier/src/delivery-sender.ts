@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EXCHANGES, eventMessageId, eventRoutingKey, validateNotifyDelivery, type NotifyDelivery, type NotifyFailedEvent, type SubpackEvent } from '@subpack/contracts';
+import { EXCHANGES, eventMessageId, eventRoutingKey, reasonText, validateNotifyDelivery, type NotifyDelivery, type NotifyFailedEvent, type SubpackEvent } from '@subpack/contracts';
 import { PermanentError, TransientError, type Publisher } from '@subpack/messaging';
 import {
   describeSubscription,
@@ -103,7 +103,7 @@ export class DeliverySender {
       subscription: { origin: urlOrigin(target.url), format: target.format, key: target.key },
       deliveryId: delivery.deliveryId,
       permanent: failure.permanent,
-      reason: failure.reason.slice(0, 4096),
+      reason: reasonText(failure.reason),
       at: new Date().toISOString(),
     };
     await this.deps.publisher.publish(this.deps.exchange ?? EXCHANGES.main, eventRoutingKey(event.type), event, { messageId: eventMessageId(event) });

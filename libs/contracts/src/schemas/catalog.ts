@@ -1,15 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import { ChannelStoreJobSchema } from './channel-store-job';
-import {
-  ChannelFailedEventSchema,
-  ChannelStoredEventSchema,
-  TaskAcceptedEventSchema,
-  TaskCompletedEventSchema,
-  TaskFailedEventSchema,
-  RetryScheduledEventSchema,
-  NotifyFailedEventSchema,
-  TaskStalledEventSchema,
-} from './events';
+import { EVENT_SCHEMA_CATALOG } from './events';
 import { NotifyDeliverySchema, NotifySubscriptionSchema } from './notify';
 import { FailureHeadersSchema } from './failure-headers';
 import { PackBatchSchema } from './pack-batch';
@@ -22,14 +13,7 @@ export const SCHEMA_CATALOG = {
   'notify-subscription': NotifySubscriptionSchema,
   'pack-batch': PackBatchSchema,
   'channel-store-job': ChannelStoreJobSchema,
-  'task-accepted-event': TaskAcceptedEventSchema,
-  'channel-stored-event': ChannelStoredEventSchema,
-  'channel-failed-event': ChannelFailedEventSchema,
-  'task-completed-event': TaskCompletedEventSchema,
-  'task-failed-event': TaskFailedEventSchema,
-  'retry-scheduled-event': RetryScheduledEventSchema,
-  'notify-failed-event': NotifyFailedEventSchema,
-  'task-stalled-event': TaskStalledEventSchema,
+  ...EVENT_SCHEMA_CATALOG,
   'notify-delivery': NotifyDeliverySchema,
   'failure-headers': FailureHeadersSchema,
 } as const satisfies Record<string, TSchema>;

@@ -178,10 +178,18 @@ export function ByteCountSchema(description: string): TInteger {
   return Type.Integer({ minimum: 0, description });
 }
 
+/** Longest human-readable reason a message carries (error messages, failure headers, event reasons). */
+export const REASON_MAX_LENGTH = 4096;
+
+/** A reason cut to REASON_MAX_LENGTH, never empty. */
+export function reasonText(reason: string): string {
+  return reason.slice(0, REASON_MAX_LENGTH) || 'unknown error';
+}
+
 export const ErrorInfoSchema = Type.Object(
   {
     code: Type.String({ minLength: 1, maxLength: 128, description: 'Stable machine-readable error code.' }),
-    message: Type.String({ minLength: 1, maxLength: 4096, description: 'Human-readable reason.' }),
+    message: Type.String({ minLength: 1, maxLength: REASON_MAX_LENGTH, description: 'Human-readable reason.' }),
   },
   { title: 'Error', examples: [{ code: 'NO_SIGNING_BLOCK', message: 'master.apk has no APK Signing Block' }] },
 );

@@ -3,6 +3,7 @@ import {
   ByteCountSchema,
   ChannelIdSchema,
   ErrorInfoSchema,
+  REASON_MAX_LENGTH,
   DateTimeSchema,
   Md5HexSchema,
   Sha256HexSchema,
@@ -10,19 +11,7 @@ import {
 } from './common';
 import { StringEnum } from './rules';
 
-export const EVENT_TYPES = [
-  'task.accepted',
-  'channel.stored',
-  'channel.failed',
-  'task.completed',
-  'task.failed',
-  'retry.scheduled',
-  'notify.failed',
-  'task.stalled',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-type EventProperties<T extends EventType, P extends TProperties> = { type: TLiteral<T>; taskId: TString } & P & {
+type EventProperties<T extends string, P extends TProperties> = { type: TLiteral<T>; taskId: TString } & P & {
   at: TString;
 };
 
@@ -30,7 +19,7 @@ type EventProperties<T extends EventType, P extends TProperties> = { type: TLite
  * Every event has `type` (its routing key without "event."), `taskId` and `at`. Events stay open to new fields
  * (no additionalProperties: false): they fan out to consumers we do not deploy, who must ignore what they do not know.
  */
-function eventSchema<T extends EventType, P extends TProperties>(
+function eventSchema<T extends string, P extends TProperties>(
   type: T,
   properties: P,
   options: { description: string; examples: ReadonlyArray<Record<string, unknown>> },
@@ -204,7 +193,7 @@ export const RetryScheduledEventSchema = eventSchema(
     attempt: Type.Integer({ minimum: 1, description: 'Failures so far; 1 = first failure.' }),
     tier: Type.String({ minLength: 1, maxLength: 64, description: 'Retry tier the message waits in, e.g. 30s.' }),
     delayMs: Type.Integer({ minimum: 0, description: 'How long the message waits before it is tried again.' }),
-    reason: Type.String({ minLength: 1, maxLength: 4096, description: 'Why the last attempt failed.' }),
+    reason: Type.String({ minLength: 1, maxLength: REASON_MAX_LENGTH, description: 'Why the last attempt failed.' }),
   },
   {
     description:
@@ -244,7 +233,7 @@ export const NotifyFailedEventSchema = eventSchema(
     ),
     deliveryId: Type.String({ minLength: 1, maxLength: 255, description: 'webhook-id of the delivery that was given up.' }),
     permanent: Type.Boolean({ description: 'true: refused or rejected, never retried; false: gave up after the last retry.' }),
-    reason: Type.String({ minLength: 1, maxLength: 4096, description: 'Why the delivery was given up.' }),
+    reason: Type.String({ minLength: 1, maxLength: REASON_MAX_LENGTH, description: 'Why the delivery was given up.' }),
   },
   {
     description:
@@ -266,23 +255,61 @@ export const NotifyFailedEventSchema = eventSchema(
 );
 export type NotifyFailedEvent = Static<typeof NotifyFailedEventSchema>;
 
-export type SubpackEvent =
-  | TaskAcceptedEvent
-  | ChannelStoredEvent
-  | ChannelFailedEvent
-  | TaskCompletedEvent
-  | TaskFailedEvent
-  | RetryScheduledEvent
-  | NotifyFailedEvent
-  | TaskStalledEvent;
+interface EventEntry<S extends TObject> {
+  readonly schema: S;
+  /** How people call it (AsyncAPI titles). */
+  readonly title: string;
+  /** Name of the schema's example in the AsyncAPI document. */
+  readonly exampleName: string;
+  /**
+   * What makes one event of this type unique, after its type: a redelivered or re-sent event keeps its message id, so
+   * consumers (and the notifier's webhook receivers) can de-duplicate.
+   */
+  readonly idParts: (event: Static<S>) => readonly (string | number)[];
+}
 
-export const EVENT_SCHEMAS = {
-  'task.accepted': TaskAcceptedEventSchema,
-  'channel.stored': ChannelStoredEventSchema,
-  'channel.failed': ChannelFailedEventSchema,
-  'task.completed': TaskCompletedEventSchema,
-  'task.failed': TaskFailedEventSchema,
-  'retry.scheduled': RetryScheduledEventSchema,
-  'notify.failed': NotifyFailedEventSchema,
-  'task.stalled': TaskStalledEventSchema,
-} as const satisfies Record<EventType, TObject>;
+function entry<S extends TObject>(schema: S, rest: Omit<EventEntry<S>, 'schema'>): EventEntry<S> {
+  return { schema, ...rest };
+}
+
+/**
+ * Every event type, once, in publishing order. The union type, the validators, the schema catalogue, the message ids
+ * and the AsyncAPI channels and messages all come from this list.
+ */
+export const EVENT_CATALOG = {
+  'task.accepted': entry(TaskAcceptedEventSchema, { title: 'Task accepted', exampleName: 'accepted', idParts: (e) => [e.taskId] }),
+  'channel.stored': entry(ChannelStoredEventSchema, { title: 'Channel stored', exampleName: 'stored', idParts: (e) => [e.taskId, e.channel] }),
+  'channel.failed': entry(ChannelFailedEventSchema, { title: 'Channel failed', exampleName: 'writeFailed', idParts: (e) => [e.taskId, e.channel] }),
+  'task.completed': entry(TaskCompletedEventSchema, { title: 'Task completed', exampleName: 'partial', idParts: (e) => [e.taskId] }),
+  'task.failed': entry(TaskFailedEventSchema, { title: 'Task failed', exampleName: 'notAZip', idParts: (e) => [e.taskId] }),
+  'retry.scheduled': entry(RetryScheduledEventSchema, {
+    title: 'Retry scheduled',
+    exampleName: 'storeRetry',
+    idParts: (e) => [e.taskId, e.route, e.channel ?? e.batch ?? '', e.attempt],
+  }),
+  'notify.failed': entry(NotifyFailedEventSchema, { title: 'Notification failed', exampleName: 'hostNotAllowed', idParts: (e) => [e.deliveryId] }),
+  // A task can stall again after progress: each stall is its own event.
+  'task.stalled': entry(TaskStalledEventSchema, { title: 'Task stalled', exampleName: 'noUploader', idParts: (e) => [e.taskId, e.lastProgressAt] }),
+} as const;
+
+export type EventType = keyof typeof EVENT_CATALOG;
+export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as readonly EventType[];
+/** The event of one type. */
+export type EventOf<T extends EventType> = Static<(typeof EVENT_CATALOG)[T]['schema']>;
+export type SubpackEvent = { [T in EventType]: EventOf<T> }[EventType];
+
+/** The catalogue name of an event's schema: `task.accepted` → `task-accepted-event`. */
+export type EventSchemaName<T extends EventType = EventType> = T extends `${infer A}.${infer B}` ? `${A}-${B}-event` : never;
+export function eventSchemaName<T extends EventType>(type: T): EventSchemaName<T> {
+  return `${type.replace('.', '-')}-event` as EventSchemaName<T>;
+}
+
+/** Every event's schema, by catalogue name. */
+export const EVENT_SCHEMA_CATALOG = Object.fromEntries(EVENT_TYPES.map((type) => [eventSchemaName(type), EVENT_CATALOG[type].schema])) as {
+  readonly [T in EventType as EventSchemaName<T>]: (typeof EVENT_CATALOG)[T]['schema'];
+};
+
+export function eventMessageId(event: SubpackEvent): string {
+  const idParts = EVENT_CATALOG[event.type].idParts as (e: SubpackEvent) => readonly (string | number)[];
+  return [event.type, ...idParts(event)].join(':');
+}

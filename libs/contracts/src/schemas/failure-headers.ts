@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DateTimeSchema } from './common';
+import { DateTimeSchema, REASON_MAX_LENGTH } from './common';
 import { StringEnum } from './rules';
 
 /**
@@ -34,7 +34,7 @@ export const FailureHeadersSchema = Type.Object(
     [HEADERS.attempt]: Type.Optional(
       Type.Integer({ minimum: 1, description: 'How many times the message has failed; 1 = first failure.' }),
     ),
-    [HEADERS.error]: Type.Optional(Type.String({ maxLength: 4096, description: 'Human-readable reason of the last failure.' })),
+    [HEADERS.error]: Type.Optional(Type.String({ maxLength: REASON_MAX_LENGTH, description: 'Human-readable reason of the last failure.' })),
     [HEADERS.errorClass]: Type.Optional(
       StringEnum(ERROR_CLASSES, { description: 'permanent (bad input: park at once) or transient (retry later).' }),
     ),

@@ -11,7 +11,7 @@ import {
   validateNotifySubscriptions,
   validatePackBatch,
   validatePackTask,
-  validateTaskCompletedEvent,
+  eventValidator,
   VALIDATORS_BY_SCHEMA,
 } from './validators';
 
@@ -261,10 +261,10 @@ describe('validateEvent', () => {
   });
 
   it('checks that the counts of a completed task add up', () => {
-    assert.deepEqual(errorsOf(validateTaskCompletedEvent({ ...completed, done: 1, failed: 0 })), [
+    assert.deepEqual(errorsOf(eventValidator('task.completed')({ ...completed, done: 1, failed: 0 })), [
       'total: must equal done + failed (1)',
     ]);
-    assert.deepEqual(errorsOf(validateTaskCompletedEvent({ ...completed, done: 1, failed: 1 })), [
+    assert.deepEqual(errorsOf(eventValidator('task.completed')({ ...completed, done: 1, failed: 1 })), [
       'status: must be "partial" when failed is 1',
     ]);
   });

@@ -16,16 +16,12 @@ import type { SchemaName } from '../schemas/catalog';
 import type { ChannelStoreJob } from '../schemas/channel-store-job';
 import {
   EVENT_TYPES,
-  type ChannelFailedEvent,
-  type ChannelStoredEvent,
+  eventSchemaName,
+  type EventOf,
+  type EventSchemaName,
   type EventType,
   type SubpackEvent,
-  type TaskAcceptedEvent,
   type TaskCompletedEvent,
-  type TaskFailedEvent,
-  type RetryScheduledEvent,
-  type NotifyFailedEvent,
-  type TaskStalledEvent,
 } from '../schemas/events';
 import { STANDARD_WEBHOOKS_SECRET_PATTERN, type NotifyDelivery, type NotifySubscription } from '../schemas/notify';
 import type { FailureHeaders } from '../schemas/failure-headers';
@@ -83,38 +79,6 @@ export function validateChannelStoreJob(body: unknown): ValidationResult<Channel
   return validateAgainst<ChannelStoreJob>('channel-store-job', body, storeJobRules);
 }
 
-export function validateTaskAcceptedEvent(body: unknown): ValidationResult<TaskAcceptedEvent> {
-  return validateAgainst<TaskAcceptedEvent>('task-accepted-event', body);
-}
-
-export function validateChannelStoredEvent(body: unknown): ValidationResult<ChannelStoredEvent> {
-  return validateAgainst<ChannelStoredEvent>('channel-stored-event', body);
-}
-
-export function validateChannelFailedEvent(body: unknown): ValidationResult<ChannelFailedEvent> {
-  return validateAgainst<ChannelFailedEvent>('channel-failed-event', body);
-}
-
-export function validateTaskCompletedEvent(body: unknown): ValidationResult<TaskCompletedEvent> {
-  return validateAgainst<TaskCompletedEvent>('task-completed-event', body, countsAddUp);
-}
-
-export function validateTaskFailedEvent(body: unknown): ValidationResult<TaskFailedEvent> {
-  return validateAgainst<TaskFailedEvent>('task-failed-event', body);
-}
-
-export function validateRetryScheduledEvent(body: unknown): ValidationResult<RetryScheduledEvent> {
-  return validateAgainst<RetryScheduledEvent>('retry-scheduled-event', body);
-}
-
-export function validateNotifyFailedEvent(body: unknown): ValidationResult<NotifyFailedEvent> {
-  return validateAgainst<NotifyFailedEvent>('notify-failed-event', body);
-}
-
-export function validateTaskStalledEvent(body: unknown): ValidationResult<TaskStalledEvent> {
-  return validateAgainst<TaskStalledEvent>('task-stalled-event', body);
-}
-
 export function validateNotifyDelivery(body: unknown): ValidationResult<NotifyDelivery> {
   return validateAgainst<NotifyDelivery>('notify-delivery', body, deliveryEvents);
 }
@@ -123,15 +87,19 @@ export function validateFailureHeaders(headers: unknown): ValidationResult<Failu
   return validateAgainst<FailureHeaders>('failure-headers', headers);
 }
 
-const EVENT_VALIDATORS: Readonly<Record<EventType, (body: unknown) => ValidationResult<SubpackEvent>>> = {
-  'task.accepted': validateTaskAcceptedEvent,
-  'channel.stored': validateChannelStoredEvent,
-  'channel.failed': validateChannelFailedEvent,
-  'task.completed': validateTaskCompletedEvent,
-  'task.failed': validateTaskFailedEvent,
-  'retry.scheduled': validateRetryScheduledEvent,
-  'notify.failed': validateNotifyFailedEvent,
-  'task.stalled': validateTaskStalledEvent,
+/** Checks on events that their schema cannot express, by type. */
+const EVENT_CHECKS: { readonly [T in EventType]?: SemanticCheck<EventOf<T>> } = {
+  'task.completed': countsAddUp,
+};
+
+/** The validator of one event type: its catalogued schema, then its checks. */
+export function eventValidator<T extends EventType>(type: T): (body: unknown) => ValidationResult<EventOf<T>> {
+  const check = EVENT_CHECKS[type];
+  return (body) => validateAgainst<EventOf<T>>(eventSchemaName(type), body, ...(check ? [check] : []));
+}
+
+const EVENT_VALIDATORS = Object.fromEntries(EVENT_TYPES.map((type) => [type, eventValidator(type)])) as {
+  readonly [T in EventType]: (body: unknown) => ValidationResult<EventOf<T>>;
 };
 
 /** Validates any event, choosing the schema by its `type` field. */
@@ -266,14 +234,7 @@ export const VALIDATORS_BY_SCHEMA: Readonly<Record<SchemaName, (body: unknown) =
   'notify-subscription': (body) => validateNotifySubscriptions([body], 'notify'),
   'pack-batch': validatePackBatch,
   'channel-store-job': validateChannelStoreJob,
-  'task-accepted-event': validateTaskAcceptedEvent,
-  'channel-stored-event': validateChannelStoredEvent,
-  'channel-failed-event': validateChannelFailedEvent,
-  'task-completed-event': validateTaskCompletedEvent,
-  'task-failed-event': validateTaskFailedEvent,
-  'retry-scheduled-event': validateRetryScheduledEvent,
-  'notify-failed-event': validateNotifyFailedEvent,
-  'task-stalled-event': validateTaskStalledEvent,
+  ...(Object.fromEntries(EVENT_TYPES.map((type) => [eventSchemaName(type), EVENT_VALIDATORS[type]])) as Record<EventSchemaName, (body: unknown) => ValidationResult<unknown>>),
   'notify-delivery': validateNotifyDelivery,
   'failure-headers': validateFailureHeaders,
 };

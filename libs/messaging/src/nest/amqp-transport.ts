@@ -1,3 +1,4 @@
+import { MESSAGING_DEFAULTS } from '../defaults';
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { type AmqpConnectionOptions, AmqpConnectionManager, type ConnectionManagerEvents, type ConnectionState } from '../connection-manager';
@@ -48,7 +49,7 @@ export class AmqpTransport extends Server<AmqpTransportEvents, ConnectionState> 
   }
 
   async close(): Promise<void> {
-    await this.manager.drain(this.transportOptions.drainTimeoutMs ?? 30_000);
+    await this.manager.drain(this.transportOptions.drainTimeoutMs ?? MESSAGING_DEFAULTS.drainTimeoutMs);
   }
 
   on<EventKey extends keyof AmqpTransportEvents = keyof AmqpTransportEvents, EventCallback extends AmqpTransportEvents[EventKey] = AmqpTransportEvents[EventKey]>(
@@ -93,7 +94,7 @@ export class AmqpTransport extends Server<AmqpTransportEvents, ConnectionState> 
 
   private prefetchFor(queue: string): number {
     const { prefetch } = this.transportOptions;
-    return typeof prefetch === 'number' ? prefetch : (prefetch?.[queue] ?? 1);
+    return typeof prefetch === 'number' ? prefetch : (prefetch?.[queue] ?? MESSAGING_DEFAULTS.prefetch);
   }
 
   private async dispatch(handler: MessageHandler, queue: string, message: IncomingMessage): Promise<void> {
