@@ -8,6 +8,7 @@ import { DEFAULT_NAMING } from '@subpack/rules';
 import { S3Store, objectStores, openMaster, storeSettings } from '@subpack/storage';
 import { startMoto } from '@subpack/testing';
 import { benchMaster } from './measure';
+import { NEEDS, preflight } from './preflight';
 
 const MASTER_MB = Number(process.env.SUBPACK_BENCH_CLOUD_MB ?? 300);
 const CHANNELS = Number(process.env.SUBPACK_BENCH_CLOUD_CHANNELS ?? 20);
@@ -32,6 +33,7 @@ async function putInParts(file: string, size: number): Promise<void> {
 }
 
 async function main(): Promise<number> {
+  await preflight('bench:cloud', [NEEDS.android, NEEDS.moto]);
   const master = await benchMaster(MASTER_MB);
   const size = (await stat(master)).size;
   const moto = await startMoto();

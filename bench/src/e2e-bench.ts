@@ -15,6 +15,7 @@ import {
   uniqueTaskId,
 } from '@subpack/e2e';
 import { benchMaster, fmt, timed } from './measure';
+import { NEEDS, preflight } from './preflight';
 
 const CHANNELS = Number(process.env.SUBPACK_BENCH_CHANNELS ?? 200);
 const MEGABYTES = Number(process.env.SUBPACK_BENCH_MB ?? 300);
@@ -84,6 +85,7 @@ async function runOnce(master: string, masterBytes: number, processes: number): 
 }
 
 async function main(): Promise<void> {
+  await preflight('bench:e2e', [NEEDS.android, NEEDS.cp, NEEDS.rabbitmq, NEEDS.redis]);
   process.stderr.write(`building a ${MEGABYTES} MB signed master (cached after the first run)...\n`);
   const master = await benchMaster(MEGABYTES);
   const masterBytes = (await stat(master)).size;

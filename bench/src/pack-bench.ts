@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { frameworkResApk } from '@subpack/testing';
 import { ROOT, benchMaster, fmt, median, timed, timedSubpack } from './measure';
+import { NEEDS, preflight } from './preflight';
 
 const CHANNELS = Number(process.env.SUBPACK_BENCH_CHANNELS ?? 10);
 const MEGABYTES = Number(process.env.SUBPACK_BENCH_MB ?? 300);
@@ -104,6 +105,7 @@ async function measureIn(where: string, dir: string, master: string): Promise<Fi
 }
 
 async function main(): Promise<void> {
+  await preflight('bench', [NEEDS.android, NEEDS.cp]);
   process.stderr.write(`building a ${MEGABYTES} MB signed master (cached after the first run)...\n`);
   const master = await benchMaster(MEGABYTES);
   const size = (await stat(master)).size;

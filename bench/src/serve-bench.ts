@@ -8,12 +8,11 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { makeTempDir, removeDir } from '@subpack/testing';
 import { benchMaster, fmt, timed, SUBPACK_BIN } from './measure';
+import { NGINX, NEEDS, REDIS_URL, preflight } from './preflight';
 
 const CLIENTS = Number(process.env.SUBPACK_BENCH_CLIENTS ?? 32);
 const MEGABYTES = Number(process.env.SUBPACK_BENCH_MB ?? 300);
 const ROUNDS = Number(process.env.SUBPACK_BENCH_ROUNDS ?? 3);
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const NGINX = process.env.SUBPACK_BENCH_NGINX ?? '/usr/sbin/nginx';
 /** Debian's unprivileged account: nginx runs as it entirely, master included, when the bench runs as root. */
 const NOBODY = 65534;
 
@@ -96,6 +95,7 @@ function stopped(child: ChildProcess): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  await preflight('bench:serve', [NEEDS.android, NEEDS.nginx, NEEDS.redis]);
   process.stderr.write(`building a ${MEGABYTES} MB signed master (cached after the first run)...\n`);
   const master = await benchMaster(MEGABYTES);
   await timed('cat', [master], { discardStdout: true });

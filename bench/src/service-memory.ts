@@ -6,6 +6,7 @@ import { readFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { channelIds, E2eStack, fileTargetUrl, fileUrl, packTask, uniqueTaskId, type ServiceProcess } from '@subpack/e2e';
 import { benchMaster, fmt } from './measure';
+import { NEEDS, preflight } from './preflight';
 
 const CHANNELS = Number(process.env.SUBPACK_BENCH_CHANNELS ?? 50);
 const MEGABYTES = Number(process.env.SUBPACK_BENCH_MB ?? 300);
@@ -20,6 +21,7 @@ async function procMiB(service: ServiceProcess, field: 'VmRSS' | 'VmHWM'): Promi
 }
 
 async function main(): Promise<void> {
+  await preflight('bench:memory', [NEEDS.android, NEEDS.rabbitmq, NEEDS.redis]);
   process.stderr.write(`building a ${MEGABYTES} MB signed master (cached after the first run)...\n`);
   const master = await benchMaster(MEGABYTES);
   const masterBytes = (await stat(master)).size;
