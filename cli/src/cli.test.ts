@@ -272,6 +272,31 @@ describe('bad input gets one clear line and exit code 2', () => {
     });
   }
 
+  test('ids are never trimmed: outer whitespace is refused from --channel and from a file, naming where', async () => {
+    const out = outDir();
+    const viaOption = await subpack(['pack', apks.v2Only, '--out', out, '--channel', 'huawei ']);
+    assertOneLineError(viaOption, /^subpack: --channel: channel "huawei " has leading or trailing whitespace\n$/);
+    const file = join(dir, `outer-space-${n}.txt`);
+    await writeFile(file, 'huawei\r\n oppo # a comment\r\n');
+    assertOneLineError(await subpack(['pack', apks.v2Only, '--out', out, '--channels', file]), /outer-space-\d+\.txt line 2: channel " oppo" has leading or trailing whitespace/);
+    await assert.rejects(readdir(out), { code: 'ENOENT' }, 'nothing written for a refused list');
+  });
+
+  test('a duplicate in a channels file names both lines', async () => {
+    const file = join(dir, 'dupes.txt');
+    await writeFile(file, 'huawei\noppo\n\nhuawei # again\n');
+    assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channels', file]), /dupes\.txt line 4: channel "huawei" is listed more than once \(first on line 1\)/);
+  });
+
+  test('inner spaces are allowed and mentioned once in the summary', async () => {
+    const out = outDir();
+    const r = await subpack(['pack', apks.v2Only, '--out', out, '--channel', 'Huawei Store', '--channel', 'App Gallery', '--channel', 'oppo', '--name', '{channel}.apk']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await readdir(out)).sort(), ['App Gallery.apk', 'Huawei Store.apk', 'oppo.apk']);
+    assert.equal(r.stderr.match(/contain spaces/g)?.length, 1, r.stderr);
+    assert.match(r.stderr, /note: 2 channel id\(s\) contain spaces, which are part of the file names \(e\.g\. "Huawei Store"\)/);
+  });
+
   test('extras of 100 kB', async () => {
     const r = await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'a', '--extra', `big=${'x'.repeat(100_000)}`]);
     assertOneLineError(r, /100\d+ bytes of extras \(UTF-8, keys and values\), above the limit of 8192/);

@@ -7,7 +7,8 @@ export class UsageError extends Error {
 const PACK_OPTIONS = `pack options:
   --out <dir>          output directory (created if missing), or s3://bucket/prefix/ or oss://bucket/prefix/
   --channel <id>       a channel id; repeatable. "id,key=value" adds extras for that channel
-  --channels <file>    one channel per line, "#" comments, "id,key=value,..." extras; UTF-8, CRLF ok
+  --channels <file>    one channel per line, "#" comments, "id,key=value,..." extras; UTF-8, CRLF ok;
+                       ids are checked as written (never trimmed)
   --format <f>         auto (default): Walle + VasDolly pairs on v2+ APKs, VasDolly comment on v1-only APKs
                        walle | vasdolly: APK Signing Block pair (v2+ APKs)
                        v1-comment | meta-inf: v1-only APKs

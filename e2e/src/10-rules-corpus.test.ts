@@ -1,6 +1,7 @@
 // One verdict everywhere: a seeded corpus of hostile and ordinary channel ids, extras and naming templates is judged by
-// `subpack pack`'s checks, `subpack submit`'s pre-publish validation and the packer's acceptTask on the real Redis and
-// RabbitMQ. Each must accept exactly what the others accept. A sample also goes through the real CLI binary.
+// `subpack pack`'s checks (given as --channel options and as a --channels file, parsed as the CLI parses them),
+// `subpack submit`'s pre-publish validation and the packer's acceptTask on the real Redis and RabbitMQ. Each must accept
+// exactly what the others accept, leading and trailing whitespace included. A sample also goes through the real CLI.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import fc from 'fast-check';
 import Redis from 'ioredis';
 import { TOPOLOGY, validatePackTask, type PackTask } from '@subpack/contracts';
 import { AmqpConnectionManager, PermanentError, silentLogger } from '@subpack/messaging';
-import { MasterCache, PackInputError, loadMaster, preparePack, type MasterInfo } from '@subpack/pack';
+import { MasterCache, PackInputError, loadMaster, parseChannelList, parseChannelOption, parseExtra, preparePack, type ChannelSpec, type MasterInfo } from '@subpack/pack';
 import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, type Extras } from '@subpack/rules';
 import { TaskStore } from '@subpack/state';
 import { makeTempDir, removeDir, standardApk } from '@subpack/testing';
@@ -87,6 +88,9 @@ interface Verdicts {
   submit: string | null;
   pack: string | null;
   packer: string | null;
+  /** `pack --channel … --extra …` and `pack --channels <file> --extra …`; absent when the task cannot be written that way. */
+  packOptions?: string | null;
+  packFile?: string | null;
 }
 
 let vhost: Vhost;
@@ -126,6 +130,13 @@ const PINNED: TaskShape[] = [
   { channels: [{ id: 'huawei' }, { id: 'huawei' }] },
   { channels: [{ id: 'x'.repeat(100) }], naming: '{channel}-{channel}-{channel}.apk' },
   { channels: [{ id: '应'.repeat(20) }], naming: `${'n'.repeat(200)}-{channel}.apk` },
+  // Outer whitespace of every kind, alone and next to a good id, and inner spaces (allowed).
+  { channels: [{ id: 'huawei ' }] },
+  { channels: [{ id: 'vivo' }, { id: ' oppo' }] },
+  { channels: [{ id: 'xiaomi\t' }] },
+  { channels: [{ id: '\u3000应用宝' }] },
+  { channels: [{ id: 'Huawei Store' }, { id: 'App Gallery', extras: { partner: 'p 7' } }] },
+  { channels: [{ id: 'meizu', extras: { ' k': 'v' } }] },
 ];
 
 function corpus(): PackTask[] {
@@ -164,6 +175,48 @@ async function packerVerdict(task: PackTask): Promise<string | null> {
   }
 }
 
+/** `subpack pack` after parsing its arguments: its own parsers, then preparePack as packToDirectory runs it. */
+function cliPackVerdict(task: PackTask, channels: () => ChannelSpec[]): string | null {
+  try {
+    const common: Record<string, string> = {};
+    for (const [k, v] of Object.entries(task.extras ?? {})) {
+      const [key, value] = parseExtra(`${k}=${v}`, '--extra');
+      common[key] = value;
+    }
+    preparePack(master, channels(), { outDir: join(workDir, 'out'), format: task.format ?? DEFAULT_PACK_FORMAT, nameTemplate: task.naming ?? DEFAULT_NAMING, extras: common, digests: false });
+    return null;
+  } catch (err) {
+    if (err instanceof PackInputError) return err.message;
+    throw err;
+  }
+}
+
+/** An `id,key=value,…` entry can carry the channel: no separator of that syntax inside, no '=' in a key. */
+function expressibleAsOptions(task: PackTask): boolean {
+  const noComma = (s: string): boolean => !s.includes(',');
+  return (
+    Object.keys(task.extras ?? {}).every((k) => !k.includes('=')) &&
+    task.channels.every((c) => noComma(c.id) && Object.entries(c.extras ?? {}).every(([k, v]) => noComma(k) && !k.includes('=') && noComma(v)))
+  );
+}
+
+/**
+ * A channels file can carry the task when, besides that, no line break or comment sign is inside, and no id is blank
+ * (a blank line is skipped, not an empty id).
+ */
+function expressibleAsFile(task: PackTask): boolean {
+  const plain = (s: string): boolean => !/[#\r\n]/.test(s);
+  return expressibleAsOptions(task) && task.channels.every((c) => c.id.trim() !== '' && plain(c.id) && Object.entries(c.extras ?? {}).every(([k, v]) => plain(k) && plain(v)));
+}
+
+function channelsFileText(task: PackTask): string {
+  return task.channels.map((c) => [c.id, ...Object.entries(c.extras ?? {}).map(([k, v]) => `${k}=${v}`)].join(',')).join('\r\n');
+}
+
+function optionArgs(task: PackTask): string[] {
+  return task.channels.map((c) => [c.id, ...Object.entries(c.extras ?? {}).map(([k, v]) => `${k}=${v}`)].join(','));
+}
+
 function submitVerdict(task: PackTask): string | null {
   const result = validatePackTask(task);
   return result.ok ? null : result.errors.join('; ');
@@ -174,12 +227,21 @@ const judged: { task: PackTask; verdicts: Verdicts }[] = [];
 test('the corpus gets one verdict from subpack pack, subpack submit and the packer', { timeout: 300_000 }, async () => {
   const disagreements: string[] = [];
   for (const task of corpus()) {
-    const verdicts = { submit: submitVerdict(task), pack: packVerdict(task), packer: await packerVerdict(task) };
+    const verdicts: Verdicts = { submit: submitVerdict(task), pack: packVerdict(task), packer: await packerVerdict(task) };
+    if (expressibleAsOptions(task)) verdicts.packOptions = cliPackVerdict(task, () => optionArgs(task).map((a) => parseChannelOption(a)));
+    if (expressibleAsFile(task)) verdicts.packFile = cliPackVerdict(task, () => parseChannelList(channelsFileText(task), 'channels.txt'));
     judged.push({ task, verdicts });
-    const accepted = [verdicts.submit, verdicts.pack, verdicts.packer].map((v) => v === null);
+    const accepted = Object.values(verdicts).map((v) => v === null);
     if (new Set(accepted).size > 1) disagreements.push(`${JSON.stringify(task)}\n  ${JSON.stringify(verdicts)}`);
   }
   assert.deepEqual(disagreements, [], `verdicts differ:\n${disagreements.join('\n')}`);
+  // Both CLI forms must have judged most of the corpus, the whitespace cases included.
+  const byOptions = judged.filter((j) => j.verdicts.packOptions !== undefined);
+  const byFile = judged.filter((j) => j.verdicts.packFile !== undefined);
+  assert.ok(byOptions.length >= CORPUS_SIZE * 0.8 && byFile.length >= CORPUS_SIZE * 0.6, `${byOptions.length} by --channel, ${byFile.length} by --channels`);
+  const outerSpace = byFile.filter((j) => j.task.channels.some((c) => c.id.trim() !== c.id));
+  assert.ok(outerSpace.length >= 4 && outerSpace.every((j) => j.verdicts.packFile !== null), 'outer whitespace refused from a file');
+  assert.ok(outerSpace.some((j) => /leading or trailing whitespace/.test(j.verdicts.packFile ?? '')), 'and named as such');
 
   // The corpus must exercise both sides and every kind of rule, or agreement would prove little.
   const rejected = judged.filter((j) => j.verdicts.submit !== null);
@@ -209,30 +271,29 @@ test('the corpus gets one verdict from subpack pack, subpack submit and the pack
   }
 });
 
-/** A channel list line can carry this task: no separators of the file syntax, nothing the parser would trim. */
-function expressibleAsChannelsFile(task: PackTask): boolean {
-  const plain = (s: string): boolean => !/[,#=\r\n\u2028\u2029]/.test(s) && s.trim() === s && s.length > 0;
-  return !task.extras && task.channels.every((c) => plain(c.id) && Object.entries(c.extras ?? {}).every(([k, v]) => plain(k) && plain(v)));
-}
-
 test('the real CLI agrees: subpack pack writes or refuses, subpack submit publishes or refuses', { timeout: 300_000 }, async () => {
   assert.ok(judged.length > 0, 'the corpus test ran first');
   const env = { AMQP_URL: vhost.amqpUrl, REDIS_URL, SUBPACK_REDIS_PREFIX: redisPrefix };
   const sample = (accepted: boolean, filter: (t: PackTask) => boolean = () => true): PackTask[] =>
     judged.filter((j) => (j.verdicts.submit === null) === accepted && filter(j.task)).slice(0, 5).map((j) => j.task);
-  const forPack = [...sample(true, expressibleAsChannelsFile), ...sample(false, expressibleAsChannelsFile)];
+  const outerSpace = judged.filter((j) => expressibleAsFile(j.task) && j.task.channels.some((c) => c.id.trim() !== c.id)).map((j) => j.task);
+  const plainFile = (t: PackTask): boolean => expressibleAsFile(t) && !t.extras;
+  const forPack = [...sample(true, plainFile), ...sample(false, plainFile), ...outerSpace.slice(0, 2)];
   const forSubmit = [...sample(true), ...sample(false)];
   assert.ok(forPack.length >= 8 && forSubmit.length === 10, `CLI sample too small: ${forPack.length} pack, ${forSubmit.length} submit`);
 
   for (const [i, task] of forPack.entries()) {
     const list = join(workDir, `channels-${i}.txt`);
-    await writeFile(list, task.channels.map((c) => [c.id, ...Object.entries(c.extras ?? {}).map(([k, v]) => `${k}=${v}`)].join(',')).join('\n'));
-    const out = join(workDir, `cli-out-${i}`);
-    const args = ['pack', master.path, '--out', out, '--channels', list, '--name', task.naming ?? DEFAULT_NAMING, '--format', task.format ?? DEFAULT_PACK_FORMAT, '--quiet'];
-    const result = await subpack(args);
+    await writeFile(list, channelsFileText(task));
     const accepted = judged.find((j) => j.task === task)?.verdicts.submit === null;
-    assert.equal(result.code, accepted ? 0 : 2, `subpack ${args.join(' ')}\n${result.stderr}`);
-    if (!accepted) await assert.rejects(readdir(out), { code: 'ENOENT' }, 'a refused pack writes nothing');
+    const common = ['--name', task.naming ?? DEFAULT_NAMING, '--format', task.format ?? DEFAULT_PACK_FORMAT, '--quiet'];
+    const byFile = ['pack', master.path, '--out', join(workDir, `cli-out-${i}`), '--channels', list, ...common];
+    const byOptions = ['pack', master.path, '--out', join(workDir, `cli-opt-out-${i}`), ...optionArgs(task).flatMap((a) => ['--channel', a]), ...common];
+    for (const args of [byFile, byOptions]) {
+      const result = await subpack(args);
+      assert.equal(result.code, accepted ? 0 : 2, `subpack ${JSON.stringify(args)}\n${result.stderr}`);
+      if (!accepted) await assert.rejects(readdir(args[3]!), { code: 'ENOENT' }, 'a refused pack writes nothing');
+    }
   }
 
   for (const [i, task] of forSubmit.entries()) {

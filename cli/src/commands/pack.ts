@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import { loadMaster, packToDirectory, packToTarget, parseChannelList, parseExtra, type ChannelSpec, type ChannelFailure, type PackObserver } from '@subpack/pack';
+import { idsWithSpaces, loadMaster, packToDirectory, packToTarget, parseChannelList, parseChannelOption, parseExtra, type ChannelSpec, type ChannelFailure, type PackObserver } from '@subpack/pack';
 import { openMaster } from '@subpack/storage';
-import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, PACK_FORMATS, isPackFormat, type Extras } from '@subpack/rules';
+import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, PACK_FORMATS, isPackFormat, quoted, type Extras } from '@subpack/rules';
 import { ProgressBar } from '../progress';
 import { UsageError } from '../usage';
 
@@ -36,7 +36,7 @@ export async function packCommand(argv: string[]): Promise<number> {
     extras[k] = v;
   }
   const channels: ChannelSpec[] = [];
-  for (const c of values.channel) channels.push(...parseChannelList(c, '--channel'));
+  for (const c of values.channel) channels.push(parseChannelOption(c));
   if (values.channels) {
     const text = await readFile(values.channels, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot read --channels ${values.channels}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
@@ -107,6 +107,10 @@ export async function packCommand(argv: string[]): Promise<number> {
   if (!values.quiet && !values.json) {
     const secs = (Date.now() - started) / 1000;
     process.stderr.write(`packed ${results.length}/${channels.length} channels into ${values.out} in ${secs.toFixed(2)}s${failures.length ? `, ${failures.length} failed` : ''}\n`);
+    const spaced = idsWithSpaces(channels);
+    if (spaced.length > 0) {
+      process.stderr.write(`note: ${spaced.length} channel id(s) contain spaces, which are part of the file names (e.g. ${quoted(spaced[0]!)})\n`);
+    }
   }
   return failures.length > 0 ? 1 : 0;
 }

@@ -32,35 +32,62 @@ export function validateChannels(channels: readonly ChannelSpec[], maxChannels: 
   }
 }
 
-/** Parses `key=value`; the key is what comes before the first '='. */
+/**
+ * Parses `key=value`; the key is what comes before the first '='. Nothing is trimmed: the rules refuse a key with
+ * outer whitespace, and a value's spaces are written into the APK as given.
+ */
 export function parseExtra(text: string, where: string): [string, string] {
   const i = text.indexOf('=');
   if (i <= 0) throw new PackInputError(`${where}: extra ${quoted(text)} is not key=value`);
-  return [text.slice(0, i).trim(), text.slice(i + 1).trim()];
+  return [text.slice(0, i), text.slice(i + 1)];
 }
+
+/** `id` or `id,key=value,…`, checked by the shared rule as given: nothing is trimmed, so the id is what the task would carry. */
+function parseEntry(text: string, where: string): ChannelSpec {
+  const [id = '', ...extraParts] = text.split(',');
+  const extras: Extras = {};
+  for (const part of extraParts) {
+    // A trailing comma, or two in a row, adds nothing.
+    if (part === '') continue;
+    const [k, v] = parseExtra(part, where);
+    extras[k] = v;
+  }
+  const problem = channelIdProblem(id) ?? extrasProblems(extras)[0];
+  if (problem) throw new PackInputError(`${where}: channel ${quoted(id)} ${problem}`);
+  return { id, extras };
+}
+
+/** One `--channel` value: `id` or `id,key=value,…`. It has no comment syntax and no line structure. */
+export function parseChannelOption(text: string, option = '--channel'): ChannelSpec {
+  return parseEntry(text, option);
+}
+
+/** A comment runs from `#` to the end of the line, with the blanks just before it; neither is part of the id. */
+const COMMENT = /[ \t]*#.*$/;
 
 /**
  * A channels file: one channel per line, `#` starts a comment, `id,key=value,…` adds extras. UTF-8 (a BOM is
- * dropped) with LF or CRLF line ends.
+ * dropped) with LF or CRLF line ends. Blank lines are skipped; anything else is checked as written (no trimming), and a
+ * channel listed twice is refused with both line numbers.
  */
 export function parseChannelList(text: string, fileLabel = 'channels file'): ChannelSpec[] {
   const out: ChannelSpec[] = [];
+  const firstLine = new Map<string, number>();
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   lines.forEach((raw, i) => {
-    const hash = raw.indexOf('#');
-    const line = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
-    if (!line) return;
-    const [id = '', ...extraParts] = line.split(',');
+    const line = raw.replace(COMMENT, '');
+    if (line.trim() === '') return;
     const where = `${fileLabel} line ${i + 1}`;
-    const extras: Extras = {};
-    for (const part of extraParts) {
-      if (!part.trim()) continue;
-      const [k, v] = parseExtra(part, where);
-      extras[k] = v;
-    }
-    const problem = channelIdProblem(id.trim());
-    if (problem) throw new PackInputError(`${where}: channel ${quoted(id.trim())} ${problem}`);
-    out.push({ id: id.trim(), extras });
+    const spec = parseEntry(line, where);
+    const first = firstLine.get(spec.id);
+    if (first !== undefined) throw new PackInputError(`${where}: channel ${quoted(spec.id)} is listed more than once (first on line ${first})`);
+    firstLine.set(spec.id, i + 1);
+    out.push(spec);
   });
   return out;
+}
+
+/** The ids with a space inside: allowed, but they become file and object names, which some tools handle badly. */
+export function idsWithSpaces(channels: readonly ChannelSpec[]): string[] {
+  return channels.filter((c) => /\s/u.test(c.id)).map((c) => c.id);
 }

@@ -1,24 +1,45 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PackInputError } from './errors';
-import { parseChannelList, validateChannels } from './channels';
+import { idsWithSpaces, parseChannelList, parseChannelOption, validateChannels } from './channels';
 import { assertUniqueNames, checkNameTemplate, renderName } from './naming';
 
 const values = { channel: 'c', package: 'com.x', versionName: '1.0', versionCode: '7', label: 'L', md5: 'm', sha256: 's' };
 
 test('channel list: comments, extras, BOM, CRLF and line-numbered errors', () => {
-  const list = parseChannelList('\uFEFF# header\r\nhuawei\r\n  oppo , campaign=spring,partner = p7 # trailing\r\n\r\n应用宝\n', 'ch.txt');
+  const list = parseChannelList('\uFEFF# header\r\nhuawei\r\noppo,campaign=spring,partner=p7 \t# trailing\r\n\r\n  \r\n应用宝\nHuawei Store,note= two words \n', 'ch.txt');
   assert.deepEqual(list, [
     { id: 'huawei', extras: {} },
     { id: 'oppo', extras: { campaign: 'spring', partner: 'p7' } },
     { id: '应用宝', extras: {} },
+    { id: 'Huawei Store', extras: { note: ' two words ' } },
   ]);
+  assert.deepEqual(idsWithSpaces(list), ['Huawei Store']);
   assert.throws(() => parseChannelList('ok\nbad/one\n', 'ch.txt'), /ch\.txt line 2: channel "bad\/one" contains a path separator/);
   assert.throws(() => parseChannelList('ok,novalue\n', 'ch.txt'), /ch\.txt line 1: extra "novalue" is not key=value/);
 });
 
+test('channel list: ids are checked as written, never trimmed', () => {
+  assert.throws(() => parseChannelList('ok\n oppo\n', 'ch.txt'), /^PackInputError: ch\.txt line 2: channel " oppo" has leading or trailing whitespace$/);
+  assert.throws(() => parseChannelList('huawei \r\n', 'ch.txt'), /ch\.txt line 1: channel "huawei " has leading or trailing whitespace/);
+  assert.throws(() => parseChannelList('huawei\t\n', 'ch.txt'), /channel "huawei\\t" contains the control or invisible character U\+0009/);
+  assert.throws(() => parseChannelList('oppo ,k=v\n', 'ch.txt'), /channel "oppo " has leading or trailing whitespace/);
+  // Extra keys follow the same rule as in a task: a space after the comma is part of the key.
+  assert.throws(() => parseChannelList('oppo, k=v\n', 'ch.txt'), /^PackInputError: ch\.txt line 1: channel "oppo" has an extra key " k" that has leading or trailing whitespace$/);
+});
+
+test('channel list: a duplicate names its line and the first one', () => {
+  assert.throws(() => parseChannelList('# list\nhuawei\noppo\nhuawei # again\n', 'ch.txt'), /^PackInputError: ch\.txt line 4: channel "huawei" is listed more than once \(first on line 2\)$/);
+});
+
+test('--channel: one entry, no comment or line syntax, errors name the option', () => {
+  assert.deepEqual(parseChannelOption('a#b,k=v'), { id: 'a#b', extras: { k: 'v' } });
+  assert.throws(() => parseChannelOption('huawei '), /^PackInputError: --channel: channel "huawei " has leading or trailing whitespace$/);
+  assert.throws(() => parseChannelOption('a\nb'), /^PackInputError: --channel: channel "a\\nb" contains the control or invisible character U\+000A$/);
+});
+
 test('channel list: a hostile id is refused with its line and reason', () => {
-  assert.throws(() => parseChannelList('ok\n a\u200Bb\n', 'ch.txt'), /ch\.txt line 2: channel "a\\u200bb" contains the control or invisible character U\+200B/);
+  assert.throws(() => parseChannelList('ok\na\u200Bb\n', 'ch.txt'), /ch\.txt line 2: channel "a\\u200bb" contains the control or invisible character U\+200B/);
 });
 
 test('a whole list is checked at once: duplicates, caps and reserved keys', () => {
