@@ -10,19 +10,17 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * Bottom to top. A project may import a project of a lower layer; within a layer only the pairs in SAME_LAYER_IMPORTS.
- * `layer:test` projects (e2e, bench, deploy checks) sit on top and are never imported.
+ * Bottom to top, each layer the floor its projects really stand on: rules (pure domain rules); base (formats, message
+ * contract, configuration, state, all on rules alone); io (the broker and the stores); core (packing, the service
+ * runtime, notification, on top of io); app (the pack workflow and serving); service (the deployables: services and
+ * the CLI). A project may import a project of a lower layer; within a layer only the pairs in SAME_LAYER_IMPORTS.
+ * `layer:test` projects (e2e, bench, deploy checks) sit on top and are never imported by production code.
  */
-export const LAYERS = ['layer:rules', 'layer:base', 'layer:core', 'layer:app', 'layer:service', 'layer:test'];
+export const LAYERS = ['layer:rules', 'layer:base', 'layer:io', 'layer:core', 'layer:app', 'layer:service', 'layer:test'];
 
-/** Same-layer imports that are part of the design: the transport speaks the message contract. */
+/** Same-layer imports that are part of the design. */
 export const SAME_LAYER_IMPORTS = new Map([
-  ['@subpack/messaging', ['@subpack/contracts']],
-  // Packing writes every channel APK through the storage targets (files and object stores alike).
-  ['@subpack/pack', ['@subpack/storage']],
-  // `subpack serve` runs the serve module in-process.
-  ['subpack', ['@subpack/serve']],
-  // The benchmark and the deployment checks drive the same real stack the end-to-end tests do.
+  // The benchmark and the deployment checks drive the same real stack the end-to-end tests do, through its harness.
   ['@subpack/bench', ['@subpack/e2e']],
   ['@subpack/deploy', ['@subpack/e2e']],
 ]);
