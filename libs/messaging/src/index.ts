@@ -7,6 +7,7 @@ export * from './backoff';
 export * from './topology';
 export * from './incoming-message';
 export * from './publisher';
+export * from './events';
 export * from './consumer';
 export * from './connection-manager';
 export * from './retry-policy';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Publisher } from '@subpack/messaging';
+import { type Publisher, publishEvent } from '@subpack/messaging';
 import type { TaskStore } from '@subpack/state';
-import { now, publishEvent } from './events';
+import { now } from './events';
 
 /**
  * Each call claims as its own lease holder: handlers running side by side in one process are different claimants, so

@@ -13,7 +13,7 @@ import {
   type PackBatch,
   type PackTask,
 } from '@subpack/contracts';
-import { PermanentError, type Publisher } from '@subpack/messaging';
+import { PermanentError, type Publisher, publishEvent } from '@subpack/messaging';
 import { nameValues, preparePack, renderName } from '@subpack/pack';
 import { mergeExtras } from '@subpack/rules';
 import type { TaskStore } from '@subpack/state';
@@ -21,7 +21,7 @@ import { parseServableUrl, targetRoot } from '@subpack/storage';
 import { failChannel } from './completion';
 import { asPermanent, isBadInput } from './permanent';
 import { checkRoots, type ServiceRoots } from './roots';
-import { now, publishEvent } from './events';
+import { now } from './events';
 import type { MasterCache } from '@subpack/pack';
 
 export interface PackerDeps {

@@ -1,8 +1,8 @@
 import { ROUTING_KEYS, packTaskFingerprint, validateChannelStoreJob, validatePackBatch, validatePackTask } from '@subpack/contracts';
-import type { Publisher } from '@subpack/messaging';
+import { type Publisher, publishEvent } from '@subpack/messaging';
 import { InvalidTaskIdError, type TaskStore, type TaskSummary } from '@subpack/state';
 import { failChannel, failTaskOnce } from './completion';
-import { now, publishEvent } from './events';
+import { now } from './events';
 
 export interface ParkedMessage {
   routingKey: string;

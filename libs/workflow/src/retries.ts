@@ -1,6 +1,6 @@
 import { ROUTING_KEYS, reasonText, validateEvent, type RetryScheduledEvent } from '@subpack/contracts';
-import type { Publisher } from '@subpack/messaging';
-import { now, publishEvent } from './events';
+import { type Publisher, publishEvent } from '@subpack/messaging';
+import { now } from './events';
 
 export interface RetriedMessage {
   /** The routing key the message was first published with. */

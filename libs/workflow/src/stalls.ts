@@ -1,6 +1,6 @@
-import type { Publisher } from '@subpack/messaging';
+import { type Publisher, publishEvent } from '@subpack/messaging';
 import type { TaskStore } from '@subpack/state';
-import { now, publishEvent } from './events';
+import { now } from './events';
 import { reportLostState } from './parked';
 
 export interface StallSweep {

@@ -1,12 +1,12 @@
 import { planChannel, type ChannelPlan, type Digests, type PrefixDigests } from '@subpack/apk';
 import { validateChannelStoreJob, type ChannelStoreJob } from '@subpack/contracts';
-import { PermanentError, TransientError, type Publisher } from '@subpack/messaging';
+import { PermanentError, type Publisher, publishEvent, TransientError } from '@subpack/messaging';
 import { nameValues, renderName } from '@subpack/pack';
 import { isPackFormat, mergeExtras, type PackFormat } from '@subpack/rules';
 import type { TaskStore, TaskSummary } from '@subpack/state';
 import { StorageError, channelStoreRequest, openTarget, targetRoot, type ChannelTarget, type StoredObject, type TargetOptions } from '@subpack/storage';
 import { completeTaskOnce } from './completion';
-import { now, publishEvent } from './events';
+import { now } from './events';
 import type { MasterCache } from '@subpack/pack';
 import { asPermanent } from './permanent';
 import { checkRoots, type ServiceRoots } from './roots';

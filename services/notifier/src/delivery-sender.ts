@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { EXCHANGES, eventMessageId, eventRoutingKey, reasonText, validateNotifyDelivery, type NotifyDelivery, type NotifyFailedEvent, type SubpackEvent } from '@subpack/contracts';
-import { PermanentError, TransientError, type Publisher } from '@subpack/messaging';
+import { reasonText, validateNotifyDelivery, type NotifyDelivery, type NotifyFailedEvent, type SubpackEvent } from '@subpack/contracts';
+import { PermanentError, TransientError, publishEvent, type Publisher } from '@subpack/messaging';
 import {
   describeSubscription,
   renderRequest,
@@ -106,7 +106,7 @@ export class DeliverySender {
       reason: reasonText(failure.reason),
       at: new Date().toISOString(),
     };
-    await this.deps.publisher.publish(this.deps.exchange ?? EXCHANGES.main, eventRoutingKey(event.type), event, { messageId: eventMessageId(event) });
+    await publishEvent(this.deps.publisher, event, this.deps.exchange);
     this.deps.report({ ...base, outcome: failure.permanent ? 'rejected' : 'gave_up', reason: failure.reason });
     // Permanent either way now: the retry-scheduler parks it at once, keeping the reason.
     throw new PermanentError(failure.reason);
