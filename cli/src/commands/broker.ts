@@ -1,15 +1,17 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { buildTopology } from '@subpack/contracts';
 import { AmqpConnectionManager, silentLogger } from '@subpack/messaging';
-import { COMMON_CONFIG, ConfigError, loadConfig } from '@subpack/config';
+import { COMMON_CONFIG, ConfigError, loadConfig, REDIS_CONFIG, redisTarget } from '@subpack/config';
+import { openRedis, redisReplicas } from '@subpack/runtime';
 import { TaskStore } from '@subpack/state';
 import { UsageError } from '../usage';
 
 /** The broker commands read the same environment variables as the services, with the same checks and defaults. */
 function brokerConfig() {
-  const { amqpUrl, redisUrl, redisPrefix, retryTiers } = COMMON_CONFIG;
+  const { amqpUrls, redisPrefix, retryTiers } = COMMON_CONFIG;
   try {
-    return loadConfig({ amqpUrl, redisUrl, redisPrefix, retryTiers });
+    const config = loadConfig({ amqpUrls, redisPrefix, retryTiers, ...REDIS_CONFIG });
+    return { ...config, redis: redisTarget(config) };
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(`invalid environment: ${err.problems.join('; ')}`);
     throw err;
@@ -23,7 +25,7 @@ function brokerConfig() {
 export async function withManager<T>(fn: (m: AmqpConnectionManager) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
   const config = brokerConfig();
   const manager = new AmqpConnectionManager({
-    url: config.amqpUrl,
+    url: config.amqpUrls,
     connectionName: 'subpack-cli',
     ...(opts.readOnly ? {} : { topology: buildTopology(config.retryTiers) }),
     logger: silentLogger,
@@ -39,7 +41,7 @@ export async function withManager<T>(fn: (m: AmqpConnectionManager) => Promise<T
 /** A Redis connection with the services' URL and key prefix, closed when `fn` settles. */
 export async function withRedis<T>(fn: (redis: Redis, prefix: string) => Promise<T>): Promise<T> {
   const config = brokerConfig();
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis = openRedis(config.redis, { maxRetriesPerRequest: 1, lazyConnect: true });
   redis.on('error', () => undefined);
   await redis.connect();
   try {
@@ -50,5 +52,6 @@ export async function withRedis<T>(fn: (redis: Redis, prefix: string) => Promise
 }
 
 export function withStore<T>(fn: (store: TaskStore) => Promise<T>): Promise<T> {
-  return withRedis((redis, keyPrefix) => fn(new TaskStore(redis, { keyPrefix })));
+  const replicas = redisReplicas(brokerConfig().redis);
+  return withRedis((redis, keyPrefix) => fn(new TaskStore(redis, { keyPrefix, replicas })));
 }

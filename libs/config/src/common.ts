@@ -1,12 +1,14 @@
-import { durations, int, oneOf, str, url, type ConfigOf } from './fields';
+import { durations, int, oneOf, str, urlList, type ConfigOf } from './fields';
+import { REDIS_CONFIG } from './redis';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Settings every service shares (each service adds its own fields); the CLI's broker commands read the same ones. */
 export const COMMON_CONFIG = {
-  amqpUrl: url('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
-  redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  /** Several URLs: the nodes of one cluster; a client connects to one and moves to the next when it goes away. */
+  amqpUrls: urlList('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
+  ...REDIS_CONFIG,
   redisPrefix: str('SUBPACK_REDIS_PREFIX', 'subpack:'),
   httpPort: int('HTTP_PORT', 8080, 0, 65535),
   retryTiers: durations('SUBPACK_RETRY_TIERS', '5s,30s,5m'),

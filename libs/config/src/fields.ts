@@ -59,6 +59,30 @@ export const url = (env: string, def: string | undefined, protocols: string[]): 
   ...(def !== undefined ? { default: def } : {}),
 });
 
+/**
+ * One URL or several, comma-separated: the nodes of one clustered service (e.g. every RabbitMQ node), tried in turn.
+ * Each must parse and use one of `protocols`; the value is the list.
+ */
+export const urlList = (env: string, def: string, protocols: string[]): Field<string[]> => {
+  const one = url(env, undefined, protocols);
+  return {
+    env,
+    describe: `one ${protocols.join('/')} URL, or several separated by commas (one per cluster node)`,
+    parse: (raw) => {
+      const items = raw.split(',').map((s) => s.trim());
+      if (items.some((s) => s === '')) throw new Error('has an empty entry (comma-separated URLs, one per node)');
+      return items.map((item, i) => {
+        try {
+          return one.parse(item);
+        } catch (err) {
+          throw new Error(items.length === 1 ? (err as Error).message : `entry ${i + 1} ${(err as Error).message}`);
+        }
+      });
+    },
+    default: [def],
+  };
+};
+
 export const oneOf = <T extends string>(env: string, def: T, values: readonly T[]): Field<T> => ({
   env,
   describe: `one of ${values.join(', ')}`,

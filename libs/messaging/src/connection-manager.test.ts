@@ -1,13 +1,16 @@
+import type { ChannelModel } from 'amqplib';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { AmqpConnectionManager, type ConnectionState } from './connection-manager';
 import { NotConnectedError, TopologyError } from './errors';
 import { silentLogger } from './logger';
 import {
+  AMQP_URL,
   buildTestTopology,
   createTestManager,
   deleteTestTopology,
   delay,
+  drainQueue,
   forceCloseFromServer,
   Inbox,
   messageCount,
@@ -15,6 +18,11 @@ import {
   waitUntil,
   withRawChannel,
 } from './test-support/broker';
+
+/** What a node that dies does to its clients' sockets (faster than asking the broker to close the connection). */
+function resetSocket(connection: ChannelModel): void {
+  (connection.connection as unknown as { stream: { destroy(error: Error): void } }).stream.destroy(new Error('connection reset by peer'));
+}
 
 describe('AmqpConnectionManager', () => {
   const topologies: TestTopology[] = [];
@@ -121,6 +129,42 @@ describe('AmqpConnectionManager', () => {
       return true;
     });
     assert.equal(manager.state, 'closed');
+  });
+
+  it('with several nodes, connects to one that answers, names it, and comes back after losing it', async () => {
+    const { topology } = setUp('nodes');
+    const live = new URL(AMQP_URL);
+    const dead = new URL(AMQP_URL);
+    dead.port = '1'; // nothing listens there: a node that is down
+    const manager = createTestManager(topology, { url: [dead.href, live.href] });
+    managers.push(manager);
+    const nodes: string[] = [];
+    manager.on('connected', (_connection, node) => nodes.push(node));
+    await manager.connect();
+    const liveNode = `${live.hostname}:${live.port || '5672'}`;
+    assert.equal(manager.node, liveNode);
+    assert.ok(!liveNode.includes('guest'), 'no credentials in the node name');
+    resetSocket(await manager.waitForConnection(0));
+    await waitUntil('the reconnect', () => nodes.length === 2, 10_000);
+    assert.deepEqual(nodes, [liveNode, liveNode], 'the dead node is skipped each round');
+    await manager.publisher.publish(topology.names.exchange, 'nodes', { n: 1 });
+    assert.equal(await messageCount(topology.queue('nodes')), 1);
+  });
+
+  it('a publish whose connection dies before its confirm is published again on the next connection', async () => {
+    const { topology, manager } = setUp('republish');
+    await manager.connect();
+    const connection = await manager.waitForConnection(0);
+    await manager.publisher.publish(topology.names.exchange, 'republish', { n: 0 }); // the confirm channel is open
+    const published = manager.publisher.publish(topology.names.exchange, 'republish', { n: 1 });
+    // The frame is on its way; the confirm cannot have come back yet.
+    setImmediate(() => resetSocket(connection));
+    await published;
+    await waitUntil('the reconnect', () => manager.state === 'connected', 10_000);
+    const bodies = (await drainQueue(topology.queue('republish'), 2)).map((m) => (JSON.parse(m.content.toString()) as { n: number }).n);
+    assert.equal(bodies.filter((n) => n === 0).length, 1);
+    const copies = bodies.filter((n) => n === 1).length;
+    assert.ok(copies === 1 || copies === 2, `the message is queued (once, or twice when the first copy arrived), got ${copies}`);
   });
 
   it('gives up connecting after connectTimeoutMs with the last error', async () => {

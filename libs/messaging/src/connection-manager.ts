@@ -14,8 +14,11 @@ import { declareTopology, type TopologySpec } from './topology';
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
 
 export interface AmqpConnectionOptions {
-  /** e.g. amqp://guest:guest@127.0.0.1:5672 */
-  readonly url: string;
+  /**
+   * e.g. amqp://guest:guest@127.0.0.1:5672, or one URL per node of a cluster: the manager connects to one, and when it
+   * goes away moves on to the next that answers.
+   */
+  readonly url: string | readonly string[];
   /** Default 15 s. */
   readonly heartbeatSeconds?: number;
   /** Shown in the management UI / rabbitmqctl; default `subpack:<pid>`. */
@@ -39,7 +42,7 @@ export interface AmqpConnectionOptions {
 
 export interface ConnectionManagerEvents {
   state: [state: ConnectionState, previous: ConnectionState];
-  connected: [connection: ChannelModel];
+  connected: [connection: ChannelModel, node: string];
   disconnected: [error: unknown];
   closed: [];
 }
@@ -75,6 +78,10 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
   private lastError?: string;
   private wakeFromPause?: () => void;
   private readonly backoff: BackoffPolicy;
+  private readonly urls: readonly string[];
+  /** The node tried first on the next connect: the one after the node last connected to (or last tried). */
+  private nextNode = 0;
+  private nodeValue?: string;
 
   constructor(private readonly options: AmqpConnectionOptions) {
     super();
@@ -82,12 +89,19 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
     this.logger = options.logger ?? stderrLogger;
     this.topology = options.topology;
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.urls = typeof options.url === 'string' ? [options.url] : [...options.url];
+    if (this.urls.length === 0) throw new TypeError('AmqpConnectionManager: url lists no node');
     const publisherOptions = { logger: this.logger, connectTimeoutMs: options.publishConnectTimeoutMs ?? MESSAGING_DEFAULTS.reconnectWaitMs };
     this.publisher = new Publisher(this, publisherOptions);
   }
 
   get state(): ConnectionState {
     return this.stateValue;
+  }
+
+  /** The node of the live connection (`host:port`, no credentials), or undefined while not connected. */
+  get node(): string | undefined {
+    return this.connection === undefined ? undefined : this.nodeValue;
   }
 
   /** Starts connecting; resolves once connected with the topology declared. */
@@ -197,17 +211,31 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
     this.loop = undefined;
   }
 
-  private async connectOnce(): Promise<'connected' | 'retry' | 'stop'> {
-    let connection: ChannelModel;
-    try {
-      connection = await connect(withHeartbeat(this.options.url, this.options.heartbeatSeconds ?? MESSAGING_DEFAULTS.heartbeatSeconds), {
-        clientProperties: { connection_name: this.options.connectionName ?? `subpack:${process.pid}` },
-        timeout: this.options.socketTimeoutMs ?? MESSAGING_DEFAULTS.socketTimeoutMs,
-      });
-    } catch (error) {
-      this.lastError = describeError(error);
-      return 'retry';
+  /** One round: every node once, starting with `nextNode`; backoff only after all of them failed. */
+  private async openAnyNode(): Promise<{ connection: ChannelModel; node: string } | undefined> {
+    const errors: string[] = [];
+    for (let tried = 0; tried < this.urls.length && !this.stopRequested; tried += 1) {
+      const index = (this.nextNode + tried) % this.urls.length;
+      const url = this.urls[index]!;
+      try {
+        const connection = await connect(withHeartbeat(url, this.options.heartbeatSeconds ?? MESSAGING_DEFAULTS.heartbeatSeconds), {
+          clientProperties: { connection_name: this.options.connectionName ?? `subpack:${process.pid}` },
+          timeout: this.options.socketTimeoutMs ?? MESSAGING_DEFAULTS.socketTimeoutMs,
+        });
+        this.nextNode = index;
+        return { connection, node: nodeAddress(url) };
+      } catch (error) {
+        errors.push(this.urls.length === 1 ? describeError(error) : `${nodeAddress(url)}: ${describeError(error)}`);
+      }
     }
+    this.lastError = errors.join('; ');
+    return undefined;
+  }
+
+  private async connectOnce(): Promise<'connected' | 'retry' | 'stop'> {
+    const opened = await this.openAnyNode();
+    if (opened === undefined) return this.stopRequested ? 'stop' : 'retry';
+    const { connection, node } = opened;
     const liveness = this.watch(connection);
     try {
       await this.setUp(connection);
@@ -215,6 +243,7 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
       this.lastError = describeError(error);
       const connectionDied = liveness.closed;
       await connection.close().catch(() => undefined);
+      if (connectionDied) this.skipNode();
       // A setup error on a healthy connection (e.g. a queue that exists with other arguments) will not fix itself:
       // fail the first connect loudly. After a reconnect keep trying, the service is already running.
       if (!connectionDied && !this.everConnected) {
@@ -226,9 +255,11 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
     }
     if (this.stopRequested || liveness.closed) {
       await connection.close().catch(() => undefined);
+      if (liveness.closed) this.skipNode();
       return this.stopRequested ? 'stop' : 'retry';
     }
     this.connection = connection;
+    this.nodeValue = node;
     this.everConnected = true;
     this.lastError = undefined;
     this.setState('connected');
@@ -236,7 +267,7 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
       this.waiters.delete(waiter);
       waiter.resolve(connection);
     }
-    this.emit('connected', connection);
+    this.emit('connected', connection, node);
     return 'connected';
   }
 
@@ -255,7 +286,9 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
   private onConnectionLost(error: unknown): void {
     this.connection = undefined;
     this.lastError = error === undefined ? 'connection closed' : describeError(error);
-    this.logger.warn({ error: this.lastError }, 'RabbitMQ connection lost');
+    this.logger.warn({ error: this.lastError, node: this.nodeValue }, 'RabbitMQ connection lost');
+    // The node that dropped us is the least likely to take us back: try the others first.
+    this.skipNode();
     this.emit('disconnected', error);
     if (!this.stopRequested && this.loop === undefined) this.loop = this.runConnectLoop();
   }
@@ -293,13 +326,24 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
     }
   }
 
+  private skipNode(): void {
+    this.nextNode = (this.nextNode + 1) % this.urls.length;
+  }
+
   private setState(state: ConnectionState): void {
     const previous = this.stateValue;
     if (previous === state) return;
     this.stateValue = state;
-    this.logger.info({ state, previous }, `RabbitMQ connection ${state}`);
+    const node = state === 'connected' ? this.nodeValue : undefined;
+    this.logger.info({ state, previous, ...(node === undefined ? {} : { node }) }, `RabbitMQ connection ${state}${node === undefined ? '' : ` to ${node}`}`);
     this.emit('state', state, previous);
   }
+}
+
+/** A node's address for logs and metrics: `host:port` (port 5672/5671 when the URL has none), never credentials. */
+export function nodeAddress(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || (parsed.protocol === 'amqps:' ? '5671' : '5672')}`;
 }
 
 /** amqplib reads the heartbeat from the URL only; an explicit `heartbeat` query parameter wins. */

@@ -6,6 +6,7 @@ import { describeError, NotConnectedError, PublishInterruptedError, PublishNacke
 import { headerString } from './headers';
 import type { MessagingLogger } from './logger';
 import { HEADERS } from './names';
+import { settleWithin } from './timeout';
 
 export interface PublishOptions {
   readonly headers?: Readonly<Record<string, unknown>>;
@@ -33,7 +34,11 @@ interface ConfirmChannelState {
   readonly channel: ConfirmChannel;
   readonly pending: Map<string, PendingPublish>;
   closed: boolean;
+  /** The broker closed this channel (an error of ours, e.g. a missing exchange), as opposed to losing the connection. */
+  brokerClosed?: boolean;
   closeReason: string;
+  /** Settles when the connection under this channel has closed. */
+  readonly connectionGone: Promise<void>;
   /** Set while the socket's write buffer is full; publishes wait for 'drain'. */
   writable?: Promise<void>;
 }
@@ -79,17 +84,37 @@ export class Publisher {
     await this.publishRaw(exchange, routingKey, content, properties);
   }
 
-  /** Publishes content with exactly these amqplib properties (used to forward copies of received messages). */
+  /**
+   * Publishes content with exactly these amqplib properties (used to forward copies of received messages). A publish
+   * whose connection went away before its confirm is sent again once the manager has reconnected (to another node of
+   * a cluster if need be): the broker may then hold it twice, which idempotent consumers absorb, but never not at all.
+   */
   async publishRaw(exchange: string, routingKey: string, content: Buffer, properties: Options.Publish): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.publishOnce(exchange, routingKey, content, properties);
+        return;
+      } catch (error) {
+        if (!(error instanceof ConnectionLost)) throw error;
+        if (attempt >= MAX_PUBLISH_ATTEMPTS) throw error.cause;
+        // The manager learns of the loss from the same close; wait for it, so the retry gets the next connection.
+        await settleWithin(error.connectionGone, this.connectTimeoutMs);
+        this.logger.warn({ exchange, routingKey, attempt }, 'connection lost before the publish was confirmed; publishing again after the reconnect');
+      }
+    }
+  }
+
+  private async publishOnce(exchange: string, routingKey: string, content: Buffer, properties: Options.Publish): Promise<void> {
     let state: ConfirmChannelState;
     try {
       state = await this.confirmChannel();
     } catch (error) {
       if (error instanceof NotConnectedError) throw error;
-      throw new PublishInterruptedError(exchange, routingKey, `cannot open a confirm channel: ${describeError(error)}`);
+      const gone = this.current === undefined ? Promise.resolve() : closeOf(this.current.connection);
+      throw new ConnectionLost(new PublishInterruptedError(exchange, routingKey, `cannot open a confirm channel: ${describeError(error)}`), gone);
     }
     if (state.writable !== undefined) await state.writable;
-    if (state.closed) throw new PublishInterruptedError(exchange, routingKey, state.closeReason);
+    if (state.closed) throw interrupted(state, exchange, routingKey);
     const publishId = randomUUID();
     const pending: PendingPublish = { exchange, routingKey };
     const headers: unknown = properties.headers;
@@ -109,7 +134,7 @@ export class Publisher {
           reject(new PublishNackedError(exchange, routingKey));
         } else {
           // amqplib fails unconfirmed publishes from its own 'close' listener, before ours has marked the state.
-          reject(new PublishInterruptedError(exchange, routingKey, state.closeReason));
+          reject(interrupted(state, exchange, routingKey));
         }
       };
       try {
@@ -117,7 +142,8 @@ export class Publisher {
         if (!flushed && state.writable === undefined) state.writable = this.waitForDrain(state);
       } catch (error) {
         state.pending.delete(publishId);
-        reject(new PublishInterruptedError(exchange, routingKey, describeError(error)));
+        const cause = new PublishInterruptedError(exchange, routingKey, describeError(error));
+        reject(state.brokerClosed ? cause : new ConnectionLost(cause, state.connectionGone));
       }
     });
   }
@@ -132,6 +158,7 @@ export class Publisher {
       // Another publish may have replaced the dead channel while we waited.
       if (this.current !== cached) return this.confirmChannel();
     }
+    void closeOf(connection);
     const state = this.openConfirmChannel(connection);
     this.current = { connection, state };
     return state;
@@ -139,9 +166,11 @@ export class Publisher {
 
   private async openConfirmChannel(connection: ChannelModel): Promise<ConfirmChannelState> {
     const channel = await connection.createConfirmChannel();
-    const state: ConfirmChannelState = { connection, channel, pending: new Map(), closed: false, closeReason: 'channel or connection closed' };
+    const connectionGone = closeOf(connection);
+    const state: ConfirmChannelState = { connection, channel, pending: new Map(), closed: false, closeReason: 'channel or connection closed', connectionGone };
     channel.on('return', (message: Message) => this.onReturn(state, message));
     channel.on('error', (error: unknown) => {
+      state.brokerClosed = true;
       state.closeReason = `channel closed by the broker: ${describeError(error)}`;
       this.logger.warn({ error: describeError(error) }, 'publisher channel error');
     });
@@ -177,6 +206,36 @@ export class Publisher {
       state.channel.on('close', done);
     });
   }
+}
+
+/** Each reconnect may take up to the publisher's connect timeout; a node list longer than this is unusual. */
+const MAX_PUBLISH_ATTEMPTS = 5;
+
+/** A publish lost with its connection (not refused by the broker): worth sending again on the next connection. */
+class ConnectionLost extends Error {
+  constructor(
+    override readonly cause: PublishInterruptedError,
+    readonly connectionGone: Promise<unknown>,
+  ) {
+    super(cause.message);
+  }
+}
+
+const closes = new WeakMap<ChannelModel, Promise<void>>();
+
+/** Settles when the connection closes (watched from the first time the publisher used it). */
+function closeOf(connection: ChannelModel): Promise<void> {
+  let closed = closes.get(connection);
+  if (closed === undefined) {
+    closed = new Promise<void>((resolve) => connection.once('close', () => resolve()));
+    closes.set(connection, closed);
+  }
+  return closed;
+}
+
+function interrupted(state: ConfirmChannelState, exchange: string, routingKey: string): Error {
+  const error = new PublishInterruptedError(exchange, routingKey, state.closeReason);
+  return state.brokerClosed ? error : new ConnectionLost(error, state.connectionGone);
 }
 
 /** amqplib reports a basic.nack as this exact error (and a lost channel as 'channel closed'). */

@@ -1,3 +1,4 @@
 export * from './logger';
 export * from './ops.module';
 export * from './service-host';
+export * from './connections';

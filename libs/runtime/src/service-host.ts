@@ -3,12 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { buildTopology } from '@subpack/contracts';
 import { AmqpConnectionManager, AmqpMessagingModule, AmqpTransport, describeError } from '@subpack/messaging';
 import { TaskStore } from '@subpack/state';
-import { COMMON_CONFIG, ConfigError, describeConfig, loadConfig, type CommonConfig, type ConfigOf, type Field } from '@subpack/config';
+import { COMMON_CONFIG, ConfigError, describeConfig, describeRedisTarget, loadConfig, redisTarget, type CommonConfig, type ConfigOf, type Field, type RedisTarget } from '@subpack/config';
+import { openRedis, redisAddress, redisReplicas, registerNodeMetrics } from './connections';
 import { createLogger, PinoNestLogger, type Logger } from './logger';
 import { OpsModule, type ReadinessCheck } from './ops.module';
 
@@ -65,8 +66,10 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
     process.exit(0);
   }
   let config: ConfigOf<S> & CommonConfig;
+  let redisAt: RedisTarget;
   try {
     config = { ...loadConfig(COMMON_CONFIG), ...loadConfig(def.config) };
+    redisAt = redisTarget(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${def.name}: ${err.message}\n`);
@@ -76,7 +79,7 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
   }
   const logger = createLogger(def.name, config.logLevel);
   try {
-    return await startService(def, config, logger);
+    return await startService(def, config, redisAt, logger);
   } catch (err) {
     logger.fatal({ error: describeError(err) }, `${def.name} cannot start`);
     process.exit(1);
@@ -86,22 +89,25 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
 async function startService<S extends Record<string, Field<unknown>>>(
   def: ServiceDefinition<S>,
   config: ConfigOf<S> & CommonConfig,
+  redisAt: RedisTarget,
   logger: Logger,
 ): Promise<INestApplication> {
   const owner = `${def.name}@${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const manager = new AmqpConnectionManager({
-    url: config.amqpUrl,
+    url: config.amqpUrls,
     connectionName: owner,
     topology: buildTopology(config.retryTiers),
     logger,
     // A service outlives a broker that starts after it or goes away: it keeps trying (capped backoff, a line each).
     connectTimeoutMs: Number.POSITIVE_INFINITY,
   });
-  const redis = new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const redis = openRedis(redisAt, { lazyConnect: false, maxRetriesPerRequest: 3 });
   // ioredis retries on its own with a capped delay; each failed attempt is one line, without a stack trace.
   redis.on('error', (err: Error) => logger.warn({ error: describeError(err) }, 'cannot reach Redis; retrying'));
-  const store = new TaskStore(redis, { keyPrefix: config.redisPrefix, finishedTtlSeconds: config.finishedTtlSeconds });
+  redis.on('ready', () => logger.info({ redis: describeRedisTarget(redisAt), node: redisAddress(redis) }, `Redis ready at ${redisAddress(redis) ?? '?'}`));
+  const store = new TaskStore(redis, { keyPrefix: config.redisPrefix, finishedTtlSeconds: config.finishedTtlSeconds, replicas: redisReplicas(redisAt) });
   const registry = new Registry();
+  registerNodeMetrics(registry, def.broker === false ? undefined : manager, redis);
   const ctx: ServiceContext<ConfigOf<S>> = { config, logger, manager, redis, store, registry, owner };
 
   @Module({})

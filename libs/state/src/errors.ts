@@ -51,3 +51,11 @@ export class InvalidArgumentError extends Error {
     this.name = 'InvalidArgumentError';
   }
 }
+
+/** Fewer replicas than required confirmed a write in time: retry later rather than act on a write a failover could lose. */
+export class ReplicationError extends Error {
+  constructor(operation: string, acked: number, wanted: number, timeoutMs: number) {
+    super(`${operation}: ${acked} of ${wanted} Redis replica(s) confirmed the write within ${timeoutMs} ms`);
+    this.name = 'ReplicationError';
+  }
+}

@@ -6,6 +6,7 @@ export {
   CorruptTaskStateError,
   InvalidArgumentError,
   InvalidTaskIdError,
+  ReplicationError,
   TaskNotCompleteError,
   TaskNotFoundError,
 } from './errors';

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { InvalidArgumentError, TaskNotCompleteError, TaskNotFoundError } from './errors';
+import { InvalidArgumentError, ReplicationError, TaskNotCompleteError, TaskNotFoundError } from './errors';
 import {
   CLAIM_EVENT,
   CONFIRM_COMPLETION,
@@ -45,6 +45,17 @@ export interface TaskStoreOptions {
    * later inherit the task's remaining TTL. 0 disables it. Default 30 days.
    */
   activeTtlSeconds?: number;
+  /**
+   * Replicas that must hold a write that decides an outcome (a reservation, a stored mark, a claim) before the call
+   * returns, checked with WAIT. Redis replicates asynchronously: without it, a primary that dies right after answering
+   * can take an acknowledged write with it, and the replica promoted in its place lets the same outcome happen twice.
+   * 0 (default) for a single Redis server. When fewer replicas confirm within `replicationTimeoutMs` and the primary
+   * still has replicas connected, the call throws ReplicationError (the caller retries later; the write is
+   * idempotent); a primary with no replica left has nothing to fail over to and carries on alone.
+   */
+  replicas?: number;
+  /** How long WAIT may take. Default 1000 ms. */
+  replicationTimeoutMs?: number;
 }
 
 const DAY_SECONDS = 24 * 60 * 60;
@@ -62,6 +73,8 @@ export class TaskStore {
   readonly keyPrefix: string;
   readonly finishedTtlSeconds: number;
   readonly activeTtlSeconds: number;
+  private readonly replicas: number;
+  private readonly replicationTimeoutMs: number;
 
   constructor(
     private readonly redis: Redis,
@@ -70,6 +83,8 @@ export class TaskStore {
     this.keyPrefix = options.keyPrefix ?? 'subpack:';
     this.finishedTtlSeconds = positiveInteger('finishedTtlSeconds', options.finishedTtlSeconds ?? 7 * DAY_SECONDS);
     this.activeTtlSeconds = options.activeTtlSeconds ?? 30 * DAY_SECONDS;
+    this.replicas = options.replicas ?? 0;
+    this.replicationTimeoutMs = options.replicationTimeoutMs ?? 1000;
     if (!Number.isSafeInteger(this.activeTtlSeconds) || this.activeTtlSeconds < 0) {
       throw new InvalidArgumentError(`activeTtlSeconds must be a non-negative integer, got ${this.activeTtlSeconds}`);
     }
@@ -88,7 +103,9 @@ export class TaskStore {
     if (fingerprint.length === 0) throw new InvalidArgumentError('reserveTask: fingerprint must not be empty');
     const keys = this.keysOf(taskId);
     const ttlMs = (this.activeTtlSeconds || this.finishedTtlSeconds) * 1000;
-    return replyString(await RESERVE_TASK.run(this.redis, [keys.task, keys.fingerprint], [fingerprint, ttlMs]), 'reserveTask') as ReserveResult;
+    const result = replyString(await RESERVE_TASK.run(this.redis, [keys.task, keys.fingerprint], [fingerprint, ttlMs]), 'reserveTask') as ReserveResult;
+    await this.replicated('reserveTask');
+    return result;
   }
 
   /**
@@ -132,6 +149,7 @@ export class TaskStore {
     const created = replyInteger(reply[0], 'createTask') === 1;
     const hash = pairsToMap(replyArray(reply[1], 'createTask'), 'createTask');
     if (created) await this.noteProgress(taskId);
+    await this.replicated('createTask');
     return { created, state: decodeTaskSummary(keys.task, hash) };
   }
 
@@ -224,6 +242,7 @@ export class TaskStore {
     const status = replyString(reply[5], operation) as TaskStatus;
     const complete = done + failed >= total;
     if (firstTime && !complete) await this.noteProgress(taskId);
+    await this.replicated(operation);
     return {
       firstTime,
       replacedFailure,
@@ -277,6 +296,7 @@ export class TaskStore {
     const total = replyInteger(reply[3], operation);
     if (head === 'incomplete') throw new TaskNotCompleteError(taskId, done, failed, total);
     await this.redis.zrem(this.activeKey, taskId);
+    await this.replicated(operation);
     return { status: head as TaskStatus, done, failed, total };
   }
 
@@ -300,6 +320,7 @@ export class TaskStore {
       operation,
     );
     await this.redis.zrem(this.activeKey, taskId);
+    await this.replicated(operation);
     return {
       firstTime: replyInteger(reply[0], operation) === 1,
       status: replyString(reply[1], operation) as TaskStatus,
@@ -350,6 +371,7 @@ export class TaskStore {
     const keys = this.keysOf(taskId);
     const reply = await CONFIRM_EVENT.run(this.redis, [keys.task, keys.failedEvent], []);
     if (replyInteger(reply, 'confirmTaskFailed') === 0) throw new TaskNotFoundError(taskId, 'confirmTaskFailed');
+    await this.replicated('confirmTaskFailed');
   }
 
   private async claimEvent(
@@ -364,6 +386,7 @@ export class TaskStore {
     const keys = this.keysOf(taskId);
     const result = replyString(await CLAIM_EVENT.run(this.redis, [keys.task, keys[guard]], [owner, leaseMs]), operation);
     if (result === 'no-task') throw new TaskNotFoundError(taskId, operation);
+    await this.replicated(operation);
     return result as ClaimResult;
   }
 
@@ -386,6 +409,7 @@ export class TaskStore {
       'markBatchPlanned',
     );
     if (added === -1) throw new TaskNotFoundError(taskId, 'markBatchPlanned');
+    await this.replicated('markBatchPlanned');
     return added === 1;
   }
 
@@ -396,6 +420,7 @@ export class TaskStore {
   async saveSubscriptions(taskId: string, subscriptionsJson: string): Promise<void> {
     const keys = this.keysOf(taskId);
     await SAVE_SUBSCRIPTIONS.run(this.redis, [keys.task, keys.subscriptions], [subscriptionsJson, this.activeTtlSeconds * 1000]);
+    await this.replicated('saveSubscriptions');
   }
 
   /** The JSON saved by saveSubscriptions, or null when the task named none (or has expired). */
@@ -410,7 +435,23 @@ export class TaskStore {
   async once(key: string, ttlSeconds: number): Promise<boolean> {
     if (key.length === 0) throw new InvalidArgumentError('once: key must not be empty');
     positiveInteger('ttlSeconds', ttlSeconds);
-    return (await this.redis.set(this.onceKey(key), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+    const first = (await this.redis.set(this.onceKey(key), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+    await this.replicated('once');
+    return first;
+  }
+
+  /**
+   * Waits until `replicas` replicas hold every write this connection made so far (WAIT covers them all, so one call
+   * after the last write of an operation is enough).
+   */
+  private async replicated(operation: string): Promise<void> {
+    if (this.replicas === 0) return;
+    const acked = replyInteger(await this.redis.wait(this.replicas, this.replicationTimeoutMs), operation);
+    if (acked >= this.replicas) return;
+    const role = replyArray(await this.redis.call('ROLE'), operation);
+    const connected = Array.isArray(role[2]) ? role[2].length : 0;
+    if (connected === 0) return;
+    throw new ReplicationError(operation, acked, this.replicas, this.replicationTimeoutMs);
   }
 
   /** Forgets a once() marker, e.g. when the guarded work failed and must be allowed to run again. */

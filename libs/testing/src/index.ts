@@ -4,3 +4,4 @@ export * from './standard-apks';
 export * from './moto';
 export * from './fake-oss';
 export * from './broker';
+export * from './ha-engines';
