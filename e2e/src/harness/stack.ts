@@ -15,6 +15,13 @@ export interface StackOptions {
   maxAttempts?: number;
   /** Directories masters may be read from besides the stack's work dir and the APK fixture cache. */
   masterDirs?: string[];
+  /**
+   * A broker of the test's own (every node of a cluster) instead of a vhost on the shared one: the services get the
+   * whole list, the test's own connections (spies, publishes) use the last node.
+   */
+  amqpUrls?: string[];
+  /** Redis variables of the test's own Redis (e.g. REDIS_SENTINELS) instead of the shared REDIS_URL. */
+  redisEnv?: Record<string, string>;
 }
 
 /**
@@ -28,19 +35,22 @@ export class E2eStack {
   private closed = false;
 
   private constructor(
+    /** On a broker of the test's own: its default vhost, reached through the last node. */
     readonly vhost: Vhost,
     readonly redisPrefix: string,
     readonly workDir: string,
-    readonly options: Required<StackOptions>,
+    readonly options: Required<Omit<StackOptions, 'amqpUrls' | 'redisEnv'>> & Pick<StackOptions, 'amqpUrls' | 'redisEnv'>,
   ) {}
 
   static async create(label: string, options: StackOptions = {}): Promise<E2eStack> {
-    const vhost = await createVhost(label);
+    const vhost = options.amqpUrls === undefined ? await createVhost(label) : { name: '/', amqpUrl: options.amqpUrls.at(-1)! };
     const workDir = await makeTempDir(`subpack-e2e-${label}-`);
     return new E2eStack(vhost, randomRedisPrefix(label), workDir, {
       retryTiers: options.retryTiers ?? '1s,2s',
       maxAttempts: options.maxAttempts ?? 5,
       masterDirs: [workDir, fixtureCacheDir(), ...(options.masterDirs ?? [])],
+      ...(options.amqpUrls !== undefined ? { amqpUrls: options.amqpUrls } : {}),
+      ...(options.redisEnv !== undefined ? { redisEnv: options.redisEnv } : {}),
     });
   }
 
@@ -50,7 +60,8 @@ export class E2eStack {
 
   /** What every service and the CLI need to find this stack's broker vhost and Redis keys. */
   get env(): Record<string, string> {
-    return { AMQP_URL: this.amqpUrl, REDIS_URL, SUBPACK_REDIS_PREFIX: this.redisPrefix };
+    const amqp = this.options.amqpUrls?.join(',') ?? this.amqpUrl;
+    return { AMQP_URL: amqp, ...(this.options.redisEnv ?? { REDIS_URL }), SUBPACK_REDIS_PREFIX: this.redisPrefix };
   }
 
   /** The storage roots the packer and uploader run with: masters from the fixtures, everything else in workDir. */
@@ -180,8 +191,10 @@ export class E2eStack {
     this.closed = true;
     await attempt('kill services', () => Promise.all(this.services.map((s) => s.kill())));
     await attempt('close spies', () => Promise.all(this.spies.map((s) => s.close())));
-    await attempt(`delete vhost ${this.vhost.name}`, () => deleteVhost(this.vhost));
-    await attempt(`delete Redis keys ${this.redisPrefix}*`, () => deleteRedisKeys(this.redisPrefix));
+    // A broker of the test's own goes away with its nodes.
+    if (this.options.amqpUrls === undefined) await attempt(`delete vhost ${this.vhost.name}`, () => deleteVhost(this.vhost));
+    // A Redis of the test's own goes away with its engines.
+    if (this.options.redisEnv === undefined) await attempt(`delete Redis keys ${this.redisPrefix}*`, () => deleteRedisKeys(this.redisPrefix));
     await attempt(`remove ${this.workDir}`, () => rm(this.workDir, { recursive: true, force: true }));
     if (problems.length > 0) throw new Error(`e2e cleanup failed:\n  - ${problems.join('\n  - ')}`);
   }
