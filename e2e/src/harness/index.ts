@@ -11,3 +11,4 @@ export * from './stack';
 export * from './wait';
 export * from './tasks';
 export * from './webhook-receiver';
+export * from './failover';

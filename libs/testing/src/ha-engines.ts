@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { connect as connectTcp } from 'node:net';
@@ -68,6 +68,15 @@ export class EngineNode {
       await delay(200);
     }
   }
+}
+
+function runWithEnv(file: string, args: readonly string[], env: Record<string, string>): Promise<{ stdout: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { env: { ...process.env, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${file} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+      else resolve({ stdout });
+    });
+  });
 }
 
 export function portOpen(port: number): Promise<boolean> {
@@ -169,6 +178,16 @@ export class RabbitCluster {
   async restart(node: EngineNode, timeoutMs = 180_000): Promise<void> {
     node.start();
     await node.waitListening(timeoutMs);
+  }
+
+  /** Every queue of the default vhost with its ready + unacked messages, as a running node reports them. */
+  async listQueues(): Promise<{ name: string; messages: number }[]> {
+    const node = this.nodes.find((n) => n.running);
+    if (node === undefined) throw new Error('no node of the cluster runs');
+    const { stdout } = await runWithEnv(join(RABBITMQ_BIN, 'rabbitmqctl'), ['-n', node.name, '-q', 'list_queues', 'name', 'messages', '--formatter', 'json'], {
+      HOME: join(this.dir, 'home'),
+    });
+    return JSON.parse(stdout) as { name: string; messages: number }[];
   }
 
   outputs(): string {

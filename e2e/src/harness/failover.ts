@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { standardApk } from '@subpack/testing';
+import { listTarget } from './apk-checks';
+import { eventsFor, storedChannels } from './events';
+import type { QueueSpy } from './queue-spy';
+import type { ServiceProcess } from './service-process';
+import type { E2eStack } from './stack';
+import { fileTargetUrl, fileUrl } from './paths';
+import { channelIds, packTask, uniqueTaskId } from './tasks';
+
+/** The label `label` of the sample of `metric` that is 1 (e.g. the node a service uses now), from its /metrics. */
+export async function activeLabel(service: ServiceProcess, metric: string, label: string): Promise<string | undefined> {
+  const response = await service.get('/metrics');
+  if (response?.status !== 200) return undefined;
+  for (const line of response.body.split('\n')) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    const value = new RegExp(`${label}="([^"]*)"`).exec(line)?.[1];
+    if (value !== undefined && /\}\s+1$/.test(line)) return value;
+  }
+  return undefined;
+}
+
+export interface FailoverRun {
+  readonly taskId: string;
+  readonly channels: readonly string[];
+  readonly targetDir: string;
+  readonly tap: QueueSpy;
+}
+
+/** Publishes a task of `count` channels of the small signed APK, and waits until `startedAt` of them are stored. */
+export async function startFailoverTask(stack: E2eStack, count: number, startedAt: number): Promise<FailoverRun> {
+  const master = await standardApk('v2Only');
+  const targetDir = join(stack.workDir, 'target');
+  await mkdir(targetDir, { recursive: true });
+  const tap = await stack.eventTap();
+  const taskId = uniqueTaskId('failover');
+  const channels = channelIds(count);
+  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels }));
+  await tap.waitFor(`${startedAt} channels stored`, (m) => storedChannels(m, taskId).size >= startedAt, 300_000, () => stack.describe(tap));
+  return { taskId, channels, targetDir, tap };
+}
+
+/**
+ * Waits for the task to complete, then checks what a failover must not break: every channel stored once (one file
+ * each in the target, one channel.stored each), exactly one task.completed, and the state in Redis says done.
+ */
+export async function assertCompletedOnce(stack: E2eStack, run: FailoverRun, timeoutMs: number): Promise<void> {
+  const { taskId, channels, tap } = run;
+  const [completed] = await stack.waitForEvent(tap, taskId, 'task.completed', timeoutMs);
+  assert.equal(completed!.event.status, 'done', JSON.stringify(completed!.event));
+  assert.deepEqual([...storedChannels(tap.messages, taskId)].sort(), [...channels]);
+  const perChannel = new Map<string, number>();
+  for (const { event } of eventsFor(tap.messages, taskId, 'channel.stored')) perChannel.set(String(event.channel), (perChannel.get(String(event.channel)) ?? 0) + 1);
+  assert.deepEqual([...perChannel].filter(([, n]) => n > 1), [], 'one channel.stored per channel');
+  const listing = await listTarget(run.targetDir);
+  assert.equal(listing.length, channels.length, 'one file per channel in the target, nothing else');
+  const status = await stack.status(taskId);
+  assert.equal(status.status, 'done', JSON.stringify(status));
+  assert.equal(status.done, channels.length);
+  assert.equal(eventsFor(tap.messages, taskId, 'task.completed').length, 1, 'exactly one task.completed');
+}
