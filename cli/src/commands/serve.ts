@@ -6,7 +6,7 @@ import { parseChannelList, parseChannelOption, parseExtra, type ChannelSpec } fr
 import { PACK_FORMATS, isPackFormat, type Extras } from '@subpack/rules';
 import { parseDuration } from '@subpack/config';
 import { runService } from '@subpack/runtime';
-import { AppRegistry, SERVE_SERVICE, ServeAdmin, signedQuery, type ServedApp, type ServedChannel } from '@subpack/serve';
+import { AppRegistry, SERVE_SERVICE, ServeAdmin, serveMasterRoots, signedQuery, type ServedApp, type ServedChannel } from '@subpack/serve';
 import { TaskStore } from '@subpack/state';
 import type { Redis } from 'ioredis';
 import { UsageError } from '../usage';
@@ -43,8 +43,12 @@ function masterUrl(text: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : pathToFileURL(resolve(text)).href;
 }
 
+/** Edits the registry as the server would: with its master roots (SUBPACK_MASTER_ROOTS) when it has them. */
 function withAdmin<T>(fn: (admin: ServeAdmin, redis: Redis, prefix: string) => Promise<T>): Promise<T> {
-  return withRedis((redis, prefix) => fn(new ServeAdmin(new AppRegistry(redis, prefix)), redis, prefix));
+  const roots = serveMasterRoots();
+  return withRedis((redis, prefix) => {
+    return fn(ServeAdmin.withRoots(new AppRegistry(redis, prefix), roots), redis, prefix);
+  });
 }
 
 function print(json: boolean, value: unknown, text: string): void {

@@ -1,6 +1,6 @@
 import { PrefixDigests } from '@subpack/apk';
 import { loadMaster, type MasterInfo } from './master';
-import { FileMaster, openMaster, type MasterSource } from '@subpack/storage';
+import { FileMaster, openMaster, type MasterSource, type StorageRoots } from '@subpack/storage';
 
 export interface CachedMaster extends MasterInfo {
   source: MasterSource;
@@ -14,10 +14,14 @@ export class MasterCache {
   private readonly masters = new Map<string, Promise<CachedMaster>>();
   private readonly digests = new Map<string, Promise<PrefixDigests>>();
 
-  constructor(private readonly maxEntries = 8) {}
+  /** With `roots`, only masters that really lie inside them are opened (see openMaster). */
+  constructor(
+    private readonly roots?: StorageRoots,
+    private readonly maxEntries = 8,
+  ) {}
 
   async get(masterUrl: string): Promise<CachedMaster> {
-    const source = await openMaster(masterUrl);
+    const source = await openMaster(masterUrl, this.roots ? { roots: this.roots } : {});
     const key = `${masterUrl}|${source.identity}`;
     let entry = this.masters.get(key);
     if (!entry) {

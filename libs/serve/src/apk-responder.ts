@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApkError } from '@subpack/apk';
 import { PackInputError } from '@subpack/pack';
-import { MasterUnavailableError } from '@subpack/storage';
+import { MasterUnavailableError, OutsideRootsError } from '@subpack/storage';
 import type { Logger } from '@subpack/runtime';
 import type { AppRegistry, ServedApp, ServedChannel } from './app-registry';
 import type { ChannelApk, ChannelApks } from './channel-apks';
@@ -61,8 +61,9 @@ export class ApkResponder {
         res.destroy();
         return;
       }
-      const status = err instanceof MasterUnavailableError ? 503 : 500;
-      const known = err instanceof MasterUnavailableError || err instanceof ApkError || err instanceof PackInputError;
+      const unavailable = err instanceof MasterUnavailableError || err instanceof OutsideRootsError;
+      const status = unavailable ? 503 : 500;
+      const known = unavailable || err instanceof ApkError || err instanceof PackInputError;
       this.opts.logger.error({ error: err, 'url.path': req.url }, 'cannot serve channel APK');
       this.fail(res, status, known ? (err as Error).message : 'internal error');
     } finally {

@@ -1,7 +1,7 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { FileMaster, fileIdentity, type MasterSource } from '@subpack/storage';
+import { FileMaster, StorageError, type MasterSource } from '@subpack/storage';
 
 /**
  * One version of a master, held for the length of a response. Its identity is that of the bytes it returns, so a
@@ -94,16 +94,12 @@ export async function pinMaster(source: MasterSource): Promise<PinnedMaster | nu
   if (!(source instanceof FileMaster)) return new PinnedObject(source);
   let handle: FileHandle;
   try {
-    handle = await open(source.path, 'r');
+    handle = await source.openVerified();
   } catch (err) {
-    // Removed or replaced since it was opened for analysis: the caller opens it afresh and reports what it finds.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    // Removed or replaced since it was opened for analysis: the caller opens it afresh (checking it against the
+    // roots again) and reports what it finds.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof StorageError) return null;
     throw err;
   }
-  const st = await handle.stat();
-  if (fileIdentity(st) !== source.identity) {
-    await handle.close();
-    return null;
-  }
-  return new PinnedFile(handle, source.identity, st.mtimeMs);
+  return new PinnedFile(handle, source.identity, (await handle.stat()).mtimeMs);
 }

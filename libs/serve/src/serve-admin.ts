@@ -2,6 +2,8 @@ import { checkFormatFits } from '@subpack/apk';
 import { validateChannels, type ChannelSpec } from '@subpack/pack';
 import { mergeExtras, type PackFormat } from '@subpack/rules';
 import type { TaskStore } from '@subpack/state';
+import type { StorageRoots } from '@subpack/storage';
+import { MasterCache } from '@subpack/pack';
 import { AppRegistry, RegistryInputError, checkAppName, checkAppSettings, type AppSettings, type ServedApp, type ServedChannel } from './app-registry';
 import { ChannelApks } from './channel-apks';
 
@@ -22,6 +24,11 @@ export class ServeAdmin {
     readonly registry: AppRegistry,
     private readonly apks: ChannelApks = new ChannelApks(registry),
   ) {}
+
+  /** An admin that registers only masters really inside `roots` (none: any master). */
+  static withRoots(registry: AppRegistry, roots: StorageRoots | undefined): ServeAdmin {
+    return new ServeAdmin(registry, new ChannelApks(registry, new MasterCache(roots)));
+  }
 
   async putApp(name: string, input: Partial<AppSettings> & { master?: unknown }): Promise<ServedApp> {
     checkAppName(name);

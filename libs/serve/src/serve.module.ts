@@ -26,8 +26,9 @@ import {
 import { ApkError } from '@subpack/apk';
 import { PackInputError, parseChannelList, type Extras } from '@subpack/pack';
 import type { TaskStore } from '@subpack/state';
-import { MasterUnavailableError } from '@subpack/storage';
+import { MasterUnavailableError, OutsideRootsError } from '@subpack/storage';
 import type { Logger } from '@subpack/runtime';
+import { MasterCache } from '@subpack/pack';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { AppRegistry, RegistryInputError } from './app-registry';
 import { ApkResponder } from './apk-responder';
@@ -93,7 +94,7 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof UnknownAppError) throw new NotFoundException(err.message);
-    if (err instanceof RegistryInputError || err instanceof PackInputError || err instanceof ApkError || err instanceof MasterUnavailableError) {
+    if (err instanceof RegistryInputError || err instanceof PackInputError || err instanceof ApkError || err instanceof MasterUnavailableError || err instanceof OutsideRootsError) {
       throw new BadRequestException(err.message);
     }
     throw err;
@@ -195,7 +196,7 @@ function responseMetrics(registry: Registry | undefined) {
 export class ServeModule {
   static forRoot(deps: ServeDeps): DynamicModule {
     const registry = new AppRegistry(deps.redis, deps.redisPrefix);
-    const apks = new ChannelApks(registry);
+    const apks = new ChannelApks(registry, new MasterCache(deps.config.masterRoots));
     const responder = new ApkResponder(
       registry,
       apks,

@@ -3,7 +3,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join, resolve } from 'node:path';
@@ -14,7 +14,8 @@ import { prefixLengthFor, readApkLayout } from '@subpack/apk';
 import type { PackFormat as ChannelFormat } from '@subpack/rules';
 import { createLogger } from '@subpack/runtime';
 import { TaskStore } from '@subpack/state';
-import { openTestRedis, type TestRedis } from '@subpack/state/dist/test-support/redis';
+import { StorageRoots } from '@subpack/storage';
+import { openTestRedis, TEST_REDIS_URL, type TestRedis } from '@subpack/state/dist/test-support/redis';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { apksignerVerify, frameworkResApk, largeApk, makeTempDir, removeDir, standardApks, startMoto, type MotoServer, type StandardApks } from '@subpack/testing';
 import { signedQuery } from './signed-url';
@@ -50,11 +51,11 @@ interface Reply {
 
 let port: number;
 
-function http(method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<Reply> {
+function http(method: string, path: string, headers: Record<string, string> = {}, body?: unknown, at = port): Promise<Reply> {
   return new Promise((resolveReply, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const req = request(
-      { host: '127.0.0.1', port, method, path, headers: { ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}) } },
+      { host: '127.0.0.1', port: at, method, path, headers: { ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}) } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -85,7 +86,7 @@ before(async () => {
       redis: redis.redis,
       redisPrefix: redis.prefix,
       store: new TaskStore(redis.redis, { keyPrefix: redis.prefix }),
-      config: { adminToken: ADMIN_TOKEN, urlKey: URL_KEY, maxAgeSeconds: 600 },
+      config: { adminToken: ADMIN_TOKEN, urlKey: URL_KEY, maxAgeSeconds: 600, masterRoots: undefined },
       logger: createLogger('serve-test', 'silent'),
     }),
     { logger: false },
@@ -247,6 +248,77 @@ describe('signed URLs', () => {
     assert.equal(ok.status, 200);
     const maxAge = Number(/max-age=(\d+)/.exec(ok.headers['cache-control']!)![1]);
     assert.ok(maxAge <= 120 && maxAge > 0, `max-age ${maxAge} must not outlive the link`);
+  });
+});
+
+describe('a server with master roots', () => {
+  let rooted: INestApplication;
+  let rootedPort: number;
+  let root: string;
+  let outside: string;
+  before(async () => {
+    root = join(dir, 'roots', 'masters');
+    outside = join(dir, 'roots', 'outside');
+    await mkdir(root, { recursive: true });
+    await mkdir(outside, { recursive: true });
+    rooted = await NestFactory.create(
+      ServeModule.forRoot({
+        redis: redis.redis,
+        redisPrefix: `${redis.prefix}rooted:`,
+        store: new TaskStore(redis.redis, { keyPrefix: redis.prefix }),
+        config: { adminToken: ADMIN_TOKEN, urlKey: URL_KEY, maxAgeSeconds: 600, masterRoots: StorageRoots.parse(pathToFileURL(root).href, 'SUBPACK_MASTER_ROOTS') },
+        logger: createLogger('serve-test', 'silent'),
+      }),
+      { logger: false },
+    );
+    await rooted.listen(0, '127.0.0.1');
+    rootedPort = ((rooted.getHttpServer() as Server).address() as AddressInfo).port;
+  });
+  after(async () => rooted?.close());
+
+  const put = (name: string, master: string) => http('PUT', `/admin/apps/${name}`, { authorization: `Bearer ${ADMIN_TOKEN}` }, { master }, rootedPort);
+
+  test('the admin endpoint registers masters inside the roots only, with one reason for whatever is outside', async () => {
+    await copyFile(apks.v1v2v3, join(root, 'app.apk'));
+    await copyFile(apks.v1v2v3, join(outside, 'secret.apk'));
+    await writeFile(join(outside, 'notes.txt'), 'not an APK');
+    await symlink(outside, join(root, 'out'));
+    await symlink(join(outside, 'secret.apk'), join(root, 'secret.apk'));
+    assert.equal((await put('inside', pathToFileURL(join(root, 'app.apk')).href)).status, 200);
+    const masters = [
+      apks.v1v2v3,
+      join(outside, 'missing.apk'),
+      '/etc/passwd',
+      '/dev/zero',
+      join(root, 'secret.apk'),
+      join(root, 'out', 'secret.apk'),
+      join(root, 'out', 'notes.txt'),
+      join(root, 'out', 'missing.apk'),
+    ];
+    const said = new Set<string>();
+    for (const master of masters) {
+      const masterUrl = pathToFileURL(master).href;
+      const reply = await put('outside', masterUrl);
+      assert.equal(reply.status, 400, `${master}: ${reply.body.toString()}`);
+      said.add((JSON.parse(reply.body.toString()) as { message: string }).message.replace(masterUrl, '<master>'));
+    }
+    assert.deepEqual([...said], ['master <master> is outside the allowed roots (SUBPACK_MASTER_ROOTS)']);
+    const listed = JSON.parse((await http('GET', '/admin/apps', { authorization: `Bearer ${ADMIN_TOKEN}` }, undefined, rootedPort)).body.toString()) as { name: string }[];
+    assert.deepEqual(listed.map((a) => a.name), ['inside']);
+  });
+
+  test('`serve app add` applies the roots of SUBPACK_MASTER_ROOTS the same way', async () => {
+    const env = { ...process.env, REDIS_URL: TEST_REDIS_URL, SUBPACK_REDIS_PREFIX: `${redis.prefix}rooted:`, SUBPACK_MASTER_ROOTS: pathToFileURL(root).href };
+    const run = (master: string) =>
+      new Promise<{ code: number; stderr: string }>((done) => {
+        execFile(process.execPath, [SUBPACK, 'serve', 'app', 'add', 'cli-app', '--master', master], { env }, (err, _stdout, stderr) =>
+          done({ code: err ? Number((err as { code?: unknown }).code) : 0, stderr }),
+        );
+      });
+    const refused = await run(join(root, 'out', 'secret.apk'));
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /master file:\/\/\S+\/out\/secret\.apk is outside the allowed roots \(SUBPACK_MASTER_ROOTS\)/);
+    assert.equal((await run(join(root, 'app.apk'))).code, 0);
   });
 });
 

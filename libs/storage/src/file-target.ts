@@ -1,50 +1,105 @@
-import { mkdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { constants } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { withFileSource } from '@subpack/apk';
 import { FileMaster } from './master-source';
+import { LeavesRootError, descriptorPath, openDirectoryWithin, realRoot, resolveBeyond } from './real-path';
+import type { StorageRoots } from './roots';
 import type { ChannelTarget, StoredObject, StoreRequest } from './target';
 import { writePlanToFile, writeStreamedPlanToFile } from './write-plan';
 
 const EXISTING_CHECK_BYTES = 1024 * 1024;
 
-/** Channel APKs as files under a local directory. */
+/**
+ * Channel APKs as files under a local directory. Files are only ever reached through directories opened one at a
+ * time from the root and checked to be inside it (the allowed roots, or the target directory itself when there are
+ * none), so a link inside the target cannot carry a write outside.
+ */
 export class FileTarget implements ChannelTarget {
   constructor(
     readonly url: string,
     private readonly dir: string,
+    private readonly roots?: StorageRoots,
   ) {}
 
   private pathOf(name: string): string {
     return join(this.dir, name);
   }
 
+  /** The directory the channel file `name` goes in, opened inside its root; null when it does not exist and `create` is off. */
+  private async directoryOf(name: string, create: boolean): Promise<FileHandle | null> {
+    const refuse = (): Error =>
+      this.roots ? this.roots.refusal(this.url, 'target') : new LeavesRootError(`target ${this.url}: ${name} leads out of the target directory through a link`);
+    let root: string;
+    let below: string[];
+    if (this.roots) {
+      const found = await this.roots.checkReal(this.url, this.dir, 'target');
+      if (found === null) throw refuse();
+      root = found;
+      below = (await resolveBeyond(this.dir)).slice(root.length).split('/');
+    } else {
+      root = await realRoot(this.dir);
+      below = [];
+    }
+    const parts = [...below, ...posix.dirname(name).split('/')];
+    try {
+      return await openDirectoryWithin(root, parts, create);
+    } catch (err) {
+      if (err instanceof LeavesRootError) throw refuse();
+      throw err;
+    }
+  }
+
   /**
    * Files appear only by atomic rename when complete, so a file of the right size is a finished write, but maybe of
    * another build. Its end is compared with what this write would produce: the last MiB covers the signing block
    * (whose signatures digest everything before it) or the central directory (which carries every entry's CRC), so
-   * a match is this very APK, found in O(tail) instead of by hashing hundreds of MB.
+   * a match is this very APK, found in O(tail) instead of by hashing hundreds of MB. A link under the name is never a
+   * finished write: the store replaces it.
    */
   async existing(req: StoreRequest): Promise<StoredObject | null> {
-    const path = this.pathOf(req.name);
-    const st = await stat(path).catch(() => null);
-    if (!st?.isFile() || st.size !== req.plan.size) return null;
-    const compare = Math.min(req.plan.size, Math.max(req.plan.tail.length, EXISTING_CHECK_BYTES));
-    const start = req.plan.size - compare;
-    const fromPrefix = Math.max(0, req.plan.prefixLength - start);
-    const expected = Buffer.concat([
-      fromPrefix > 0 ? await req.master.read(start, fromPrefix) : Buffer.alloc(0),
-      req.plan.tail.subarray(Math.max(0, start - req.plan.prefixLength)),
-    ]);
-    const actual = await withFileSource(path, (src) => src.read(start, compare));
-    return actual.equals(expected) ? { url: pathToFileURL(path).href, bytes: st.size } : null;
+    const dir = await this.directoryOf(req.name, false);
+    if (!dir) return null;
+    let file: FileHandle | null = null;
+    try {
+      file = await open(`${descriptorPath(dir)}/${posix.basename(req.name)}`, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
+      if (!file) return null;
+      const st = await file.stat();
+      if (!st.isFile() || st.size !== req.plan.size) return null;
+      const compare = Math.min(req.plan.size, Math.max(req.plan.tail.length, EXISTING_CHECK_BYTES));
+      const start = req.plan.size - compare;
+      const fromPrefix = Math.max(0, req.plan.prefixLength - start);
+      const expected = Buffer.concat([
+        fromPrefix > 0 ? await req.master.read(start, fromPrefix) : Buffer.alloc(0),
+        req.plan.tail.subarray(Math.max(0, start - req.plan.prefixLength)),
+      ]);
+      const actual = Buffer.alloc(compare);
+      let done = 0;
+      while (done < compare) {
+        const { bytesRead } = await file.read(actual, done, compare - done, start + done);
+        if (bytesRead === 0) return null;
+        done += bytesRead;
+      }
+      return actual.equals(expected) ? { url: pathToFileURL(this.pathOf(req.name)).href, bytes: st.size } : null;
+    } finally {
+      await file?.close();
+      await dir.close();
+    }
   }
 
   async store(req: StoreRequest): Promise<StoredObject> {
-    const out = this.pathOf(req.name);
-    await mkdir(dirname(out), { recursive: true });
-    if (req.master instanceof FileMaster) await writePlanToFile(req.master.path, req.plan, out);
-    else await writeStreamedPlanToFile(req.master.url, req.master.stream(0, req.plan.prefixLength), req.plan, out);
-    return { url: pathToFileURL(out).href, bytes: req.plan.size, method: 'file' };
+    const dir = await this.directoryOf(req.name, true);
+    if (!dir) throw new Error(`target ${this.url}: no directory for ${req.name}`);
+    try {
+      const out = `${descriptorPath(dir)}/${posix.basename(req.name)}`;
+      const master = req.master;
+      if (master instanceof FileMaster) await master.withVerifiedPath((path) => writePlanToFile(path, req.plan, out));
+      else await writeStreamedPlanToFile(master.url, master.stream(0, req.plan.prefixLength), req.plan, out);
+    } finally {
+      await dir.close();
+    }
+    return { url: pathToFileURL(this.pathOf(req.name)).href, bytes: req.plan.size, method: 'file' };
   }
 }
+

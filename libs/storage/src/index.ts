@@ -12,3 +12,4 @@ export * from './s3-store';
 export * from './oss-store';
 export * from './write-plan';
 export * from './roots';
+export * from './real-path';

@@ -1,10 +1,12 @@
-import { createReadStream } from 'node:fs';
-import { access, constants, stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { withFileSource, type ByteSource } from '@subpack/apk';
+import type { ByteSource } from '@subpack/apk';
 import { StorageConfigError } from './config';
 import { MasterUnavailableError, StorageError } from './errors';
 import type { ObjectStore } from './object-store';
+import { descriptorPath, isWithin, realPathOf } from './real-path';
+import type { StorageRoots } from './roots';
 import { objectStoreFor } from './stores';
 import { parseServableUrl, StorageUrlError, type StorageUrl } from './storage-url';
 
@@ -24,6 +26,11 @@ export interface MasterSource extends ByteSource {
   stream(start: number, end: number): Readable;
 }
 
+/**
+ * A local master. Every read opens the file afresh and checks that it is the very file that was opened and checked
+ * (same device and inode, same size and time), so a link or another file swapped in under its name later is refused
+ * instead of read.
+ */
 export class FileMaster implements MasterSource {
   constructor(
     readonly url: string,
@@ -36,13 +43,54 @@ export class FileMaster implements MasterSource {
     return { scheme: 'file', path: this.path };
   }
 
-  read(offset: number, length: number): Promise<Buffer> {
-    return withFileSource(this.path, (src) => src.read(offset, length));
+  /** The file as opened and checked, or a StorageError when something else is under its name now. */
+  async openVerified(): Promise<FileHandle> {
+    const handle = await open(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      if (fileIdentity(await handle.stat()) !== this.identity) throw new StorageError(`master ${this.path} changed since it was opened`, false);
+      return handle;
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  /** Runs `fn` with a path that reaches exactly the checked file (for copies the kernel makes by name). */
+  async withVerifiedPath<T>(fn: (path: string) => Promise<T>): Promise<T> {
+    const handle = await this.openVerified();
+    try {
+      return await fn(descriptorPath(handle));
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    if (offset < 0 || length < 0 || offset + length > this.size) {
+      throw new RangeError(`${this.path}: read [${offset}, ${offset + length}) outside file of ${this.size} bytes`);
+    }
+    const handle = await this.openVerified();
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
+        if (bytesRead === 0) throw new RangeError(`${this.path}: unexpected end of file at ${offset + done}`);
+        done += bytesRead;
+      }
+      return buf;
+    } finally {
+      await handle.close();
+    }
   }
 
   stream(start: number, end: number): Readable {
     if (end <= start) return Readable.from([]);
-    return createReadStream(this.path, { start, end: end - 1, highWaterMark: 1024 * 1024 });
+    const open = (): Promise<FileHandle> => this.openVerified();
+    return Readable.from((async function* () {
+      // The stream closes the handle when it ends or is destroyed.
+      yield* createReadStream('', { fd: await open(), start, end: end - 1, highWaterMark: 1024 * 1024 });
+    })());
   }
 }
 
@@ -99,14 +147,20 @@ export function fileIdentity(st: { dev: number; ino: number; size: number; mtime
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
 }
 
-/** Opens the master at `masterUrl`, checking that it exists and is readable. Bad input is a MasterUnavailableError. */
-export async function openMaster(masterUrl: string): Promise<MasterSource> {
+/**
+ * Opens the master at `masterUrl`, checking that it exists and is readable. Bad input is a MasterUnavailableError.
+ * With `roots`, a file must really lie inside one of them: the path is resolved through every link before anything is
+ * opened, and the opened descriptor is checked again, so a link swapped in between does not help. A master outside
+ * gets the same OutsideRootsError whether or not anything exists there.
+ */
+export async function openMaster(masterUrl: string, opts: { roots?: StorageRoots } = {}): Promise<MasterSource> {
   let parsed: StorageUrl;
   try {
     parsed = parseServableUrl(masterUrl, 'master');
   } catch (err) {
     throw new MasterUnavailableError((err as StorageUrlError).message);
   }
+  const root = await opts.roots?.checkReal(masterUrl, parsed.scheme === 'file' ? parsed.path : null, 'master');
   if (parsed.scheme !== 'file') {
     if (!parsed.key) throw new MasterUnavailableError(`master ${masterUrl} names a bucket but no object key`);
     let store: ObjectStore;
@@ -122,16 +176,24 @@ export async function openMaster(masterUrl: string): Promise<MasterSource> {
     return new ObjectMaster(masterUrl, store, parsed.bucket, parsed.key, head.size, head.etag);
   }
   const path = parsed.path;
+  let handle: FileHandle;
   try {
-    const st = await stat(path);
-    if (!st.isFile()) throw new MasterUnavailableError(`master ${path} is not a regular file`);
-    await access(path, constants.R_OK);
-    return new FileMaster(masterUrl, path, st.size, fileIdentity(st));
+    // Non-blocking, so a FIFO named as a master cannot hold the open.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    if (err instanceof MasterUnavailableError) throw err;
+    // Between the check and the open a link may have been swapped in: ask again before saying anything about it.
+    if (opts.roots) await opts.roots.checkReal(masterUrl, path, 'master');
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new MasterUnavailableError(`master ${path} does not exist`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new MasterUnavailableError(`master ${path} does not exist`);
     if (code === 'EACCES') throw new MasterUnavailableError(`master ${path} is not readable`);
     throw err;
+  }
+  try {
+    if (root && opts.roots && !isWithin(await realPathOf(handle), root)) throw opts.roots.refusal(masterUrl, 'master');
+    const st = await handle.stat();
+    if (!st.isFile()) throw new MasterUnavailableError(`master ${path} is not a regular file`);
+    return new FileMaster(masterUrl, path, st.size, fileIdentity(st));
+  } finally {
+    await handle.close();
   }
 }

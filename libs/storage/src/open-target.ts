@@ -10,7 +10,7 @@ import type { ChannelTarget, TargetOptions } from './target';
  */
 export function openTarget(targetUrl: string, opts: TargetOptions = {}): ChannelTarget {
   const parsed = parseServableUrl(targetUrl, 'target');
-  if (parsed.scheme === 'file') return new FileTarget(targetUrl, parsed.path);
+  if (parsed.scheme === 'file') return new FileTarget(targetUrl, parsed.path, opts.roots);
   const prefix = parsed.key === '' || parsed.key.endsWith('/') ? parsed.key : `${parsed.key}/`;
   return new ObjectTarget(targetUrl, objectStoreFor(parsed.scheme, parsed.bucket, prefix), parsed.bucket, prefix, opts);
 }

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { isWithin, realRoot, resolveBeyond } from './real-path';
 
 /**
  * Allowed storage roots: URL prefixes such as file:///srv/out or s3://bucket/releases. Matching is by scheme, host
@@ -35,7 +36,35 @@ export class StorageRoots {
 
   /** Throws a refusal naming the URL and the setting, but not whether anything exists there. */
   check(url: string, what: string): void {
-    if (!this.admits(url)) throw new OutsideRootsError(`${what} ${url} is outside the allowed roots (${this.variable})`);
+    if (!this.admits(url)) throw this.refusal(url, what);
+  }
+
+  /** The one refusal for a location outside the roots, whichever check found it. */
+  refusal(url: string, what: string): OutsideRootsError {
+    return new OutsideRootsError(`${what} ${url} is outside the allowed roots (${this.variable})`);
+  }
+
+  /**
+   * The real path of the file:// root that `path` really lies in, after following every link on the way (see
+   * resolveBeyond), or null when it lies in none. The answer is the same whether or not `path` exists.
+   */
+  async realRootOf(path: string): Promise<string | null> {
+    const real = await resolveBeyond(path);
+    for (const prefix of this.prefixes) {
+      if (!prefix.startsWith('file://')) continue;
+      const root = await realRoot(prefix.slice('file://'.length) || '/');
+      if (isWithin(real, root)) return root;
+    }
+    return null;
+  }
+
+  /** Checks the URL's text, then, for a file, where it really leads; both refuse with the same message. */
+  async checkReal(url: string, path: string | null, what: string): Promise<string | null> {
+    this.check(url, what);
+    if (path === null) return null;
+    const root = await this.realRootOf(path);
+    if (root === null) throw this.refusal(url, what);
+    return root;
   }
 }
 
@@ -59,3 +88,20 @@ function locate(text: string): string | null {
   const normalised = posix.normalize(`/${path}`).replace(/\/+$/, '');
   return `${url.protocol}//${host}${normalised}`;
 }
+
+function rootsField(env: string, what: string) {
+  return {
+    env,
+    describe: `a comma-separated list of URL prefixes ${what}, e.g. file:///srv/apks`,
+    parse: (raw: string): StorageRoots => StorageRoots.parse(raw, env),
+  };
+}
+
+/**
+ * Required settings of every service that touches storage. There is no default: a service that could read or write
+ * anywhere its messages say is exactly what the roots exist to prevent.
+ */
+export const ROOTS_CONFIG = {
+  masterRoots: rootsField('SUBPACK_MASTER_ROOTS', 'masters may be read from'),
+  targetRoots: rootsField('SUBPACK_TARGET_ROOTS', 'channel APKs may be written to'),
+};

@@ -1,5 +1,6 @@
 import type { ChannelPlan, Digests, ManifestInfo, PrefixDigests } from '@subpack/apk';
 import type { MasterSource } from './master-source';
+import type { StorageRoots } from './roots';
 
 /** The content type of every channel object. */
 export const APK_CONTENT_TYPE = 'application/vnd.android.package-archive';
@@ -51,6 +52,8 @@ export interface TargetOptions {
   compose?: boolean;
   /** Where the one-line notices about fallbacks go. */
   log?: (line: string) => void;
+  /** Where a file target may really write; without them, inside the target directory itself. */
+  roots?: StorageRoots;
 }
 
 /** The request for one channel: its digests from the master's prefix state, its facts from the manifest. */

@@ -79,7 +79,7 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
   if (existing && existing.status !== 'pending' && existing.status !== 'running') return { batches: existing.batches, resent: true };
   // Before the master is read: a task that fails on its master still reaches its own subscribers.
   if (task.notify !== undefined) await deps.store.saveSubscriptions(task.taskId, JSON.stringify(task.notify));
-  checkRoots(deps.roots, task.master, task.target);
+  await checkRoots(deps.roots, task.master, task.target);
   const format = task.format ?? DEFAULT_PACK_FORMAT;
   const naming = task.naming ?? DEFAULT_NAMING;
   const channels = task.channels.map((c) => ({ id: c.id, extras: c.extras ?? {} }));
@@ -146,7 +146,7 @@ export async function planBatch(deps: PackerDeps, body: unknown): Promise<{ plan
   if (!parsed.ok) throw new PermanentError(`invalid pack batch: ${parsed.errors.join('; ')}`);
   const batch = parsed.value;
   checkServable(batch);
-  checkRoots(deps.roots, batch.master, batch.target);
+  await checkRoots(deps.roots, batch.master, batch.target);
   const master = await deps.masters.get(batch.master).catch(asPermanent);
   const format = batch.format;
   const digests = await deps.masters.digestsFor(master, prefixLengthFor(master.layout, format));

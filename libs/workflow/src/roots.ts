@@ -1,28 +1,14 @@
-import { StorageRoots } from '@subpack/storage';
+import { ROOTS_CONFIG, StorageRoots, parseStorageUrl } from '@subpack/storage';
 import { asPermanent } from './permanent';
+
+/** The services' required root settings; defined with the roots themselves. */
+export { ROOTS_CONFIG };
 
 /** Where services may read masters and write channels. */
 export interface ServiceRoots {
   masters: StorageRoots;
   targets: StorageRoots;
 }
-
-function rootsField(env: string, what: string) {
-  return {
-    env,
-    describe: `a comma-separated list of URL prefixes ${what}, e.g. file:///srv/apks`,
-    parse: (raw: string): StorageRoots => StorageRoots.parse(raw, env),
-  };
-}
-
-/**
- * Required settings of every service that touches storage. There is no default: a service that could read or write
- * anywhere its messages say is exactly what the roots exist to prevent.
- */
-export const ROOTS_CONFIG = {
-  masterRoots: rootsField('SUBPACK_MASTER_ROOTS', 'masters may be read from'),
-  targetRoots: rootsField('SUBPACK_TARGET_ROOTS', 'channel APKs may be written to'),
-};
 
 /** Roots from the same comma-separated lists as SUBPACK_MASTER_ROOTS and SUBPACK_TARGET_ROOTS. */
 export function parseServiceRoots(masters: string, targets: string): ServiceRoots {
@@ -32,11 +18,15 @@ export function parseServiceRoots(masters: string, targets: string): ServiceRoot
   };
 }
 
-/** Refuses a master or target outside the roots, before either is looked at. */
-export function checkRoots(roots: ServiceRoots, master: string, target: string): void {
+/**
+ * Refuses a master or target outside the roots before either is read or written: by their text, and a file target by
+ * where its directory really leads through links. A file master is checked the same way when it is opened.
+ */
+export async function checkRoots(roots: ServiceRoots, master: string, target: string): Promise<void> {
   try {
     roots.masters.check(master, 'master');
-    roots.targets.check(target, 'target');
+    const parsed = parseStorageUrl(target, 'target');
+    await roots.targets.checkReal(target, parsed.scheme === 'file' ? parsed.path : null, 'target');
   } catch (err) {
     asPermanent(err);
   }

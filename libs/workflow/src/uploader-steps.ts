@@ -62,7 +62,7 @@ export async function storeChannel(deps: UploaderDeps, body: unknown): Promise<{
   const ownExtras = await deps.store.channelInputs(job.taskId, job.channel);
   if (ownExtras === null) throw new PermanentError(`channel ${JSON.stringify(job.channel)} is not part of task ${JSON.stringify(job.taskId)}`);
   const recipe = recipeOf(task);
-  checkRoots(deps.roots, task.master, task.target);
+  await checkRoots(deps.roots, task.master, task.target);
   const master = await deps.masters.get(task.master).catch(asPermanent);
   let derived: { plan: ChannelPlan; prefix: PrefixDigests; digests: Digests; name: string };
   try {
@@ -79,7 +79,7 @@ export async function storeChannel(deps: UploaderDeps, body: unknown): Promise<{
   }
   let target: ChannelTarget;
   try {
-    target = (deps.openTarget ?? openTarget)(task.target, { ...deps.targetOptions, compose: task.upload !== 'stream' });
+    target = (deps.openTarget ?? openTarget)(task.target, { ...deps.targetOptions, compose: task.upload !== 'stream', roots: deps.roots.targets });
   } catch (err) {
     asPermanent(err);
   }

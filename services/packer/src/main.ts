@@ -23,7 +23,7 @@ void runService({
     const deps: PackerDeps = {
       store: ctx.store,
       publisher: ctx.manager.publisher,
-      masters: new MasterCache(),
+      masters: new MasterCache(ctx.config.masterRoots),
       batchSize: ctx.config.batchSize,
       maxChannels: ctx.config.maxChannels,
       owner: ctx.owner,

@@ -16,7 +16,7 @@ void runService({
     const deps: UploaderDeps = {
       store: ctx.store,
       publisher: ctx.manager.publisher,
-      masters: new MasterCache(),
+      masters: new MasterCache(ctx.config.masterRoots),
       roots: { masters: ctx.config.masterRoots, targets: ctx.config.targetRoots },
       owner: ctx.owner,
       targetOptions: { log: (line) => ctx.logger.warn(line) },

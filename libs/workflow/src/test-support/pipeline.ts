@@ -43,11 +43,11 @@ export class Pipeline {
   readonly roots: ServiceRoots = parseServiceRoots('file:///', 'file:///');
 
   packer(owner = 'packer-1'): PackerDeps {
-    return { store: this.store, publisher: this.manager.publisher, masters: new MasterCache(), batchSize: 25, maxChannels: 10_000, owner, roots: this.roots };
+    return { store: this.store, publisher: this.manager.publisher, masters: new MasterCache(this.roots.masters), batchSize: 25, maxChannels: 10_000, owner, roots: this.roots };
   }
 
   uploader(owner: string): UploaderDeps {
-    return { store: this.store, publisher: this.manager.publisher, masters: new MasterCache(), owner, roots: this.roots };
+    return { store: this.store, publisher: this.manager.publisher, masters: new MasterCache(this.roots.masters), owner, roots: this.roots };
   }
 
   async task(master: string, channels: readonly string[], overrides: Partial<PackTask> = {}): Promise<PackTask> {
