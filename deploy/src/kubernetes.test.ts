@@ -6,7 +6,7 @@ import { before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { QUEUES } from '@subpack/contracts';
+import { QUEUES } from '@subpack/rules';
 import { DEPLOY_DIR, overlayNames, renderKustomization, selects, validateObject, type K8sObject, type LabelSelector } from './kubernetes';
 import { ROOT, serviceCommand, serviceNames } from './repo';
 import { DELIVERY_TIME_VARIABLES, effectiveValue, longestDeliveryMs, readsVariable, serviceVariables } from './service-config';

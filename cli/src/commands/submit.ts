@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { EXCHANGES, ROUTING_KEYS, validatePackTask } from '@subpack/contracts';
+import { validatePackTask } from '@subpack/contracts';
+import { EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
 import { ProgressBar } from '../progress';
 import { UsageError, parsePositiveSeconds } from '../usage';
 import { withManager, withStore } from './broker';

@@ -2,7 +2,7 @@ import { isMap, parseDocument, type Document } from 'yaml';
 import { schemaFileName } from './schemas/catalog';
 import { EVENT_CATALOG, EVENT_TYPES, eventSchemaName, type EventType } from './schemas/events';
 import { JSON_CONTENT_TYPE } from './topology/message-properties';
-import { eventRoutingKey } from './topology/names';
+import { eventRoutingKey } from '@subpack/rules';
 
 const AMQP_BINDING_VERSION = '0.3.0';
 

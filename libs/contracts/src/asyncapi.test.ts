@@ -7,7 +7,7 @@ import { DiagnosticSeverity, fromFile, Parser, type AsyncAPIDocumentInterface, t
 import { schemaId, SCHEMA_NAMES, type SchemaName } from './schemas/catalog';
 import { EVENT_TYPES } from './schemas/events';
 import { TOPOLOGY } from './topology/build-topology';
-import { eventRoutingKey, EXCHANGES, ROUTING_KEYS } from './topology/names';
+import { eventRoutingKey, EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
 import { validateFailureHeaders, VALIDATORS_BY_SCHEMA } from './validation/validators';
 
 const CONTRACTS_DIR = resolve(__dirname, '..');

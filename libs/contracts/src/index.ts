@@ -18,6 +18,5 @@ export { parseJsonBody, type JsonBodyResult } from './validation/json-body';
 export { MAX_REPORTED_ERRORS } from './validation/describe-errors';
 
 // RabbitMQ topology and message properties.
-export * from './topology/names';
 export * from './topology/build-topology';
 export * from './topology/message-properties';

@@ -1,5 +1,5 @@
 import { escapeUnsafe } from '@subpack/contracts';
-import type { ErrorClass } from './names';
+import type { ErrorClass } from '@subpack/contracts';
 
 /** Bad input: retrying cannot help, so the message is parked at once. */
 export class PermanentError extends Error {

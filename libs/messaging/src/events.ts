@@ -1,4 +1,5 @@
-import { EXCHANGES, eventMessageId, eventRoutingKey, type SubpackEvent } from '@subpack/contracts';
+import { eventMessageId, type SubpackEvent } from '@subpack/contracts';
+import { eventRoutingKey, EXCHANGES } from '@subpack/rules';
 import type { Publisher } from './publisher';
 
 /** Publishes an event with its deterministic messageId, so downstream consumers can drop redelivered duplicates. */

@@ -1,5 +1,5 @@
-import { HEADERS as CONTRACT_HEADERS, TIER_ROUTING_HEADER, type ErrorClass } from '@subpack/contracts';
-import { EXCHANGES, QUEUES, queueRoutingKey } from '@subpack/rules';
+import { HEADERS as CONTRACT_HEADERS } from '@subpack/contracts';
+import { EXCHANGES, QUEUES } from '@subpack/rules';
 
 /**
  * The project's own failure headers, from the contracts (never rely on `x-death`: RabbitMQ 3.13+ stops updating it on
@@ -7,9 +7,6 @@ import { EXCHANGES, QUEUES, queueRoutingKey } from '@subpack/rules';
  * publish it belongs to. Exchange and queue names stay parameters (tests use random names).
  */
 export const HEADERS = { ...CONTRACT_HEADERS, publishId: 'x-subpack-publish-id' } as const;
-
-/** Tier bindings route on this non-`x-` header: RabbitMQ's headers exchange ignores `x-` binding arguments. */
-export { TIER_ROUTING_HEADER, type ErrorClass };
 
 /** Headers the broker adds when it dead-letters a message; stripped from every copy we republish. */
 export const BROKER_DEATH_HEADERS: readonly string[] = [
@@ -50,5 +47,3 @@ export const DEFAULT_NAMES: MessagingNames = {
 export function resolveNames(overrides?: Partial<MessagingNames>): MessagingNames {
   return { ...DEFAULT_NAMES, ...overrides };
 }
-
-export { queueRoutingKey };

@@ -4,7 +4,9 @@ import { createHash } from 'node:crypto';
 import type { AmqpConnectionManager } from './connection-manager';
 import { describeError } from './errors';
 import { type AmqpHeaders, copyProperties, failureCount, headerString, readHeaders, withoutHeaders } from './headers';
-import { HEADERS, queueRoutingKey, TIER_ROUTING_HEADER } from './names';
+import { TIER_ROUTING_HEADER } from '@subpack/contracts';
+import { queueRoutingKey } from '@subpack/rules';
+import { HEADERS } from './names';
 
 export interface ParkedMessage {
   /** The messageId, or a digest of the body when the message has none. */

@@ -5,7 +5,9 @@ import type { TopologySpec } from './topology';
 import { describeError, UnroutableError } from './errors';
 import { copyProperties } from './headers';
 import type { IncomingMessage } from './incoming-message';
-import { HEADERS, queueRoutingKey, TIER_ROUTING_HEADER } from './names';
+import { TIER_ROUTING_HEADER } from '@subpack/contracts';
+import { queueRoutingKey } from '@subpack/rules';
+import { HEADERS } from './names';
 import { decideRetry, readFailureInfo, type RetryDecision, type RetryPolicy, type RetryTier } from './retry-policy';
 
 export type ParkedHook = (message: IncomingMessage, reason: string) => Promise<void> | void;

@@ -1,21 +1,8 @@
 import { ApkError, planChannel, prefixLengthFor } from '@subpack/apk';
-import {
-  DEFAULT_NAMING,
-  DEFAULT_PACK_FORMAT,
-  EXCHANGES,
-  ROUTING_KEYS,
-  channelStoreMessageId,
-  packBatchMessageId,
-  packTaskFingerprint,
-  validatePackBatch,
-  validatePackTask,
-  type ChannelStoreJob,
-  type PackBatch,
-  type PackTask,
-} from '@subpack/contracts';
-import { PermanentError, type Publisher, publishEvent } from '@subpack/messaging';
+import { channelStoreMessageId, DEFAULT_NAMING, DEFAULT_PACK_FORMAT, packBatchMessageId, packTaskFingerprint, validatePackBatch, validatePackTask, type ChannelStoreJob, type PackBatch, type PackTask } from '@subpack/contracts';
+import { PermanentError, publishEvent, type Publisher } from '@subpack/messaging';
+import { EXCHANGES, mergeExtras, ROUTING_KEYS } from '@subpack/rules';
 import { nameValues, preparePack, renderName } from '@subpack/pack';
-import { mergeExtras } from '@subpack/rules';
 import type { TaskStore } from '@subpack/state';
 import { parseServableUrl, targetRoot } from '@subpack/storage';
 import { failChannel } from './completion';

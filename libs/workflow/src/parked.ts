@@ -1,5 +1,6 @@
-import { ROUTING_KEYS, packTaskFingerprint, validateChannelStoreJob, validatePackBatch, validatePackTask } from '@subpack/contracts';
-import { type Publisher, publishEvent } from '@subpack/messaging';
+import { packTaskFingerprint, validateChannelStoreJob, validatePackBatch, validatePackTask } from '@subpack/contracts';
+import { publishEvent, type Publisher } from '@subpack/messaging';
+import { ROUTING_KEYS } from '@subpack/rules';
 import { InvalidTaskIdError, type TaskStore, type TaskSummary } from '@subpack/state';
 import { failChannel, failTaskOnce } from './completion';
 import { now } from './events';

@@ -1,5 +1,6 @@
-import { ROUTING_KEYS, reasonText, validateEvent, type RetryScheduledEvent } from '@subpack/contracts';
-import { type Publisher, publishEvent } from '@subpack/messaging';
+import { reasonText, validateEvent, type RetryScheduledEvent } from '@subpack/contracts';
+import { publishEvent, type Publisher } from '@subpack/messaging';
+import { ROUTING_KEYS } from '@subpack/rules';
 import { now } from './events';
 
 export interface RetriedMessage {

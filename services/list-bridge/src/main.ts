@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { EXCHANGES, ROUTING_KEYS } from '@subpack/contracts';
+import { EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
 import { str } from '@subpack/config';
 import { runService } from '@subpack/runtime';
 import { RedisListBridge } from '@subpack/state';

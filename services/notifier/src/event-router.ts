@@ -1,5 +1,6 @@
-import { EXCHANGES, ROUTING_KEYS, validateEvent, type NotifyDelivery, type SubpackEvent } from '@subpack/contracts';
+import { validateEvent, type NotifyDelivery, type SubpackEvent } from '@subpack/contracts';
 import { PermanentError, type Publisher } from '@subpack/messaging';
+import { EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
 import { Batcher, deliveryIdFor, isBatched, isDelivered, type BatchPolicy, type SubscriptionTarget } from '@subpack/notify';
 import type { SubscriptionBook } from './subscription-book';
 

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { QUEUES, STANDARD_WEBHOOKS_SECRET_PATTERN, validateNotifySubscriptions, type NotifySubscription } from '@subpack/contracts';
+import { STANDARD_WEBHOOKS_SECRET_PATTERN, validateNotifySubscriptions, type NotifySubscription } from '@subpack/contracts';
+import { QUEUES } from '@subpack/rules';
 import { HostAllowlist, resolveSubscription, type SecretBook } from '@subpack/notify';
 import { int, type Field } from '@subpack/config';
 import { runService } from '@subpack/runtime';

@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { QUEUES } from '@subpack/contracts';
 import type { AmqpContext } from '@subpack/messaging';
+import { QUEUES } from '@subpack/rules';
 import { LOGGER, type Logger } from '@subpack/runtime';
 import type { DeliverySender } from './delivery-sender';
 import type { EventRouter } from './event-router';

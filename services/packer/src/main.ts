@@ -1,6 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { QUEUES } from '@subpack/contracts';
-import { MAX_CHANNELS } from '@subpack/rules';
+import { MAX_CHANNELS, QUEUES } from '@subpack/rules';
 import { int } from '@subpack/config';
 import { runService } from '@subpack/runtime';
 import { MasterCache } from '@subpack/pack';

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { QUEUES } from '@subpack/contracts';
+import { QUEUES } from '@subpack/rules';
 import { int } from '@subpack/config';
 import { runService } from '@subpack/runtime';
 import { MasterCache } from '@subpack/pack';

@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { Counter, Registry } from 'prom-client';
-import { QUEUES } from '@subpack/contracts';
+import { QUEUES } from '@subpack/rules';
 import { LOGGER, type Logger } from '@subpack/runtime';
 import { storeChannel, type UploaderDeps } from '@subpack/workflow';
 

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type ChannelModel, type ConfirmChannel, type GetMessage } from 'amqplib';
 import { HEADERS, TIER_ROUTING_HEADER } from '../schemas/failure-headers';
 import { buildTopology, DEFAULT_RETRY_TIERS, DELIVERY_LIMIT, EVENTS_QUEUE_BOUND, PARKED_QUEUE_BOUND, TOPOLOGY, type Topology } from './build-topology';
-import { EXCHANGES, QUEUES, queueRoutingKey, ROUTING_KEYS } from './names';
+import { EXCHANGES, QUEUES, queueRoutingKey, ROUTING_KEYS } from '@subpack/rules';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 

@@ -1,5 +1,5 @@
 import { TIER_ROUTING_HEADER } from '../schemas/failure-headers';
-import { queueRoutingKey, retryQueueName, ROUTING_KEYS, topologyNames, TOPOLOGY_NAME_PART, type TopologyNames } from './names';
+import { queueRoutingKey, retryQueueName, ROUTING_KEYS, topologyNames, TOPOLOGY_NAME_PART, type TopologyNames } from '@subpack/rules';
 
 export type ExchangeType = 'topic' | 'fanout' | 'headers';
 

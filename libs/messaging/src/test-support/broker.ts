@@ -6,7 +6,9 @@ import { type AmqpConnectionOptions, AmqpConnectionManager } from '../connection
 import type { MessageHandler } from '../consumer';
 import type { IncomingMessage } from '../incoming-message';
 import { silentLogger } from '../logger';
-import { type MessagingNames, queueRoutingKey, TIER_ROUTING_HEADER } from '../names';
+import { TIER_ROUTING_HEADER } from '@subpack/contracts';
+import { queueRoutingKey } from '@subpack/rules';
+import type { MessagingNames } from '../names';
 import type { RetryTier } from '../retry-policy';
 import type { QueueSpec, TopologySpec } from '../topology';
 
