@@ -33,8 +33,10 @@ export class EngineNode {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  start(): void {
+  /** Starts the server; refuses when something else already listens on its port (another run, a stale node). */
+  async start(): Promise<void> {
     if (this.running) throw new Error(`${this.name} is already running`);
+    if (await portOpen(this.port)) throw new Error(`${this.name}: port ${this.port} is already in use`);
     const child = spawn(this.command, this.args, { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer): void => {
       this.output = (this.output + d.toString()).slice(-6000);
@@ -52,6 +54,11 @@ export class EngineNode {
     const exited = once(child, 'exit');
     child.kill('SIGKILL');
     await exited;
+  }
+
+  /** SIGSTOP / SIGCONT: a node that is alive but answers nothing, e.g. a replica behind a slow link. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    if (this.running) this.child?.kill(signal);
   }
 
   outputTail(chars = 2000): string {
@@ -154,7 +161,7 @@ export class RabbitCluster {
           }),
         );
       }
-      for (const node of cluster.nodes) node.start();
+      await Promise.all(cluster.nodes.map((node) => node.start()));
       await Promise.all(cluster.nodes.map((node) => node.waitListening(bootTimeoutMs)));
       return cluster;
     } catch (err) {
@@ -176,7 +183,7 @@ export class RabbitCluster {
 
   /** Restarts a killed node; it rejoins the cluster from its data directory. */
   async restart(node: EngineNode, timeoutMs = 180_000): Promise<void> {
-    node.start();
+    await node.start();
     await node.waitListening(timeoutMs);
   }
 
@@ -243,9 +250,9 @@ export class RedisSentinelSet {
         await writeFile(file, `${conf}\n`);
         set.sentinels.push(new EngineNode(`sentinel:${port}`, port, 'redis-server', [file, '--sentinel']));
       }
-      for (const node of set.data) node.start();
+      await Promise.all(set.data.map((node) => node.start()));
       await Promise.all(set.data.map((n) => n.waitListening(timeoutMs)));
-      for (const node of set.sentinels) node.start();
+      await Promise.all(set.sentinels.map((node) => node.start()));
       await Promise.all(set.sentinels.map((n) => n.waitListening(timeoutMs)));
       return set;
     } catch (err) {
@@ -285,7 +292,7 @@ export class RedisSentinelSet {
     await node.kill();
     const replacement = this.dataNode(node.port, primaryPort);
     this.data[index] = replacement;
-    replacement.start();
+    await replacement.start();
     await replacement.waitListening(timeoutMs);
     return replacement;
   }
