@@ -158,9 +158,11 @@ test('bad storage input is parked at once with bucket and key named and no secre
   assert.match(noKey!.event.error!.message!, /s3:\/\/apks\/release\/missing\.apk does not exist \(bucket apks, key release\/missing\.apk\)/);
   const [noAuth] = await stack.waitForEvent(tap, refused, 'task.failed', 60_000);
   assert.match(noAuth!.event.error!.message!, /oss:\/\/oss-apks\/app\.apk.*SignatureDoesNotMatch/);
-  const [partial] = await stack.waitForEvent(tap, missingBucket, 'task.completed', 60_000);
-  assert.equal(partial!.event.status, 'partial', JSON.stringify(partial!.event));
-  assert.equal(partial!.event.done, 0, JSON.stringify(partial!.event));
+  // Nothing could be stored: the task fails, with the channels' reasons summed up, rather than completing "partial".
+  const [noBucket] = await stack.waitForEvent(tap, missingBucket, 'task.failed', 60_000);
+  assert.equal(noBucket!.event.error!.code, 'ALL_CHANNELS_FAILED', JSON.stringify(noBucket!.event));
+  assert.match(noBucket!.event.error!.message!, /^no channel was stored; 2 channels failed: 2 PARKED \(e\.g\. .*NoSuchBucket/);
+  assert.equal(eventsFor(tap.messages, missingBucket, 'task.completed').length, 0);
   for (const f of eventsFor(tap.messages, missingBucket, 'channel.failed')) {
     assert.match(JSON.stringify(f.event.error), /no-such-bucket.*NoSuchBucket|NoSuchBucket.*no-such-bucket/);
   }

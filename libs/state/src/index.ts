@@ -1,4 +1,4 @@
-export { TaskStore, type TaskStoreOptions } from './task-store';
+export { ALL_CHANNELS_FAILED, TaskStore, type TaskStoreOptions } from './task-store';
 export { RateWindow } from './rate-window';
 export { RedisListBridge, type RedisListBridgeOptions, type BridgePhase } from './redis-list-bridge';
 export { taskKeys, assertTaskId, type TaskKeys } from './task-keys';

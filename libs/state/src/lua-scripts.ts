@@ -6,7 +6,8 @@ import { LuaScript } from './lua-script';
  *
  * Multi-key task scripts receive KEYS in the order of allTaskKeys():
  *   1 task hash, 2 channels hash, 3 completed-event guard, 4 failed-event guard, 5 planned-batches set,
- *   6 notification subscriptions, 7 channel inputs hash, 8 fingerprint reservation.
+ *   6 notification subscriptions, 7 channel inputs hash, 8 fingerprint reservation, 9 accepted-event guard,
+ *   10 channel-stored event guards.
  * Scripts that only need two keys get [task, <that key>].
  */
 
@@ -66,7 +67,8 @@ return 'reserved'
 );
 
 /**
- * KEYS: task, channels. ARGV: channel, outcome ('stored'|'failed'), record JSON, now.
+ * KEYS: task, channels. ARGV: channel, outcome ('stored'|'failed'), record JSON, now, and the error code of a task
+ * failed because all its channels failed (such a task becomes partial or done when a channel is replayed).
  * Returns {-1} when the task does not exist, else {recorded, replacedFailure, done, failed, total, status}.
  *
  * First terminal record: count it. Stored after failed (parking-lot replay): move it from failed to done.
@@ -105,6 +107,12 @@ if recorded == 1 then
   elseif status == 'partial' and failed == 0 then
     -- the last failed channel of a finished task was replayed successfully
     status = 'done'
+  elseif status == 'failed' and replaced == 1 and ARGV[5] then
+    -- a task failed because every channel failed has something to hand out again
+    local err = redis.call('HGET', KEYS[1], 'error')
+    if err and cjson.decode(err)['code'] == ARGV[5] then
+      if failed == 0 then status = 'done' else status = 'partial' end
+    end
   end
   redis.call('HSET', KEYS[1], 'status', status, 'updatedAt', ARGV[4])
   -- progress ends a stall
@@ -140,6 +148,54 @@ if redis.call('GET', KEYS[2]) == 'lease:' .. ARGV[1] then
   return 1
 end
 return 0
+`,
+);
+
+/**
+ * KEYS: task, channel-stored event guards. ARGV: channel, owner, leaseMs.
+ * Returns 'no-task' | 'claimed' | 'already-sent' | 'held-by-other', as claimEvent does for one channel's
+ * channel.stored. The lease's expiry sits in the field (hash fields have no TTL of their own) and is read against the
+ * server's clock, so claimants on different hosts agree on it.
+ */
+export const CLAIM_CHANNEL_EVENT = script(
+  'claimChannelEvent',
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'no-task' end
+local current = redis.call('HGET', KEYS[2], ARGV[1])
+if current == 'sent' then return 'already-sent' end
+local clock = redis.call('TIME')
+local nowMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+if current then
+  local holder, expires = string.match(current, '^lease:(.*):(%d+)$')
+  if holder ~= ARGV[2] and expires and tonumber(expires) > nowMs then return 'held-by-other' end
+end
+redis.call('HSET', KEYS[2], ARGV[1], 'lease:' .. ARGV[2] .. ':' .. string.format('%d', nowMs + tonumber(ARGV[3])))
+inheritTtl(KEYS[1], KEYS[2])
+return 'claimed'
+`,
+);
+
+/** KEYS: task, channel-stored event guards. ARGV: channel, owner. Drops the lease only if this owner holds it. */
+export const RELEASE_CHANNEL_EVENT = script(
+  'releaseChannelEvent',
+  `
+local current = redis.call('HGET', KEYS[2], ARGV[1])
+if current and string.sub(current, 1, #ARGV[2] + 7) == 'lease:' .. ARGV[2] .. ':' then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  return 1
+end
+return 0
+`,
+);
+
+/** KEYS: task, channel-stored event guards. ARGV: channel. Marks its channel.stored sent. Returns 0 when no task. */
+export const CONFIRM_CHANNEL_EVENT = script(
+  'confirmChannelEvent',
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], 'sent')
+inheritTtl(KEYS[1], KEYS[2])
+return 1
 `,
 );
 

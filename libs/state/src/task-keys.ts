@@ -28,6 +28,10 @@ export interface TaskKeys {
   inputs: string;
   /** String: the fingerprint of the task's content, reserved before the task is recorded. */
   fingerprint: string;
+  /** String: same protocol as completedEvent, for task.accepted. */
+  acceptedEvent: string;
+  /** Hash: channel id -> `lease:<owner>:<expiry ms>` while someone sends its channel.stored, `sent` afterwards. */
+  storedEvents: string;
 }
 
 export function taskKeys(prefix: string, taskId: string): TaskKeys {
@@ -42,10 +46,23 @@ export function taskKeys(prefix: string, taskId: string): TaskKeys {
     subscriptions: `${base}:notify`,
     inputs: `${base}:inputs`,
     fingerprint: `${base}:fingerprint`,
+    acceptedEvent: `${base}:event:accepted`,
+    storedEvents: `${base}:event:stored`,
   };
 }
 
 /** The fixed KEYS order every multi-key script relies on (see lua-scripts.ts). */
 export function allTaskKeys(keys: TaskKeys): string[] {
-  return [keys.task, keys.channels, keys.completedEvent, keys.failedEvent, keys.plannedBatches, keys.subscriptions, keys.inputs, keys.fingerprint];
+  return [
+    keys.task,
+    keys.channels,
+    keys.completedEvent,
+    keys.failedEvent,
+    keys.plannedBatches,
+    keys.subscriptions,
+    keys.inputs,
+    keys.fingerprint,
+    keys.acceptedEvent,
+    keys.storedEvents,
+  ];
 }

@@ -1,13 +1,16 @@
 import type Redis from 'ioredis';
 import { InvalidArgumentError, ReplicationError, TaskNotCompleteError, TaskNotFoundError } from './errors';
 import {
+  CLAIM_CHANNEL_EVENT,
   CLAIM_EVENT,
+  CONFIRM_CHANNEL_EVENT,
   CONFIRM_COMPLETION,
   CONFIRM_EVENT,
   CREATE_TASK,
   FAIL_TASK,
   MARK_BATCH_PLANNED,
   MARK_CHANNEL,
+  RELEASE_CHANNEL_EVENT,
   RELEASE_EVENT,
   MARK_STALLED,
   SAVE_SUBSCRIPTIONS,
@@ -59,15 +62,17 @@ export interface TaskStoreOptions {
 }
 
 const DAY_SECONDS = 24 * 60 * 60;
+/** The error code of a task that failed because none of its channels could be stored. */
+export const ALL_CHANNELS_FAILED = 'ALL_CHANNELS_FAILED';
 /** Channels per HSET when recording inputs: keeps each command well below Redis's argument limits. */
 const INPUTS_CHUNK = 1000;
-type EventGuard = 'completedEvent' | 'failedEvent';
+type EventGuard = 'completedEvent' | 'failedEvent' | 'acceptedEvent';
 
 /**
  * Task state, idempotency markers and the exactly-once guards for task events, in Redis.
  *
  * Keys (prefix 'subpack:' by default): `task:{<id>}` hash, `task:{<id>}:channels` hash,
- * `task:{<id>}:event:completed|failed` guards, `task:{<id>}:batches` set, and `once:<key>` generic markers.
+ * `task:{<id>}:event:completed|failed|accepted` guards, `task:{<id>}:event:stored` per-channel guards, `task:{<id>}:batches` set, and `once:<key>` generic markers.
  */
 export class TaskStore {
   readonly keyPrefix: string;
@@ -230,6 +235,7 @@ export class TaskStore {
         record.status,
         encodeChannelRecord(record),
         record.at,
+        ALL_CHANNELS_FAILED,
       ]),
       operation,
     );
@@ -372,6 +378,53 @@ export class TaskStore {
     const reply = await CONFIRM_EVENT.run(this.redis, [keys.task, keys.failedEvent], []);
     if (replyInteger(reply, 'confirmTaskFailed') === 0) throw new TaskNotFoundError(taskId, 'confirmTaskFailed');
     await this.replicated('confirmTaskFailed');
+  }
+
+  /** Same lease protocol as claimCompletion, for the single task.accepted event. */
+  async claimAccepted(taskId: string, owner: string, leaseMs: number): Promise<ClaimResult> {
+    return this.claimEvent('claimAccepted', 'acceptedEvent', taskId, owner, leaseMs);
+  }
+
+  async releaseAccepted(taskId: string, owner: string): Promise<boolean> {
+    return this.releaseEvent('acceptedEvent', taskId, owner);
+  }
+
+  async confirmAccepted(taskId: string): Promise<void> {
+    const keys = this.keysOf(taskId);
+    const reply = await CONFIRM_EVENT.run(this.redis, [keys.task, keys.acceptedEvent], []);
+    if (replyInteger(reply, 'confirmAccepted') === 0) throw new TaskNotFoundError(taskId, 'confirmAccepted');
+  }
+
+  /**
+   * Same lease protocol as claimCompletion, for one channel's channel.stored: however many deliveries store the same
+   * channel, one of them announces it.
+   */
+  async claimChannelStored(taskId: string, channel: string, owner: string, leaseMs: number): Promise<ClaimResult> {
+    const operation = 'claimChannelStored';
+    if (owner.length === 0) throw new InvalidArgumentError(`${operation}: owner must not be empty`);
+    if (channel.length === 0) throw new InvalidArgumentError(`${operation}: channel must not be empty`);
+    positiveInteger('leaseMs', leaseMs);
+    const keys = this.keysOf(taskId);
+    const result = replyString(await CLAIM_CHANNEL_EVENT.run(this.redis, [keys.task, keys.storedEvents], [channel, owner, leaseMs]), operation);
+    if (result === 'no-task') throw new TaskNotFoundError(taskId, operation);
+    return result as ClaimResult;
+  }
+
+  async releaseChannelStored(taskId: string, channel: string, owner: string): Promise<boolean> {
+    const keys = this.keysOf(taskId);
+    return replyInteger(await RELEASE_CHANNEL_EVENT.run(this.redis, [keys.task, keys.storedEvents], [channel, owner]), 'releaseChannelStored') === 1;
+  }
+
+  async confirmChannelStored(taskId: string, channel: string): Promise<void> {
+    const keys = this.keysOf(taskId);
+    const reply = await CONFIRM_CHANNEL_EVENT.run(this.redis, [keys.task, keys.storedEvents], [channel]);
+    if (replyInteger(reply, 'confirmChannelStored') === 0) throw new TaskNotFoundError(taskId, 'confirmChannelStored');
+  }
+
+  /** Indexes of the task's batches already planned: a resent task hands on only the others again. */
+  async plannedBatches(taskId: string): Promise<Set<number>> {
+    const members = await this.redis.smembers(this.keysOf(taskId).plannedBatches);
+    return new Set(members.map(Number));
   }
 
   private async claimEvent(

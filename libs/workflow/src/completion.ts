@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { type Publisher, publishEvent } from '@subpack/messaging';
-import type { TaskStore } from '@subpack/state';
+import { TransientError, type Publisher, publishEvent } from '@subpack/messaging';
+import { ALL_CHANNELS_FAILED, type ClaimResult, type TaskStore } from '@subpack/state';
 import { now } from './events';
+
+/** How long a claimant may take to publish an event and see the broker's confirm before another may take over. */
+export const ANNOUNCE_LEASE_MS = 30_000;
+
+/** Distinct failure reasons a task.failed summary names; the rest are counted. */
+const SUMMARY_REASONS = 5;
+/** Characters of each reason's first message in the summary; the schema caps the whole message at 4096. */
+const SUMMARY_MESSAGE_CHARS = 400;
 
 /**
  * Each call claims as its own lease holder: handlers running side by side in one process are different claimants, so
@@ -11,12 +19,76 @@ function claimant(owner: string): string {
   return `${owner}/${randomUUID()}`;
 }
 
+interface AnnounceGuard {
+  claim(owner: string): Promise<ClaimResult>;
+  release(owner: string): Promise<unknown>;
+  confirm(): Promise<void>;
+}
+
+/**
+ * Publishes an event once per state change, however many deliveries reach this point: whoever claims the lease
+ * publishes and, after the broker's confirm, marks it sent. A delivery that finds the lease held by another is retried
+ * later instead of acked: if the holder crashed before publishing, the retry takes over once the lease runs out.
+ * Returns whether this call published.
+ */
+export async function announceOnce(what: string, processOwner: string, guard: AnnounceGuard, publish: () => Promise<void>): Promise<boolean> {
+  const owner = claimant(processOwner);
+  const claim = await guard.claim(owner);
+  if (claim === 'already-sent') return false;
+  if (claim === 'held-by-other') throw new TransientError(`${what} is being published by another delivery; checking again later`);
+  try {
+    await publish();
+  } catch (err) {
+    await guard.release(owner).catch(() => undefined);
+    throw err;
+  }
+  await guard.confirm();
+  return true;
+}
+
+/**
+ * The task.failed reason of a task none of whose channels was stored: how many failed, grouped by code, with the first
+ * message of each code, so an alert on task.failed says why without a look at every channel.failed.
+ */
+export async function channelFailureSummary(store: TaskStore, taskId: string, failed: number): Promise<{ code: string; message: string }> {
+  const reasons = new Map<string, { count: number; first: string }>();
+  let cursor: string | undefined;
+  do {
+    const page = await store.listChannels(taskId, cursor === undefined ? {} : { cursor });
+    for (const entry of page.channels) {
+      if (entry.status !== 'failed') continue;
+      const code = entry.error?.code ?? 'UNKNOWN';
+      const reason = reasons.get(code);
+      if (reason) reason.count++;
+      else reasons.set(code, { count: 1, first: entry.error?.message ?? 'no reason recorded' });
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  const ranked = [...reasons].sort((a, b) => b[1].count - a[1].count);
+  const named = ranked.slice(0, SUMMARY_REASONS).map(([code, r]) => `${r.count} ${code} (e.g. ${clip(r.first, SUMMARY_MESSAGE_CHARS)})`);
+  const others = ranked.slice(SUMMARY_REASONS).reduce((sum, [, r]) => sum + r.count, 0);
+  if (others > 0) named.push(`${others} with other reasons`);
+  const noun = failed === 1 ? 'channel' : 'channels';
+  return { code: ALL_CHANNELS_FAILED, message: clip(`no channel was stored; ${failed} ${noun} failed: ${named.join('; ')}`, 4096) };
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 /**
  * Emits task.completed once the last channel is accounted for. The lease makes concurrent finishers (and redeliveries)
  * agree on one publisher; the event is confirmed by the broker before the state says "sent". Call it whenever the
  * task looks complete, including on redelivery: a finisher that crashed before publishing is covered that way.
  */
 export async function completeTaskOnce(store: TaskStore, publisher: Publisher, taskId: string, processOwner: string): Promise<boolean> {
+  const before = await store.getTaskSummary(taskId);
+  if (!before) return false;
+  // Nothing to hand out: the task failed, and says why where alerting looks (task.failed), not as a "partial" success.
+  if (before.done === 0 && before.failed > 0 && before.failed >= before.total) {
+    await failTaskOnce(store, publisher, taskId, await channelFailureSummary(store, taskId, before.failed), processOwner);
+    return false;
+  }
   const owner = claimant(processOwner);
   const claim = await store.claimCompletion(taskId, owner, 30_000);
   if (claim !== 'claimed') return false;

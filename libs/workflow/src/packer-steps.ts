@@ -5,7 +5,7 @@ import { EXCHANGES, mergeExtras, ROUTING_KEYS } from '@subpack/rules';
 import { nameValues, preparePack, renderName } from '@subpack/pack';
 import type { TaskStore } from '@subpack/state';
 import { parseServableUrl, targetRoot } from '@subpack/storage';
-import { failChannel } from './completion';
+import { ANNOUNCE_LEASE_MS, announceOnce, failChannel } from './completion';
 import { asPermanent, isBadInput } from './permanent';
 import { checkRoots, type ServiceRoots } from './roots';
 import { now } from './events';
@@ -94,17 +94,31 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
     ...(task.upload ? { upload: task.upload } : {}),
     fingerprint,
   });
-  await publishEvent(deps.publisher, {
-    type: 'task.accepted',
-    taskId: task.taskId,
-    total: channels.length,
-    batches: batchCount,
-    package: m.package,
-    versionName: m.versionName ?? '',
-    versionCode: m.versionCode,
-    at: now(),
-  });
+  const { store } = deps;
+  await announceOnce(
+    `task.accepted of task ${JSON.stringify(task.taskId)}`,
+    deps.owner,
+    {
+      claim: (owner) => store.claimAccepted(task.taskId, owner, ANNOUNCE_LEASE_MS),
+      release: (owner) => store.releaseAccepted(task.taskId, owner),
+      confirm: () => store.confirmAccepted(task.taskId),
+    },
+    () =>
+      publishEvent(deps.publisher, {
+        type: 'task.accepted',
+        taskId: task.taskId,
+        total: channels.length,
+        batches: batchCount,
+        package: m.package,
+        versionName: m.versionName ?? '',
+        versionCode: m.versionCode,
+        at: now(),
+      }),
+  );
+  // A batch already planned has handed all its channels on; only the others go out again.
+  const planned = await store.plannedBatches(task.taskId);
   for (let index = 0; index < batchCount; index++) {
+    if (planned.has(index)) continue;
     const batch: PackBatch = {
       taskId: task.taskId,
       master: task.master,

@@ -5,7 +5,7 @@ import { nameValues, renderName } from '@subpack/pack';
 import { isPackFormat, mergeExtras, type PackFormat } from '@subpack/rules';
 import type { TaskStore, TaskSummary } from '@subpack/state';
 import { StorageError, channelStoreRequest, openTarget, targetRoot, type ChannelTarget, type StoredObject, type TargetOptions } from '@subpack/storage';
-import { completeTaskOnce } from './completion';
+import { ANNOUNCE_LEASE_MS, announceOnce, completeTaskOnce } from './completion';
 import { now } from './events';
 import type { MasterCache } from '@subpack/pack';
 import { asPermanent } from './permanent';
@@ -52,8 +52,8 @@ function recipeOf(task: TaskSummary): { format: PackFormat; naming: string; extr
 /**
  * Writes one channel APK, records it, announces it, and completes the task when it was the last one. Every byte and
  * the file name are derived here from the task as accepted (Redis) and the master: the job only names the channel.
- * Every step is safe to repeat: a redelivered job finds the finished object and only re-sends the (deduplicable)
- * events.
+ * Every step is safe to repeat: a redelivered job finds the finished object, and channel.stored goes out once per
+ * channel however many deliveries store it.
  */
 export async function storeChannel(deps: UploaderDeps, body: unknown): Promise<{ url: string; skipped: boolean; tailBytes: number }> {
   const job = parseStoreJob(body);
@@ -100,7 +100,17 @@ export async function storeChannel(deps: UploaderDeps, body: unknown): Promise<{
   }
   const record = { url: stored.url, bytes: plan.size, md5: digests.md5, sha256: digests.sha256 };
   const mark = await deps.store.markChannelStored(job.taskId, job.channel, record);
-  await publishEvent(deps.publisher, { type: 'channel.stored', taskId: job.taskId, channel: job.channel, ...record, at: now() });
+  const { store } = deps;
+  await announceOnce(
+    `channel.stored of ${JSON.stringify(job.channel)} in task ${JSON.stringify(job.taskId)}`,
+    deps.owner,
+    {
+      claim: (owner) => store.claimChannelStored(job.taskId, job.channel, owner, ANNOUNCE_LEASE_MS),
+      release: (owner) => store.releaseChannelStored(job.taskId, job.channel, owner),
+      confirm: () => store.confirmChannelStored(job.taskId, job.channel),
+    },
+    () => publishEvent(deps.publisher, { type: 'channel.stored', taskId: job.taskId, channel: job.channel, ...record, at: now() }),
+  );
   if (mark.complete) await completeTaskOnce(deps.store, deps.publisher, job.taskId, deps.owner);
   return { url: stored.url, skipped, tailBytes: skipped ? 0 : plan.tail.length };
 }

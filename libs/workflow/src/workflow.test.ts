@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { validateChannelStoreJob, type ChannelStoreJob, type PackTask, type SubpackEvent } from '@subpack/contracts';
 import { QUEUES, ROUTING_KEYS } from '@subpack/rules';
 import { apksignerVerify, standardApk, withZipComment } from '@subpack/testing';
+import { TransientError } from '@subpack/messaging';
+import { ALL_CHANNELS_FAILED } from '@subpack/state';
 import { accountParked } from './parked';
 import { acceptTask, planBatch } from './packer-steps';
 import { Pipeline } from './test-support/pipeline';
@@ -76,12 +78,79 @@ describe('completing a task', () => {
     const completed = ofType(events, 'task.completed');
     assert.equal(completed.length, 1, JSON.stringify(completed));
     assert.deepEqual({ status: completed[0]!.status, total: completed[0]!.total, done: completed[0]!.done, failed: completed[0]!.failed }, { status: 'done', total: 4, done: 4, failed: 0 });
-    // Redeliveries announce their channel again (same event id, so consumers drop it), never a second completion.
+    // Redeliveries store nothing new, so they announce nothing: one channel.stored per channel.
     const stored = ofType(events, 'channel.stored');
-    assert.deepEqual([...new Set(stored.map((e) => e.channel))].sort(), ['a', 'b', 'c', 'd']);
-    for (const job of jobs) assert.equal(new Set(stored.filter((e) => e.channel === job.channel).map((e) => `${e.url} ${e.sha256}`)).size, 1);
+    assert.deepEqual(stored.map((e) => e.channel).sort(), ['a', 'b', 'c', 'd']);
     assert.equal((await pipeline.store.getTaskSummary(task.taskId))?.status, 'done');
     assert.equal((await targetFiles(task)).length, 4);
+  });
+});
+
+describe('events once per transition', () => {
+  test('a task accepted and planned again and again, its channels stored by concurrent duplicates, announces each step once', async () => {
+    const channels = ['e1', 'e2', 'e3', 'e4', 'e5'];
+    const task = await pipeline.task(master, channels);
+    await Promise.all([acceptTask(pipeline.packer('p1'), task), acceptTask(pipeline.packer('p2'), task)].map((p) => p.catch((err: unknown) => err)));
+    await acceptTask(pipeline.packer('p3'), task);
+    const batches = await pipeline.drain(QUEUES.packerBatches);
+    assert.ok(batches.length >= 2, `every accept before planning hands the batch on: ${batches.length}`);
+    for (const batch of batches) await planBatch(pipeline.packer(), batch);
+    // Once the batch is planned, a resent task hands nothing on again.
+    await acceptTask(pipeline.packer('p4'), task);
+    assert.equal((await pipeline.drain(QUEUES.packerBatches)).length, 0);
+    const jobs = (await pipeline.drain(QUEUES.uploaderStore)).map((body) => body as ChannelStoreJob);
+    assert.equal(jobs.length, channels.length * batches.length);
+    const outcomes = await Promise.allSettled(jobs.map((job, i) => storeChannel(pipeline.uploader(`u${i % 3}`), job)));
+    // A delivery that meets another announcing the same channel is retried later, never acked unannounced.
+    for (const o of outcomes) if (o.status === 'rejected') assert.ok(o.reason instanceof TransientError, String(o.reason));
+    for (const job of jobs) await storeChannel(pipeline.uploader('late'), job);
+
+    const events = await pipeline.events(task.taskId);
+    assert.equal(ofType(events, 'task.accepted').length, 1, JSON.stringify(ofType(events, 'task.accepted')));
+    assert.deepEqual(ofType(events, 'channel.stored').map((e) => e.channel).sort(), channels);
+    assert.equal(ofType(events, 'task.completed').length, 1);
+  });
+
+  test('a channel whose announcer crashed is announced by the next delivery once its lease has run out', async () => {
+    const task = await pipeline.task(master, ['lease-a', 'lease-b']);
+    const [, second] = await acceptAndPlan(task);
+    // Another delivery holds the announcement and has not published yet.
+    assert.equal(await pipeline.store.claimChannelStored(task.taskId, 'lease-b', 'holder', 60_000), 'claimed');
+    await assert.rejects(storeChannel(pipeline.uploader('u1'), second), (err: unknown) => err instanceof TransientError && /being published by another delivery/.test(err.message));
+    assert.equal(ofType(await pipeline.events(task.taskId), 'channel.stored').length, 0);
+    // The holder died: a lease of 1 ms is over by the time the next delivery comes.
+    await pipeline.store.releaseChannelStored(task.taskId, 'lease-b', 'holder');
+    assert.equal(await pipeline.store.claimChannelStored(task.taskId, 'lease-b', 'crashed', 1), 'claimed');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await storeChannel(pipeline.uploader('u2'), second);
+    await storeChannel(pipeline.uploader('u3'), second);
+    assert.deepEqual(ofType(await pipeline.events(task.taskId), 'channel.stored').map((e) => e.channel), ['lease-b']);
+  });
+});
+
+describe('outcomes', () => {
+  test('a task none of whose channels is stored fails with a summary of the reasons, and comes back to partial on a replay', async () => {
+    const task = await pipeline.task(master, ['f1', 'f2', 'f3']);
+    const jobs = await acceptAndPlan(task);
+    const reasons = ['storing f1 failed after 5 attempts: EIO', 'storing f2 failed after 5 attempts: EIO', 'bucket gone'];
+    for (const [i, job] of jobs.entries()) {
+      await accountParked(pipeline.store, pipeline.manager.publisher, 'retry-1', { routingKey: ROUTING_KEYS.channelStore, body: job, reason: reasons[i]! });
+    }
+    // A late duplicate of the last park changes nothing.
+    await accountParked(pipeline.store, pipeline.manager.publisher, 'retry-2', { routingKey: ROUTING_KEYS.channelStore, body: jobs[2], reason: reasons[2]! });
+
+    const events = await pipeline.events(task.taskId);
+    assert.equal(ofType(events, 'task.completed').length, 0, 'nothing was produced, so the task did not complete');
+    const failed = ofType(events, 'task.failed');
+    assert.equal(failed.length, 1, JSON.stringify(failed));
+    assert.equal(failed[0]!.error.code, ALL_CHANNELS_FAILED);
+    assert.match(failed[0]!.error.message, /^no channel was stored; 3 channels failed: 3 PARKED \(e\.g\. (storing f\d failed after 5 attempts: EIO|bucket gone)\)$/);
+    const summary = await pipeline.store.getTaskSummary(task.taskId);
+    assert.deepEqual({ status: summary?.status, done: summary?.done, failed: summary?.failed, code: summary?.error?.code }, { status: 'failed', done: 0, failed: 3, code: ALL_CHANNELS_FAILED });
+
+    await storeChannel(pipeline.uploader('replay'), jobs[0]);
+    const replayed = await pipeline.store.getTaskSummary(task.taskId);
+    assert.deepEqual({ status: replayed?.status, done: replayed?.done, failed: replayed?.failed }, { status: 'partial', done: 1, failed: 2 });
   });
 });
 

@@ -48,7 +48,9 @@ export const TaskAcceptedEventSchema = eventSchema(
     versionCode: Type.Integer({ minimum: 0, description: 'android:versionCode of the master.' }),
   },
   {
-    description: 'The packer validated a task, read its master and split it into batches. Routing key event.task.accepted.',
+    description:
+      'The packer validated a task, read its master and split it into batches. Emitted once per task, however often it is sent. ' +
+      'Routing key event.task.accepted.',
     examples: [
       {
         type: 'task.accepted',
@@ -75,7 +77,8 @@ export const ChannelStoredEventSchema = eventSchema(
     sha256: Sha256HexSchema,
   },
   {
-    description: 'The uploader wrote one channel APK. Routing key event.channel.stored.',
+    description:
+      'The uploader wrote one channel APK. Emitted once per channel, however many deliveries store it. Routing key event.channel.stored.',
     examples: [
       {
         type: 'channel.stored',
@@ -115,7 +118,9 @@ export const TASK_COMPLETION_STATUSES = ['done', 'partial'] as const;
 export const TaskCompletedEventSchema = eventSchema(
   'task.completed',
   {
-    status: StringEnum(TASK_COMPLETION_STATUSES, { description: 'done: every channel stored; partial: some failed.' }),
+    status: StringEnum(TASK_COMPLETION_STATUSES, {
+      description: 'done: every channel stored; partial: some stored, some failed. A task with no channel stored ends with task.failed instead.',
+    }),
     total: countOf('Channels in the task.'),
     done: countOf('Channels stored.'),
     failed: countOf('Channels failed.'),
@@ -142,8 +147,9 @@ export const TaskFailedEventSchema = eventSchema(
   { error: ErrorInfoSchema },
   {
     description:
-      'The whole task failed before any channel could be produced (bad input, unreadable master). ' +
-      'Routing key event.task.failed.',
+      'The whole task failed: before any channel could be produced (bad input, unreadable master), or because no ' +
+      'channel could be stored (code ALL_CHANNELS_FAILED, the message counts the channel failures by code with an ' +
+      'example of each). Emitted once. Routing key event.task.failed.',
     examples: [
       {
         type: 'task.failed',
