@@ -116,4 +116,14 @@ test('bad input to the serve commands is one line naming the problem', async () 
   });
   assert.equal(noKey.code, 2);
   assert.match(noKey.stderr, /needs SUBPACK_SERVE_URL_KEY/);
+  // No link for what the server would answer 404 to.
+  assert.equal((await subpack(['serve', 'app', 'add', 'signme', '--master', await standardApk('v1v2v3'), '--signed'])).code, 0);
+  const noChannel = await subpack(['serve', 'sign', 'signme', 'not-added']);
+  assert.equal(noChannel.code, 2);
+  assert.equal(noChannel.stdout, '');
+  assert.match(noChannel.stderr, /^subpack: app "signme" has no channel "not-added"; add it first \(subpack serve channel add\)\n$/);
+  const noApp = await subpack(['serve', 'sign', 'no-such-app', 'a']);
+  assert.equal(noApp.code, 2);
+  assert.equal(noApp.stdout, '');
+  assert.match(noApp.stderr, /no app "no-such-app"/);
 });

@@ -6,7 +6,7 @@ import { parseChannelList, parseChannelOption, parseExtra, type ChannelSpec } fr
 import { PACK_FORMATS, isPackFormat, type Extras } from '@subpack/rules';
 import { parseDuration } from '@subpack/config';
 import { runService } from '@subpack/runtime';
-import { AppRegistry, SERVE_SERVICE, ServeAdmin, serveMasterRoots, signedQuery, type ServedApp, type ServedChannel } from '@subpack/serve';
+import { AppRegistry, SERVE_SERVICE, ServeAdmin, UnknownAppError, serveMasterRoots, signedQuery, type ServedApp, type ServedChannel } from '@subpack/serve';
 import { TaskStore } from '@subpack/state';
 import type { Redis } from 'ioredis';
 import { UsageError } from '../usage';
@@ -180,6 +180,13 @@ async function signCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--ttl: ${(err as Error).message}`);
   }
   const [app, channel] = positionals as [string, string];
+  // A link to a channel the server does not serve would only ever answer 404: refuse it here, where it can be fixed.
+  await withAdmin(async (admin) => {
+    const served = await admin.app(app);
+    if (!(await admin.registry.getChannel(served.name, channel))) {
+      throw new UnknownAppError(`app ${JSON.stringify(served.name)} has no channel ${JSON.stringify(channel)}; add it first (subpack serve channel add)`);
+    }
+  });
   const expires = Math.floor((Date.now() + ttlMs) / 1000);
   const base = values.base.replace(/\/+$/, '');
   process.stdout.write(`${base}/apk/${encodeURIComponent(app)}/${encodeURIComponent(channel)}.apk?${signedQuery(key, app, channel, expires)}\n`);

@@ -2,3 +2,4 @@ export * from './logger';
 export * from './ops.module';
 export * from './service-host';
 export * from './connections';
+export * from './quiet-not-found';

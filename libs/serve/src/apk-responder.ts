@@ -75,9 +75,10 @@ export class ApkResponder {
     if (!target.file.endsWith('.apk')) return { status: 404, message: 'channel APK paths end in .apk' };
     const channelId = target.file.slice(0, -'.apk'.length);
     const app = await this.registry.getApp(target.app);
-    if (!app) return { status: 404, message: `no app ${JSON.stringify(target.app)}` };
+    // A 404 never repeats the request's names: the answer must not carry text an attacker chose.
+    if (!app) return { status: 404, message: 'no such app' };
     const channel = await this.registry.getChannel(app.name, channelId);
-    if (!channel) return { status: 404, message: `app ${JSON.stringify(app.name)} has no channel ${JSON.stringify(channelId)}` };
+    if (!channel) return { status: 404, message: 'the app has no such channel' };
     let maxAge = this.opts.maxAgeSeconds;
     if (app.signed) {
       if (!this.opts.urlKey) return { status: 403, message: 'this app needs signed URLs, and this server has no SUBPACK_SERVE_URL_KEY' };

@@ -27,7 +27,7 @@ import { ApkError } from '@subpack/apk';
 import { PackInputError, parseChannelList, type Extras } from '@subpack/pack';
 import type { TaskStore } from '@subpack/state';
 import { MasterUnavailableError, OutsideRootsError } from '@subpack/storage';
-import type { Logger } from '@subpack/runtime';
+import { QuietNotFoundModule, type Logger } from '@subpack/runtime';
 import { MasterCache } from '@subpack/pack';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { AppRegistry, RegistryInputError } from './app-registry';
@@ -137,15 +137,22 @@ class AdminController {
     return answer(async () => this.admin.registry.listChannels((await this.admin.app(app)).name));
   }
 
-  /** Body: `{ "channels": [{ "id": "huawei", "extras": {…} }, …] }` or `{ "list": "<channels file text>" }`. */
+  /**
+   * Body: `{ "channels": ["huawei", "oppo"] }`, `{ "channels": [{ "id": "huawei", "extras": {…} }, …] }` (the two
+   * may be mixed) or `{ "list": "<channels file text>" }`.
+   */
   @Post(':app/channels')
   addChannels(@Param('app') app: string, @Body() body: unknown) {
     return answer(async () => {
       const b = asObject(body);
       if (typeof b.list === 'string') return this.admin.putChannels(app, parseChannelList(b.list, 'list'));
-      if (!Array.isArray(b.channels)) throw new RegistryInputError('body needs "channels": [{ "id": …, "extras": {…} }] or "list": "<channels file text>"');
+      if (!Array.isArray(b.channels)) {
+        throw new RegistryInputError('body needs "channels": ["<id>", …] or [{ "id": …, "extras": {…} }], or "list": "<channels file text>"');
+      }
       const specs = (b.channels as unknown[]).map((c, i) => {
-        const o = asObject(c);
+        if (typeof c === 'string') return { id: c, extras: {} };
+        if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new RegistryInputError(`channels[${i}] must be a channel id or { "id": …, "extras": {…} }`);
+        const o = c as Record<string, unknown>;
         if (typeof o.id !== 'string') throw new RegistryInputError(`channels[${i}].id must be a string`);
         return { id: o.id, extras: (o.extras ?? {}) as Extras };
       });
@@ -205,6 +212,7 @@ export class ServeModule {
     );
     return {
       module: ServeModule,
+      imports: [QuietNotFoundModule],
       controllers: [ApkController, AdminController],
       providers: [
         { provide: DEPS, useValue: deps },

@@ -183,10 +183,18 @@ describe('HTTP semantics on a served APK', () => {
   test('404 for an unknown app, an unknown channel and a path that is not an APK', async () => {
     const noApp = await http('GET', apkPath('nope', 'c1'));
     assert.equal(noApp.status, 404);
-    assert.match(noApp.body.toString(), /no app \\"nope\\"/);
+    assert.match(noApp.body.toString(), /no such app/);
     const noChannel = await http('GET', apkPath('sem', 'c2'));
     assert.equal(noChannel.status, 404);
-    assert.match(noChannel.body.toString(), /has no channel \\"c2\\"/);
+    assert.match(noChannel.body.toString(), /the app has no such channel/);
+    // Nothing of the request comes back: not the app, the channel, or the path of a route that does not exist.
+    const marker = 'zz<script>alert(1)</script>';
+    for (const path of [apkPath(marker, 'c1'), apkPath('sem', marker), `/${encodeURIComponent(marker)}`, `/apk/${encodeURIComponent(marker)}`]) {
+      const r = await http('GET', path);
+      assert.equal(r.status, 404, path);
+      const body = r.body.toString();
+      assert.ok(!body.includes('zz') && !body.includes('script'), `${path} answered ${body}`);
+    }
     assert.equal((await http('GET', '/apk/sem/c1.zip')).status, 404);
     assert.equal((await http('HEAD', apkPath('nope', 'c1'))).status, 404);
   });
@@ -223,6 +231,15 @@ describe('HTTP semantics on a served APK', () => {
     assert.equal((await admin('DELETE', '/sem/channels/fresh')).status, 204);
     assert.equal((await http('GET', apkPath('sem', 'fresh'))).status, 404);
     assert.equal((await admin('DELETE', '/sem/channels/fresh')).status, 404);
+  });
+
+  test('channels are added in the documented form {"channels":["a","b"]}, ids and objects mixed', async () => {
+    const added = await admin('POST', '/sem/channels', { channels: ['plain-a', 'plain-b', { id: 'with-extras', extras: { campaign: 'c9' } }] });
+    assert.equal(added.status, 201, added.body.toString());
+    const listed = JSON.parse((await admin('GET', '/sem/channels')).body.toString()) as { id: string; extras: Record<string, string> }[];
+    const byId = new Map(listed.map((c) => [c.id, c.extras]));
+    assert.deepEqual([byId.get('plain-a'), byId.get('plain-b'), byId.get('with-extras')], [{}, {}, { campaign: 'c9' }]);
+    assert.equal((await http('GET', apkPath('sem', 'plain-b'))).status, 200);
   });
 });
 
@@ -340,6 +357,9 @@ describe('admin endpoint', () => {
     assert.equal(badChannel.status, 400);
     assert.match(badChannel.body.toString(), /path separator/);
     assert.equal((await admin('POST', '/nope/channels', { channels: [{ id: 'a' }] })).status, 404);
+    const notChannel = await admin('POST', '/sem/channels', { channels: [42] });
+    assert.equal(notChannel.status, 400);
+    assert.match(notChannel.body.toString(), /channels\[0\] must be a channel id or/);
     const listed = JSON.parse((await admin('GET', '')).body.toString()) as { name: string }[];
     assert.ok(!listed.some((a) => a.name === 'bad' || a.name === '-bad'), 'refused apps are not registered');
   });
