@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { retryQueueName } from '@subpack/contracts';
+import { retryQueueName } from '@subpack/rules';
 import { standardApk } from '@subpack/testing';
 import { channelIds, delay, E2eStack, eventsFor, fileTargetUrl, fileUrl, listTarget, packTask, uniqueTaskId, waitFor } from './harness';
 

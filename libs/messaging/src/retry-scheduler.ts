@@ -3,7 +3,7 @@ import type { AmqpConnectionManager } from './connection-manager';
 import type { Consumer } from './consumer';
 import type { TopologySpec } from './topology';
 import { describeError, UnroutableError } from './errors';
-import { copyProperties } from './headers';
+import { copyProperties, headerString, type AmqpHeaders } from './headers';
 import type { IncomingMessage } from './incoming-message';
 import { TIER_ROUTING_HEADER } from '@subpack/contracts';
 import { queueRoutingKey } from '@subpack/rules';
@@ -13,7 +13,22 @@ import { decideRetry, readFailureInfo, type RetryDecision, type RetryPolicy, typ
 export type ParkedHook = (message: IncomingMessage, reason: string) => Promise<void> | void;
 export type RetryHook = (message: IncomingMessage, retry: { readonly attempt: number; readonly tier: RetryTier; readonly reason: string }) => Promise<void> | void;
 
+/** A message the broker dropped from a bounded queue (overflow or expiry): not a failure, nothing to retry. */
+export interface BrokerDrop {
+  readonly queue: string;
+  readonly reason: 'maxlen' | 'expired';
+}
+
+export type DropHook = (message: IncomingMessage, drop: BrokerDrop) => Promise<void> | void;
+
 export interface RetrySchedulerOptions {
+  /**
+   * Queues whose overflow and expired messages are dead-lettered only to be counted: such a message is handed to
+   * onDropped and acked, never retried (retrying it would put it back into the queue that just shed it). Default: the
+   * declared queues that drop their head and dead-letter to the dead exchange.
+   */
+  readonly dropsFrom?: readonly string[];
+  readonly onDropped?: DropHook;
   readonly policy: RetryPolicy;
   /** Awaited before the dead message is parked and acked (e.g. to mark the task failed). Must be idempotent. */
   readonly onParked?: ParkedHook;
@@ -70,13 +85,26 @@ export class RetryScheduler {
     });
   }
 
+  private get dropsFrom(): readonly string[] {
+    if (this.options.dropsFrom !== undefined) return this.options.dropsFrom;
+    const dead = this.manager.names.deadExchange;
+    return (this.manager.topology?.queues ?? [])
+      .filter((q) => q.arguments?.['x-overflow'] === 'drop-head' && q.arguments['x-dead-letter-exchange'] === dead)
+      .map((q) => q.name);
+  }
+
   async stop(): Promise<void> {
     await this.consumer?.cancel();
     this.consumer = undefined;
   }
 
   /** Decides and forwards one dead message; exported for tests and reuse. */
-  async handle(message: IncomingMessage): Promise<RetryDecision> {
+  async handle(message: IncomingMessage): Promise<RetryDecision | { action: 'drop'; drop: BrokerDrop }> {
+    const drop = brokerDrop(message.headers, this.dropsFrom);
+    if (drop !== undefined) {
+      await this.options.onDropped?.(message, drop);
+      return { action: 'drop', drop };
+    }
     const decision = decideRetry(message.headers, this.options.policy);
     if (decision.action === 'retry') {
       await this.options.onRetry?.(message, { attempt: decision.attempt, tier: decision.tier, reason: readFailureInfo(message.headers).error });
@@ -159,4 +187,59 @@ export function tierBindingProblems(spec: TopologySpec, retryExchange: string, t
     if (!boundTiers.has(tier.name)) problems.push(`no queue is bound to "${retryExchange}" with "${tierHeader}: ${tier.name}" (tier "${tier.name}")`);
   }
   return problems;
+}
+
+/**
+ * The broker's latest dead-lettering of the message, when it dropped it from one of `queues` for overflow or expiry.
+ * RabbitMQ 3.13+ names it in x-last-death-*; older brokers put it first in x-death. A message we republish loses these
+ * headers (republishableHeaders), so they always describe the hop that brought it here.
+ */
+export function brokerDrop(headers: AmqpHeaders, queues: readonly string[]): BrokerDrop | undefined {
+  if (queues.length === 0) return undefined;
+  let queue = headerString(headers, 'x-last-death-queue');
+  let reason = headerString(headers, 'x-last-death-reason');
+  const deaths = headers['x-death'];
+  if ((queue === undefined || reason === undefined) && Array.isArray(deaths) && typeof deaths[0] === 'object' && deaths[0] !== null) {
+    const latest = deaths[0] as AmqpHeaders;
+    queue = headerString(latest, 'queue');
+    reason = headerString(latest, 'reason');
+  }
+  if (queue === undefined || !queues.includes(queue)) return undefined;
+  return reason === 'maxlen' || reason === 'expired' ? { queue, reason } : undefined;
+}
+
+/**
+ * Counts dropped messages per queue and reason, and says so at most once per period: a missing consumer makes every
+ * publish drop one, and a log line each would flood the logs.
+ */
+export class DropReport {
+  private counts = new Map<string, number>();
+  private lastReport = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly periodMs: number,
+    private readonly report: (summary: { queue: string; reason: BrokerDrop['reason']; count: number }[]) => void,
+  ) {}
+
+  /** Records one drop; reports the drops so far when the last report is at least a period old. */
+  note(drop: BrokerDrop, nowMs: number): void {
+    const key = `${drop.queue}\u0000${drop.reason}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    this.flush(nowMs);
+  }
+
+  /**
+   * Reports the drops not reported yet, if any and if the last report is at least a period old. Call it on a timer
+   * too, so the last drops of a burst are told.
+   */
+  flush(nowMs: number): void {
+    if (this.counts.size === 0 || nowMs - this.lastReport < this.periodMs) return;
+    const summary = [...this.counts].map(([key, count]) => {
+      const [queue, reason] = key.split('\u0000') as [string, BrokerDrop['reason']];
+      return { queue, reason, count };
+    });
+    this.counts = new Map();
+    this.lastReport = nowMs;
+    this.report(summary);
+  }
 }

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { int } from '@subpack/config';
 import { runService, type ServiceContext } from '@subpack/runtime';
-import { DEFAULT_MAX_PARKED_BODY_BYTES, describeError, HEADERS, headerString, RetryScheduler, type IncomingMessage } from '@subpack/messaging';
+import { DEFAULT_MAX_PARKED_BODY_BYTES, describeError, DropReport, HEADERS, headerString, RetryScheduler, type IncomingMessage } from '@subpack/messaging';
 import { accountParked, announceRetry, sweepStalls } from '@subpack/workflow';
 
 @Module({})
@@ -21,7 +21,24 @@ void runService({
   prefetch: () => ({}),
   async afterStart(ctx) {
     const parked = new Counter({ name: 'subpack_parked_total', help: 'Messages parked', labelNames: ['routing_key'], registers: [ctx.registry] });
+    const dropped = new Counter({
+      name: 'subpack_dropped_messages_total',
+      help: 'Messages the broker dropped from a bounded work queue (subpack.notifier.events); reason maxlen: it was full, expired: older than its TTL',
+      labelNames: ['queue', 'reason'],
+      registers: [ctx.registry],
+    });
+    const drops = new DropReport(60_000, (summary) => {
+      for (const { queue, reason, count } of summary) {
+        ctx.logger.warn({ queue, reason, dropped: count }, `${count} message(s) dropped from ${queue} (${reason === 'maxlen' ? 'queue full' : 'expired'}): is its consumer running?`);
+      }
+    });
+    const dropTimer = setInterval(() => drops.flush(Date.now()), 10_000);
+    dropTimer.unref();
     const scheduler = new RetryScheduler(ctx.manager, {
+      onDropped: (_message, drop) => {
+        dropped.inc({ queue: drop.queue, reason: drop.reason });
+        drops.note(drop, Date.now());
+      },
       policy: { tiers: ctx.config.retryTiers, maxAttempts: ctx.config.maxAttempts },
       prefetch: ctx.config.prefetch,
       onRetry: async (message, retry) => {
@@ -44,7 +61,12 @@ void runService({
       },
     });
     await scheduler.start();
-    return watchForStalls(ctx);
+    const stopWatching = watchForStalls(ctx);
+    return async () => {
+      clearInterval(dropTimer);
+      drops.flush(Number.POSITIVE_INFINITY);
+      await stopWatching();
+    };
   },
 });
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { connect, type ChannelModel, type ConfirmChannel, type GetMessage } from 'amqplib';
 import { HEADERS, TIER_ROUTING_HEADER } from '../schemas/failure-headers';
-import { buildTopology, DEFAULT_RETRY_TIERS, DELIVERY_LIMIT, EVENTS_QUEUE_BOUND, PARKED_QUEUE_BOUND, TOPOLOGY, type Topology } from './build-topology';
+import { buildTopology, DEFAULT_RETRY_TIERS, DELIVERY_LIMIT, EVENTS_QUEUE_BOUND, NOTIFIER_EVENTS_BOUND, PARKED_QUEUE_BOUND, TOPOLOGY, type Topology } from './build-topology';
 import { EXCHANGES, QUEUES, queueRoutingKey, ROUTING_KEYS } from '@subpack/rules';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -51,6 +51,7 @@ describe('buildTopology (pure data)', () => {
       ],
     );
     for (const queue of workQueues) {
+      if (queue.name === 'subpack.notifier.events') continue;
       assert.deepEqual(queue.arguments, {
         'x-queue-type': 'quorum',
         'x-dead-letter-exchange': 'subpack.dead',
@@ -67,7 +68,9 @@ describe('buildTopology (pure data)', () => {
     for (const queue of TOPOLOGY.queues) {
       const a = queue.arguments;
       const bounded = typeof a['x-max-length'] === 'number' || typeof a['x-message-ttl'] === 'number';
-      assert.ok(consumed.has(queue.role) !== bounded, `${queue.name} (${queue.role}): consumed xor bounded`);
+      // The notifier's queue is both: its consumer may be missing, and then nothing else may hold the broker's memory.
+      const both = queue.name === 'subpack.notifier.events';
+      assert.ok(both ? bounded && consumed.has(queue.role) : consumed.has(queue.role) !== bounded, `${queue.name} (${queue.role}): consumed xor bounded`);
     }
     const byName = new Map(TOPOLOGY.queues.map((queue) => [queue.name, queue]));
     // Neither bound may dead-letter: an expired event or a dropped parked message is not a failure to retry.
@@ -76,6 +79,16 @@ describe('buildTopology (pure data)', () => {
     assert.deepEqual(byName.get('subpack.parked')?.arguments, { 'x-queue-type': 'quorum', ...PARKED_QUEUE_BOUND });
     assert.equal(EVENTS_QUEUE_BOUND['x-overflow'], 'drop-head');
     assert.equal(PARKED_QUEUE_BOUND['x-overflow'], 'drop-head');
+    // Dropping the oldest never refuses a publisher; what is dropped goes to subpack.dead at most once, to be counted.
+    assert.deepEqual(byName.get('subpack.notifier.events')?.arguments, {
+      'x-queue-type': 'quorum',
+      'x-dead-letter-exchange': 'subpack.dead',
+      'x-dead-letter-strategy': 'at-most-once',
+      'x-overflow': 'drop-head',
+      'x-max-length': NOTIFIER_EVENTS_BOUND.maxLength,
+      'x-message-ttl': NOTIFIER_EVENTS_BOUND.ttlMs,
+      'x-delivery-limit': DELIVERY_LIMIT,
+    });
   });
 
   it('declares the four exchanges with their types', () => {

@@ -56,6 +56,8 @@ export interface Topology {
 export interface TopologyOptions {
   /** Prefix of all exchange and queue names; default "subpack". */
   readonly namespace?: string;
+  /** Bounds of the notifier's event queue; default NOTIFIER_EVENTS_BOUND (tests use small ones). */
+  readonly notifierEventsBound?: { readonly maxLength: number; readonly ttlMs: number };
 }
 
 export const DEFAULT_RETRY_TIERS: readonly RetryTier[] = [
@@ -99,6 +101,15 @@ export const PARKED_QUEUE_BOUND = {
 } as const;
 
 /**
+ * The notifier's copy of every event keeps the newest 100,000 for at most a day, so a notifier that is missing (never
+ * deployed, scaled to zero, crash-looping) cannot fill the broker. Overflow drops the oldest rather than refusing
+ * publishers: a notification must never stall the pipeline, and the state in Redis is the record. Dropped and expired
+ * events are dead-lettered at most once to subpack.dead, where the retry-scheduler counts them
+ * (subpack_dropped_messages_total) and logs them once a minute instead of retrying them.
+ */
+export const NOTIFIER_EVENTS_BOUND = { maxLength: 100_000, ttlMs: 24 * 60 * 60 * 1000 } as const;
+
+/**
  * Dead-letter to `exchange` without losing messages: at-least-once dead-lettering (quorum queues only) keeps a message
  * until the target confirms it, and requires the reject-publish overflow mode.
  */
@@ -135,6 +146,26 @@ export function buildTopology(tiers: readonly RetryTier[], options: TopologyOpti
       { exchange: ex.main, routingKey: queueRoutingKey(name) },
     ]);
 
+  // At-least-once dead-lettering needs reject-publish, which would block publishers when the queue is full; a bounded
+  // work queue dead-letters at most once instead (a failed delivery is still forwarded by the consumer itself).
+  const boundedWorkQueue = (name: string, routingKey: string, bound: { maxLength: number; ttlMs: number }): QueueDeclaration =>
+    queue(
+      name,
+      'work',
+      {
+        'x-dead-letter-exchange': ex.dead,
+        'x-dead-letter-strategy': 'at-most-once',
+        'x-overflow': 'drop-head',
+        'x-max-length': bound.maxLength,
+        'x-message-ttl': bound.ttlMs,
+        'x-delivery-limit': DELIVERY_LIMIT,
+      },
+      [
+        { exchange: ex.main, routingKey },
+        { exchange: ex.main, routingKey: queueRoutingKey(name) },
+      ],
+    );
+
   const retryTiers = tiers.map((tier) => ({ name: tier.name, ttlMs: tier.ttlMs, queue: retryQueueName(tier.name, names.namespace) }));
 
   return {
@@ -150,7 +181,7 @@ export function buildTopology(tiers: readonly RetryTier[], options: TopologyOpti
       workQueue(q.packerBatches, ROUTING_KEYS.packBatch),
       workQueue(q.uploaderStore, ROUTING_KEYS.channelStore),
       queue(q.events, 'tap', EVENTS_QUEUE_BOUND, [{ exchange: ex.main, routingKey: ROUTING_KEYS.allEvents }]),
-      workQueue(q.notifierEvents, ROUTING_KEYS.allEvents),
+      boundedWorkQueue(q.notifierEvents, ROUTING_KEYS.allEvents, options.notifierEventsBound ?? NOTIFIER_EVENTS_BOUND),
       workQueue(q.notifierDeliveries, ROUTING_KEYS.notifyDelivery),
       // A message the retry-scheduler itself keeps crashing on ends up parked rather than looping forever.
       queue(q.dead, 'dead', { ...deadLetterTo(ex.parked), 'x-delivery-limit': DELIVERY_LIMIT }, [
