@@ -5,3 +5,6 @@ export * from './formats';
 export * from './address-policy';
 export * from './http-sender';
 export * from './batcher';
+export * from './subscription-book';
+export * from './event-router';
+export * from './delivery-sender';

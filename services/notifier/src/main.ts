@@ -2,14 +2,11 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { STANDARD_WEBHOOKS_SECRET_PATTERN, validateNotifySubscriptions, type NotifySubscription } from '@subpack/contracts';
 import { QUEUES } from '@subpack/rules';
-import { HostAllowlist, resolveSubscription, type SecretBook } from '@subpack/notify';
+import { DeliverySender, EventRouter, HostAllowlist, SubscriptionBook, resolveSubscription, type DeliveryReport, type SecretBook } from '@subpack/notify';
 import { int, type Field } from '@subpack/config';
 import { runService } from '@subpack/runtime';
 import { RateWindow } from '@subpack/state';
-import { DeliverySender, type DeliveryReport } from './delivery-sender';
-import { EventRouter } from './event-router';
 import { DELIVERY_SENDER, EVENT_ROUTER, NotifierController } from './notifier.controller';
-import { SubscriptionBook } from './subscription-book';
 
 /** Named secrets: SUBPACK_NOTIFY_SECRET_<name>, referenced by subscriptions as secretRef <name>. */
 const SECRET_ENV_PREFIX = 'SUBPACK_NOTIFY_SECRET_';

@@ -3,8 +3,7 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import type { AmqpContext } from '@subpack/messaging';
 import { QUEUES } from '@subpack/rules';
 import { LOGGER, type Logger } from '@subpack/runtime';
-import type { DeliverySender } from './delivery-sender';
-import type { EventRouter } from './event-router';
+import type { DeliverySender, EventRouter } from '@subpack/notify';
 
 export const EVENT_ROUTER = Symbol('EVENT_ROUTER');
 export const DELIVERY_SENDER = Symbol('DELIVERY_SENDER');

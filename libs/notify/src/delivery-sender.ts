@@ -1,21 +1,11 @@
 import { createHash } from 'node:crypto';
 import { reasonText, validateNotifyDelivery, type NotifyDelivery, type NotifyFailedEvent, type SubpackEvent } from '@subpack/contracts';
 import { PermanentError, TransientError, publishEvent, type Publisher } from '@subpack/messaging';
-import {
-  describeSubscription,
-  renderRequest,
-  resolveSubscription,
-  robotReplyProblem,
-  sendRequest,
-  SubscriptionError,
-  urlOrigin,
-  type SecretBook,
-  type SendOptions,
-  type Subscription,
-  type TaskFacts,
-} from '@subpack/notify';
 import type { RateWindow, TaskStore } from '@subpack/state';
 import type { SubscriptionBook } from './subscription-book';
+import { renderRequest, robotReplyProblem, type TaskFacts } from './formats';
+import { sendRequest, type SendOptions } from './http-sender';
+import { describeSubscription, resolveSubscription, SubscriptionError, urlOrigin, type SecretBook, type Subscription } from './subscriptions';
 
 export type DeliveryOutcome = 'delivered' | 'retried' | 'rejected' | 'gave_up';
 

@@ -1,8 +1,10 @@
 import { validateEvent, type NotifyDelivery, type SubpackEvent } from '@subpack/contracts';
 import { PermanentError, type Publisher } from '@subpack/messaging';
 import { EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
-import { Batcher, deliveryIdFor, isBatched, isDelivered, type BatchPolicy, type SubscriptionTarget } from '@subpack/notify';
 import type { SubscriptionBook } from './subscription-book';
+import { Batcher, deliveryIdFor, type BatchPolicy } from './batcher';
+import { isBatched, isDelivered } from './levels';
+import { type SubscriptionTarget } from './subscriptions';
 
 interface Batched {
   readonly event: SubpackEvent;

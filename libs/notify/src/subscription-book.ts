@@ -1,6 +1,6 @@
 import type { NotifySubscription, SubscriptionSource } from '@subpack/contracts';
-import { subscriptionList, subscriptionTarget, type SubscriptionTarget } from '@subpack/notify';
 import type { TaskStore } from '@subpack/state';
+import { subscriptionList, subscriptionTarget, type SubscriptionTarget } from './subscriptions';
 
 /** A subscription as configured or as the task named it, with its routing target. */
 export interface KnownSubscription {
