@@ -15,6 +15,7 @@ import {
   fileTargetUrl,
   fileUrl,
   headerText,
+  internalSignature,
   listTarget,
   packTask,
   ServiceProcess,
@@ -97,7 +98,8 @@ test('forged channel.store jobs are parked before a byte is written; a known tas
       reason: /changed since the task was planned/,
     },
   ];
-  for (const job of jobs) await stack.publishTask(job.body, { routingKey: 'channel.store' });
+  // Signed with the services' key: even a holder of the key cannot make the uploader write what it does not derive.
+  for (const job of jobs) await stack.publishTask(job.body, { routingKey: 'channel.store', headers: internalSignature('channel.store', job.body) });
   await parked.waitFor(`${jobs.length} parked jobs`, (m) => m.length >= jobs.length, 30_000, () => stack.describe(tap));
   for (const job of jobs) {
     const message = parked.messages.find((m) => m.body.equals(Buffer.from(JSON.stringify(job.body))));

@@ -1,3 +1,5 @@
+import { MessageSigner, SIGNATURE_HEADER } from '@subpack/messaging';
+import { E2E_INTERNAL_KEY } from './service-process';
 import { connect, type Channel, type ConfirmChannel, type GetMessage, type Options } from 'amqplib';
 import { createVhost as createTestVhost, deleteVhost, type Vhost } from '@subpack/testing';
 import { runChecked } from './command';
@@ -112,4 +114,9 @@ export async function publishManyJson(amqpUrl: string, messages: readonly { rout
   } finally {
     await connection.close().catch(() => undefined);
   }
+}
+
+/** Headers that sign `body` under `routingKey` with `key` (the e2e services' key unless given): what an insider can send. */
+export function internalSignature(routingKey: string, body: unknown, key: string = E2E_INTERNAL_KEY): Record<string, string> {
+  return { [SIGNATURE_HEADER]: new MessageSigner(key).sign(routingKey, Buffer.from(JSON.stringify(body))) };
 }

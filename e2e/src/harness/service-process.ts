@@ -54,6 +54,9 @@ export interface StartOptions {
 const OUTPUT_LIMIT = 4 * 1024 * 1024;
 
 /** One service as a separate OS process, with its output captured for assertions and failure messages. */
+/** The internal key the e2e services share (a deployment's own comes from its Secret). */
+export const E2E_INTERNAL_KEY = 'e2e-internal-key-0123456789abcdef0123456789';
+
 export class ServiceProcess {
   private stdoutText = '';
   private stderrText = '';
@@ -102,7 +105,7 @@ export class ServiceProcess {
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !OWN_ENV.test(key)));
     const child = spawn(process.execPath, [main], {
       cwd: REPO_ROOT,
-      env: { ...inherited, ...opts.env, HTTP_PORT: String(port) },
+      env: { ...inherited, SUBPACK_INTERNAL_KEY: E2E_INTERNAL_KEY, ...opts.env, HTTP_PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new ServiceProcess(name, opts.label, port, child, Date.now());

@@ -10,6 +10,7 @@ import { type MessagingNames, resolveNames } from './names';
 import { Publisher } from './publisher';
 import { settleWithin } from './timeout';
 import { declareTopology, type TopologySpec } from './topology';
+import type { SigningOptions } from './signing';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
 
@@ -38,6 +39,8 @@ export interface AmqpConnectionOptions {
   /** How long a publish waits for a reconnect. Default 10 s. */
   readonly publishConnectTimeoutMs?: number;
   readonly logger?: MessagingLogger;
+  /** Sign what is published and park unsigned messages on the internal queues (see SigningOptions). */
+  readonly signing?: SigningOptions;
 }
 
 export interface ConnectionManagerEvents {
@@ -68,6 +71,7 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
   readonly publisher: Publisher;
   readonly logger: MessagingLogger;
   readonly topology: TopologySpec | undefined;
+  readonly signing: SigningOptions | undefined;
   private stateValue: ConnectionState = 'idle';
   private connection?: ChannelModel;
   private readonly consumers = new Set<Consumer>();
@@ -91,7 +95,12 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.urls = typeof options.url === 'string' ? [options.url] : [...options.url];
     if (this.urls.length === 0) throw new TypeError('AmqpConnectionManager: url lists no node');
-    const publisherOptions = { logger: this.logger, connectTimeoutMs: options.publishConnectTimeoutMs ?? MESSAGING_DEFAULTS.reconnectWaitMs };
+    this.signing = options.signing;
+    const publisherOptions = {
+      logger: this.logger,
+      connectTimeoutMs: options.publishConnectTimeoutMs ?? MESSAGING_DEFAULTS.reconnectWaitMs,
+      ...(options.signing ? { signer: options.signing.signer } : {}),
+    };
     this.publisher = new Publisher(this, publisherOptions);
   }
 
@@ -150,7 +159,14 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
    */
   async consume(queue: string, handler: MessageHandler, options: ConsumeOptions = {}): Promise<Consumer> {
     if (this.stateValue === 'closing' || this.stateValue === 'closed') throw new NotConnectedError(`cannot consume "${queue}": connection manager is closed`);
-    const consumer = new Consumer(queue, handler, options, { publisher: this.publisher, logger: this.logger, deadExchange: this.names.deadExchange });
+    const signedRoutingKey = this.signing?.signedQueues[queue];
+    const consumer = new Consumer(queue, handler, signedRoutingKey !== undefined && options.signedRoutingKey === undefined ? { ...options, signedRoutingKey } : options, {
+      publisher: this.publisher,
+      logger: this.logger,
+      deadExchange: this.names.deadExchange,
+      parkedExchange: this.names.parkedExchange,
+      ...(this.signing ? { signer: this.signing.signer } : {}),
+    });
     this.consumers.add(consumer);
     if (this.connection !== undefined) {
       try {

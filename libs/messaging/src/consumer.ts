@@ -8,6 +8,8 @@ import type { MessagingLogger } from './logger';
 import { HEADERS } from './names';
 import { settleWithin } from './timeout';
 import type { Publisher } from './publisher';
+import { DEFAULT_MAX_PARKED_BODY_BYTES } from './retry-scheduler';
+import { FORGED_REASON, type MessageSigner } from './signing';
 
 export type MessageHandler = (message: IncomingMessage) => Promise<void> | void;
 
@@ -33,6 +35,11 @@ export interface ConsumeOptions {
    * Default: none.
    */
   readonly handlerTimeoutMs?: number;
+  /**
+   * The routing key this queue's messages must be signed under (an internal queue). A delivery without a valid
+   * signature is parked as forged before the handler sees it. Default: none (anyone allowed to publish may).
+   */
+  readonly signedRoutingKey?: string;
 }
 
 /** A handler ran past its deadline; the message is failed so it is retried or parked instead of hanging forever. */
@@ -46,6 +53,9 @@ export interface ConsumerDependencies {
   readonly publisher: Publisher;
   readonly logger: MessagingLogger;
   readonly deadExchange: string;
+  /** Where forged deliveries are parked. */
+  readonly parkedExchange?: string;
+  readonly signer?: MessageSigner;
 }
 
 /** Keeps failure headers readable and the header table well under the broker's frame size. */
@@ -72,7 +82,7 @@ export class Consumer {
   constructor(
     readonly queue: string,
     private readonly handler: MessageHandler,
-    options: ConsumeOptions,
+    private readonly options: ConsumeOptions,
     private readonly deps: ConsumerDependencies,
   ) {
     this.prefetch = options.prefetch ?? MESSAGING_DEFAULTS.prefetch;
@@ -163,6 +173,10 @@ export class Consumer {
 
   private async process(channel: Channel, raw: ConsumeMessage): Promise<void> {
     const message = toIncomingMessage(this.queue, raw);
+    if (this.options.signedRoutingKey !== undefined && !this.deps.signer?.verify(this.options.signedRoutingKey, raw.content, message.headers)) {
+      await this.parkForged(channel, raw);
+      return;
+    }
     try {
       const running = Promise.resolve().then(() => this.handler(message));
       if (this.handlerTimeoutMs === undefined) {
@@ -173,6 +187,29 @@ export class Consumer {
       }
     } catch (error) {
       await this.onHandlerFailure(channel, raw, error);
+      return;
+    }
+    this.settle(channel, () => channel.ack(raw));
+  }
+
+  /** Parks a delivery that no service signed, untouched by any handler: no lookup, no read, no event. */
+  private async parkForged(channel: Channel, raw: ConsumeMessage): Promise<void> {
+    this.deps.logger.warn({ queue: this.queue, routingKey: raw.fields.routingKey }, 'parked a forged message');
+    try {
+      const properties = copyProperties(raw.properties);
+      properties.headers = {
+        ...(properties.headers as Record<string, unknown>),
+        [HEADERS.error]: FORGED_REASON,
+        [HEADERS.errorClass]: 'permanent',
+        [HEADERS.originQueue]: this.queue,
+        [HEADERS.parkedAt]: new Date().toISOString(),
+        ...(raw.content.length > DEFAULT_MAX_PARKED_BODY_BYTES ? { [HEADERS.truncatedFrom]: raw.content.length } : {}),
+      };
+      const body = raw.content.subarray(0, DEFAULT_MAX_PARKED_BODY_BYTES);
+      await this.deps.publisher.publishRaw(this.deps.parkedExchange ?? this.deadExchange, raw.fields.routingKey, body, properties);
+    } catch (publishError) {
+      this.deps.logger.error({ queue: this.queue, publishError: describeError(publishError) }, 'cannot park a forged message; rejecting it');
+      this.settle(channel, () => channel.nack(raw, false, false));
       return;
     }
     this.settle(channel, () => channel.ack(raw));

@@ -6,6 +6,7 @@ export * from './logger';
 export * from './backoff';
 export * from './topology';
 export * from './incoming-message';
+export * from './signing';
 export * from './publisher';
 export * from './events';
 export * from './consumer';

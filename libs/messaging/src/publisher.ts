@@ -6,6 +6,7 @@ import { describeError, NotConnectedError, PublishInterruptedError, PublishNacke
 import { headerString } from './headers';
 import type { MessagingLogger } from './logger';
 import { HEADERS } from './names';
+import { SIGNATURE_HEADER, type MessageSigner } from './signing';
 import { settleWithin } from './timeout';
 
 export interface PublishOptions {
@@ -47,6 +48,8 @@ export interface PublisherOptions {
   /** How long a publish waits for a (re)connection. Default 10 s. */
   readonly connectTimeoutMs?: number;
   readonly logger: MessagingLogger;
+  /** Signs every message published with publish() (copies forwarded with publishRaw keep the signature they had). */
+  readonly signer?: MessageSigner;
 }
 
 /**
@@ -57,6 +60,7 @@ export class Publisher {
   private current?: { readonly connection: ChannelModel; readonly state: Promise<ConfirmChannelState> };
   private readonly connectTimeoutMs: number;
   private readonly logger: MessagingLogger;
+  private readonly signer: MessageSigner | undefined;
 
   constructor(
     private readonly source: ConnectionSource,
@@ -64,6 +68,7 @@ export class Publisher {
   ) {
     this.connectTimeoutMs = options.connectTimeoutMs ?? MESSAGING_DEFAULTS.reconnectWaitMs;
     this.logger = options.logger;
+    this.signer = options.signer;
   }
 
   /** Publishes a Buffer as is, anything else as JSON. */
@@ -74,7 +79,7 @@ export class Publisher {
     const properties: Options.Publish = {
       persistent: options.persistent ?? true,
       timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
-      headers: { ...options.headers },
+      headers: { ...options.headers, ...(this.signer ? { [SIGNATURE_HEADER]: this.signer.sign(routingKey, content) } : {}) },
     };
     if (contentType !== undefined) properties.contentType = contentType;
     if (options.messageId !== undefined) properties.messageId = options.messageId;

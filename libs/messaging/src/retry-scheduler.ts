@@ -9,6 +9,7 @@ import { TIER_ROUTING_HEADER } from '@subpack/contracts';
 import { queueRoutingKey } from '@subpack/rules';
 import { HEADERS } from './names';
 import { decideRetry, readFailureInfo, type RetryDecision, type RetryPolicy, type RetryTier } from './retry-policy';
+import { FORGED_REASON } from './signing';
 
 export type ParkedHook = (message: IncomingMessage, reason: string) => Promise<void> | void;
 export type RetryHook = (message: IncomingMessage, retry: { readonly attempt: number; readonly tier: RetryTier; readonly reason: string }) => Promise<void> | void;
@@ -100,6 +101,12 @@ export class RetryScheduler {
 
   /** Decides and forwards one dead message; exported for tests and reuse. */
   async handle(message: IncomingMessage): Promise<RetryDecision | { action: 'drop'; drop: BrokerDrop }> {
+    if (this.isForged(message)) {
+      // Parked as it came, with no hook: a forgery must not reach task state or events.
+      const forged = { action: 'park', reason: FORGED_REASON, attempt: 0, originQueue: headerString(message.headers, HEADERS.originQueue) } as const;
+      await this.park(message, forged, false);
+      return forged;
+    }
     const drop = brokerDrop(message.headers, this.dropsFrom);
     if (drop !== undefined) {
       await this.options.onDropped?.(message, drop);
@@ -141,9 +148,24 @@ export class RetryScheduler {
     this.manager.logger.info({ originQueue, tier: tier.name, messageId: message.messageId }, 'scheduled retry');
   }
 
-  private async park(message: IncomingMessage, decision: RetryDecision & { action: 'park' }): Promise<void> {
+  /**
+   * A dead message claiming to come from an internal queue, or to have been published under an internal routing key,
+   * must carry the signature a service gave it; the claim itself is only headers anyone could write.
+   */
+  private isForged(message: IncomingMessage): boolean {
+    const signing = this.manager.signing;
+    if (signing === undefined) return false;
+    const originQueue = headerString(message.headers, HEADERS.originQueue);
+    const originRoutingKey = headerString(message.headers, HEADERS.originRoutingKey) ?? message.routingKey;
+    const internalKeys = new Set(Object.values(signing.signedQueues));
+    const expected = (originQueue !== undefined ? signing.signedQueues[originQueue] : undefined) ?? (internalKeys.has(originRoutingKey) ? originRoutingKey : undefined);
+    if (expected === undefined) return false;
+    return !signing.signer.verify(expected, message.body, message.headers);
+  }
+
+  private async park(message: IncomingMessage, decision: RetryDecision & { action: 'park' }, hooks = true): Promise<void> {
     const { reason, attempt, originQueue } = decision;
-    await this.options.onParked?.(message, reason);
+    if (hooks) await this.options.onParked?.(message, reason);
     const properties = copyProperties(message.raw.properties);
     const headers: Record<string, unknown> = {
       ...(properties.headers as Record<string, unknown>),

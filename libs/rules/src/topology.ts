@@ -77,6 +77,18 @@ export const ROUTING_KEYS = {
   allEvents: 'event.#',
 } as const;
 
+/**
+ * The internal queues and the routing key their messages are published under by another service: only messages signed
+ * with the services' internal key under that key are handled there. task.pack stays open to publishers.
+ */
+export function signedQueues(queues: QueueNames = QUEUES): Readonly<Record<string, string>> {
+  return {
+    [queues.packerBatches]: ROUTING_KEYS.packBatch,
+    [queues.uploaderStore]: ROUTING_KEYS.channelStore,
+    [queues.notifierDeliveries]: ROUTING_KEYS.notifyDelivery,
+  };
+}
+
 export function eventRoutingKey<T extends string>(type: T): `event.${T}` {
   return `event.${type}`;
 }

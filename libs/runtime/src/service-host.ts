@@ -6,10 +6,12 @@ import { NestFactory } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { buildTopology } from '@subpack/contracts';
-import { AmqpConnectionManager, AmqpMessagingModule, AmqpTransport, describeError } from '@subpack/messaging';
+import { AmqpConnectionManager, AmqpMessagingModule, AmqpTransport, describeError, MessageSigner } from '@subpack/messaging';
+import { signedQueues } from '@subpack/rules';
 import { TaskStore } from '@subpack/state';
 import { COMMON_CONFIG, ConfigError, describeConfig, describeRedisTarget, loadConfig, redisTarget, type CommonConfig, type ConfigOf, type Field, type RedisTarget } from '@subpack/config';
 import { openRedis, redisAddress, redisReplicas, registerNodeMetrics } from './connections';
+import { INTERNAL_KEY_CONFIG } from './internal-key';
 import { createLogger, PinoNestLogger, type Logger } from './logger';
 import { OpsModule, type ReadinessCheck } from './ops.module';
 
@@ -55,6 +57,13 @@ export const EXIT_CONFIG = 78;
  */
 export const PRINT_CONFIG_FLAG = '--print-config';
 
+type InternalKeys = ConfigOf<typeof INTERNAL_KEY_CONFIG>;
+
+/** The internal key settings, for services that talk to the broker. */
+function brokerConfig(def: { broker?: boolean }): Partial<typeof INTERNAL_KEY_CONFIG> {
+  return def.broker === false ? {} : INTERNAL_KEY_CONFIG;
+}
+
 /**
  * Starts a service: validated configuration, JSON logs, the health/metrics endpoints (liveness answers at once), then
  * the AMQP connection and topology and Redis, waited for as long as they take, then the consumers. SIGTERM stops
@@ -62,13 +71,13 @@ export const PRINT_CONFIG_FLAG = '--print-config';
  */
 export async function runService<S extends Record<string, Field<unknown>>>(def: ServiceDefinition<S>): Promise<INestApplication | undefined> {
   if (process.argv.includes(PRINT_CONFIG_FLAG)) {
-    process.stdout.write(`${JSON.stringify(describeConfig({ ...COMMON_CONFIG, ...def.config }), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(describeConfig({ ...COMMON_CONFIG, ...brokerConfig(def), ...def.config }), null, 2)}\n`);
     process.exit(0);
   }
-  let config: ConfigOf<S> & CommonConfig;
+  let config: ConfigOf<S> & CommonConfig & Partial<InternalKeys>;
   let redisAt: RedisTarget;
   try {
-    config = { ...loadConfig(COMMON_CONFIG), ...loadConfig(def.config) };
+    config = { ...loadConfig(COMMON_CONFIG), ...loadConfig(brokerConfig(def)), ...loadConfig(def.config) };
     redisAt = redisTarget(config);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -88,7 +97,7 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
 
 async function startService<S extends Record<string, Field<unknown>>>(
   def: ServiceDefinition<S>,
-  config: ConfigOf<S> & CommonConfig,
+  config: ConfigOf<S> & CommonConfig & Partial<InternalKeys>,
   redisAt: RedisTarget,
   logger: Logger,
 ): Promise<INestApplication> {
@@ -97,6 +106,9 @@ async function startService<S extends Record<string, Field<unknown>>>(
     url: config.amqpUrls,
     connectionName: owner,
     topology: buildTopology(config.retryTiers),
+    ...(config.internalKey !== undefined
+      ? { signing: { signer: new MessageSigner(config.internalKey, config.internalKeyPrevious), signedQueues: signedQueues() } }
+      : {}),
     logger,
     // A service outlives a broker that starts after it or goes away: it keeps trying (capped backoff, a line each).
     connectTimeoutMs: Number.POSITIVE_INFINITY,

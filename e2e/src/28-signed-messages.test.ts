@@ -1,0 +1,97 @@
+// Internal messages must come from a service holding SUBPACK_INTERNAL_KEY: anyone else with publish rights on the
+// internal routing keys gets their message parked as forged, with no event, no read and no write.
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { FORGED_REASON } from '@subpack/messaging';
+import { standardApk } from '@subpack/testing';
+import { channelIds, E2E_INTERNAL_KEY, E2eStack, eventsFor, fileTargetUrl, fileUrl, headerText, internalSignature, listTarget, packTask, ServiceProcess, uniqueTaskId } from './harness';
+
+let stack: E2eStack;
+before(async () => {
+  stack = await E2eStack.create('signed');
+  await Promise.all([stack.start('packer'), stack.start('uploader'), stack.start('retry-scheduler')]);
+});
+after(async () => stack.cleanup());
+
+test('forged pack.batch and channel.store messages are parked as forged: no event, no read, no write', { timeout: 120_000 }, async () => {
+  const master = await standardApk('v1v2v3');
+  const targetDir = join(stack.workDir, 'forged');
+  await mkdir(targetDir);
+  const tap = await stack.eventTap();
+  const parked = await stack.parkedSpy();
+  const known = uniqueTaskId('known');
+  await stack.publishTask(packTask({ taskId: known, master: fileUrl(master), target: fileTargetUrl(targetDir), channels: channelIds(2) }));
+  await stack.waitForEvent(tap, known, 'task.completed', 60_000);
+  const ghost = uniqueTaskId('ghost');
+  const batch = {
+    taskId: ghost,
+    master: fileUrl(master),
+    format: 'auto',
+    naming: '{channel}.apk',
+    target: fileTargetUrl(targetDir),
+    channels: [{ id: 'ghost-1' }],
+    batch: { index: 0, count: 1 },
+    totalChannels: 1,
+  };
+  const forgeries = [
+    // Used to end in task.failed STATE_LOST for a task that never existed, and a read of the master on every retry.
+    { routingKey: 'pack.batch', body: batch },
+    { routingKey: 'channel.store', body: { taskId: ghost, channel: 'ghost-1', batchIndex: 0 } },
+    // Used to fail a channel of a real task at error level although it was stored.
+    { routingKey: 'channel.store', body: { taskId: known, channel: 'ch-1', batchIndex: 0, sha256: 'f'.repeat(64) } },
+    // Signed with some other key.
+    { routingKey: 'pack.batch', body: { ...batch, taskId: uniqueTaskId('wrong-key') }, headers: internalSignature('pack.batch', { ...batch }, 'not-the-services-key-0123456789abcdef') },
+    // A valid signature of another message.
+    { routingKey: 'channel.store', body: { taskId: known, channel: 'ch-2', batchIndex: 0 }, headers: internalSignature('channel.store', { taskId: known, channel: 'ch-1', batchIndex: 0 }) },
+  ];
+  for (const f of forgeries) await stack.publishTask(f.body, { routingKey: f.routingKey, ...(f.headers ? { headers: f.headers } : {}) });
+  await parked.waitFor(`${forgeries.length} parked forgeries`, (m) => m.length >= forgeries.length, 30_000, () => stack.describe(tap));
+  for (const f of forgeries) {
+    const message = parked.messages.find((m) => m.body.equals(Buffer.from(JSON.stringify(f.body))));
+    assert.ok(message, `${f.routingKey} ${JSON.stringify(f.body)} parked`);
+    assert.equal(headerText(message, 'x-subpack-error'), FORGED_REASON);
+  }
+  // Give a retry tier (1 s in e2e) time to bring anything back, then look for any trace of the forgeries.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const traces = [...eventsFor(tap.messages, ghost), ...eventsFor(tap.messages, known).filter(({ event }) => event.type === 'channel.failed' || event.type === 'task.failed' || event.type === 'retry.scheduled')];
+  assert.deepEqual(traces.map(({ event }) => `${String(event.type)} ${String(event.taskId)}`), [], 'no event about a forged message');
+  assert.equal(eventsFor(tap.messages, known, 'channel.stored').length, 2, 'the known task was announced once per channel, before the forgeries');
+  assert.equal(parked.messages.length, forgeries.length, 'nothing else was parked (no retries of the forgeries)');
+  assert.deepEqual((await listTarget(targetDir)).map((f) => f.file.slice(targetDir.length + 1)).sort(), ['ch-1.apk', 'ch-2.apk'], 'nothing was written for a forgery');
+  const status = await stack.status(known);
+  assert.deepEqual([status.status, status.done, status.failed], ['done', 2, 0], 'the known task is untouched');
+});
+
+test('a message signed with the previous key is still handled during a rotation', { timeout: 120_000 }, async () => {
+  const rotating = await E2eStack.create('rotation');
+  try {
+    const master = await standardApk('v1v2v3');
+    const targetDir = join(rotating.workDir, 'out');
+    await mkdir(targetDir);
+    // The packer still has the old key; the uploader already has the new one and accepts the old.
+    await Promise.all([
+      rotating.start('packer'),
+      rotating.start('uploader', { SUBPACK_INTERNAL_KEY: 'the-new-internal-key-0123456789abcdef', SUBPACK_INTERNAL_KEY_PREVIOUS: E2E_INTERNAL_KEY }),
+      rotating.start('retry-scheduler'),
+    ]);
+    const tap = await rotating.eventTap();
+    const taskId = uniqueTaskId('rotation');
+    await rotating.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels: channelIds(3) }));
+    const [completed] = await rotating.waitForEvent(tap, taskId, 'task.completed', 60_000);
+    assert.deepEqual([completed!.event.status, completed!.event.done], ['done', 3]);
+  } finally {
+    await rotating.cleanup();
+  }
+});
+
+test('services refuse to start without the internal key, or with a short one', { timeout: 60_000 }, async () => {
+  for (const [label, key] of [['missing', ''], ['short', 'too-short']] as const) {
+    const service = await ServiceProcess.spawn('uploader', { label: `uploader-${label}-key`, env: { ...stack.env, ...stack.rootsEnv, SUBPACK_INTERNAL_KEY: key } });
+    const status = await service.exited;
+    assert.equal(status.code, 78, `exits with EX_CONFIG\n${service.outputTail()}`);
+    assert.match(service.outputTail(), label === 'missing' ? /SUBPACK_INTERNAL_KEY is required/ : /SUBPACK_INTERNAL_KEY=\(value hidden\) must be at least 32 characters/);
+    assert.doesNotMatch(service.outputTail(), /too-short/, 'the key is never echoed');
+  }
+});
