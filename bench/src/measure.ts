@@ -14,6 +14,8 @@ export interface Timed {
   stdout: string;
   stderr: string;
   peakRssKb?: number;
+  /** User + system CPU of a process run under the reporter. */
+  cpuSeconds?: number;
 }
 
 /** Runs a command to completion, timing it by wall clock; fails loudly on a non-zero exit. */
@@ -30,12 +32,13 @@ export function timed(cmd: string, args: string[], opts: { env?: NodeJS.ProcessE
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       if (code !== 0) return rej(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`));
       const m = /SUBPACK_PEAK_RSS_KB=(\d+)/.exec(stderr);
-      res({ seconds, stdout, stderr, ...(m ? { peakRssKb: Number(m[1]) } : {}) });
+      const cpu = /SUBPACK_CPU_US=(\d+)/.exec(stderr);
+      res({ seconds, stdout, stderr, ...(m ? { peakRssKb: Number(m[1]) } : {}), ...(cpu ? { cpuSeconds: Number(cpu[1]) / 1e6 } : {}) });
     });
   });
 }
 
-/** Runs the subpack CLI under the RSS reporter. */
+/** Runs the subpack CLI under the RSS and CPU reporter. */
 export function timedSubpack(args: string[]): Promise<Timed> {
   return timed(process.execPath, ['-r', RSS_REPORTER, SUBPACK_BIN, ...args]);
 }
