@@ -3,9 +3,9 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { CreateBucketCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { loadMaster, packToTarget } from '@subpack/pack';
+import { packChannels } from '@subpack/pack';
 import { DEFAULT_NAMING } from '@subpack/rules';
-import { S3Store, objectStores, openMaster, storeSettings } from '@subpack/storage';
+import { S3Store, objectStores, openMaster, openTarget, storeSettings } from '@subpack/storage';
 import { startMoto } from '@subpack/testing';
 import { benchMaster } from './measure';
 import { NEEDS, preflight } from './preflight';
@@ -48,15 +48,14 @@ async function main(): Promise<number> {
     let ok = true;
     for (const mode of ['composed', 'streamed'] as const) {
       const source = await openMaster('s3://bench/master.apk');
-      const info = await loadMaster(source);
       const before = sentBytes();
       const deletes: Promise<unknown>[] = [];
       const started = process.hrtime.bigint();
-      const { results, failures } = await packToTarget(
-        info,
+      const { results, failures } = await packChannels(
         source,
+        openTarget(`s3://bench/${mode}/`, { compose: mode === 'composed', log: () => undefined }),
         channels,
-        { targetUrl: `s3://bench/${mode}/`, format: 'auto', nameTemplate: DEFAULT_NAMING, extras: {}, compose: mode === 'composed', log: () => undefined },
+        { format: 'auto', naming: DEFAULT_NAMING, extras: {}, digests: true },
         {
           // Each channel object is dropped once written, so the store holds one at a time; the delete is in the timing.
           onResult: (r) => {

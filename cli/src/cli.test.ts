@@ -43,6 +43,7 @@ interface JsonLine {
   bytes: number;
   md5: string;
   sha256: string;
+  outcome: string;
 }
 
 let apks: StandardApks;
@@ -200,6 +201,35 @@ describe('subpack pack', () => {
     const r = await subpack(['pack', master, '--out', out, '--channel', 'a', '--channel', 'b', '--json']);
     assert.equal(r.code, 0, r.stderr);
     for (const line of r.stdout.trim().split('\n').map((l) => JSON.parse(l) as JsonLine)) await apksignerVerify(line.file);
+  });
+
+  test('a rerun to a directory keeps identical outputs and atomically replaces a different one', async () => {
+    const out = outDir();
+    const args = ['pack', apks.v2Only, '--out', out, '-c', 'huawei', '-c', 'xiaomi', '--json'];
+    const parse = (r: Run): JsonLine[] => r.stdout.trim().split('\n').map((l) => JSON.parse(l) as JsonLine);
+    const first = await subpack(args);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(parse(first).map((l) => [l.channel, l.outcome]), [['huawei', 'written'], ['xiaomi', 'written']]);
+    const [huawei, xiaomi] = parse(first);
+    const before = { huawei: await stat(huawei!.file), xiaomi: await stat(xiaomi!.file) };
+
+    const again = await subpack(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(parse(again).map((l) => [l.channel, l.outcome, l.sha256]), [['huawei', 'kept', huawei!.sha256], ['xiaomi', 'kept', xiaomi!.sha256]]);
+    const kept = await stat(huawei!.file);
+    assert.deepEqual([kept.ino, kept.mtimeMs], [before.huawei.ino, before.huawei.mtimeMs], 'a kept output is not rewritten');
+
+    // Another build under the same name: same size, other bytes at the end.
+    const fh = await open(xiaomi!.file, 'r+');
+    await fh.write(Buffer.alloc(64, 7), 0, 64, xiaomi!.bytes - 64);
+    await fh.close();
+    const summary = await subpack(args.filter((a) => a !== '--json'));
+    assert.equal(summary.code, 0, summary.stderr);
+    assert.match(summary.stderr, /packed 2\/2 channels into .* in [\d.]+s: 1 written, 1 kept, 0 failed/);
+    const replaced = await readFile(xiaomi!.file);
+    assert.equal(createHash('sha256').update(replaced).digest('hex'), xiaomi!.sha256, 'the different output holds the channel APK again');
+    assert.notEqual((await stat(xiaomi!.file)).ino, before.xiaomi.ino, 'replaced by a rename, not rewritten in place');
+    assert.deepEqual((await readdir(out)).sort(), [huawei!.file, xiaomi!.file].map((f) => f.slice(out.length + 1)).sort(), 'no temporary file is left');
   });
 
   test('formats that do not fit are refused, naming the format that would', async () => {

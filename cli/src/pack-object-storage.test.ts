@@ -43,6 +43,7 @@ interface Line {
   channel: string;
   url?: string;
   file?: string;
+  outcome?: string;
   md5: string;
   sha256: string;
 }
@@ -98,4 +99,23 @@ test('pack names a missing master object (exit 2) and a missing target bucket (e
   assert.equal(noBucket.code, 1);
   assert.match(noBucket.stderr, /bucket no-bucket does not exist/);
   for (const out of [missing.stderr, noBucket.stderr]) assert.ok(!out.includes(moto.env.AWS_SECRET_ACCESS_KEY!));
+});
+
+test('a rerun to s3:// keeps identical objects and replaces a different one', async () => {
+  const args = ['pack', master, '--out', 's3://rel/rerun/', '-c', 'huawei', '-c', 'xiaomi', '--json'];
+  const first = await subpack(args);
+  assert.equal(first.code, 0, first.stderr);
+  assert.deepEqual(lines(first.stdout).map((l) => [l.channel, l.outcome]), [['huawei', 'written'], ['xiaomi', 'written']]);
+  const want = new Map(await Promise.all(lines(first.stdout).map(async (l) => [l.channel, await s3Object(l.url!)] as const)));
+
+  const again = await subpack(args);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(lines(again.stdout).map((l) => [l.channel, l.outcome]), [['huawei', 'kept'], ['xiaomi', 'kept']]);
+
+  // Another build under the same key: same size, other bytes, other digest in its metadata.
+  await s3.send(new PutObjectCommand({ Bucket: 'rel', Key: 'rerun/com.example.large-1.0.0-xiaomi.apk', Body: Buffer.alloc(want.get('xiaomi')!.length, 7) }));
+  const summary = await subpack(args.filter((a) => a !== '--json'));
+  assert.equal(summary.code, 0, summary.stderr);
+  assert.match(summary.stderr, /packed 2\/2 channels into s3:\/\/rel\/rerun\/ in [\d.]+s: 1 written, 1 kept, 0 failed/);
+  for (const l of lines(first.stdout)) assert.ok((await s3Object(l.url!)).equals(want.get(l.channel)!), `${l.url} holds the channel's APK again`);
 });

@@ -150,13 +150,13 @@ function corpus(): PackTask[] {
   }));
 }
 
-/** What `subpack pack` runs after parsing its arguments: the same preparePack packToDirectory starts with. */
+/** What `subpack pack` runs after parsing its arguments: the same preparePack packChannels starts with. */
 function packVerdict(task: PackTask): string | null {
   try {
     preparePack(
       master,
       task.channels.map((c) => ({ id: c.id, extras: c.extras ?? {} })),
-      { outDir: join(workDir, 'out'), format: task.format ?? DEFAULT_PACK_FORMAT, nameTemplate: task.naming ?? DEFAULT_NAMING, extras: task.extras ?? {}, digests: false },
+      { root: join(workDir, 'out'), format: task.format ?? DEFAULT_PACK_FORMAT, naming: task.naming ?? DEFAULT_NAMING, extras: task.extras ?? {} },
     );
     return null;
   } catch (err) {
@@ -175,7 +175,7 @@ async function packerVerdict(task: PackTask): Promise<string | null> {
   }
 }
 
-/** `subpack pack` after parsing its arguments: its own parsers, then preparePack as packToDirectory runs it. */
+/** `subpack pack` after parsing its arguments: its own parsers, then preparePack as packChannels runs it. */
 function cliPackVerdict(task: PackTask, channels: () => ChannelSpec[]): string | null {
   try {
     const common: Record<string, string> = {};
@@ -183,7 +183,7 @@ function cliPackVerdict(task: PackTask, channels: () => ChannelSpec[]): string |
       const [key, value] = parseExtra(`${k}=${v}`, '--extra');
       common[key] = value;
     }
-    preparePack(master, channels(), { outDir: join(workDir, 'out'), format: task.format ?? DEFAULT_PACK_FORMAT, nameTemplate: task.naming ?? DEFAULT_NAMING, extras: common, digests: false });
+    preparePack(master, channels(), { root: join(workDir, 'out'), format: task.format ?? DEFAULT_PACK_FORMAT, naming: task.naming ?? DEFAULT_NAMING, extras: common });
     return null;
   } catch (err) {
     if (err instanceof PackInputError) return err.message;

@@ -13,9 +13,10 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { loadMaster, packToDirectory } from '@subpack/pack';
+import { packChannels } from '@subpack/pack';
+import { openMaster, openTarget } from '@subpack/storage';
 import { FakeOss, largeApk, standardApk, startMoto, type MotoServer } from '@subpack/testing';
-import { channelIds, checkChannelApks, delay, E2eStack, eventsFor, headerText, packTask, storedChannels, uniqueTaskId } from './harness';
+import { channelIds, checkChannelApks, delay, E2eStack, eventsFor, fileTargetUrl, fileUrl, headerText, packTask, storedChannels, uniqueTaskId } from './harness';
 
 const CHANNELS = 24;
 const OSS_SECRET = 'e2e-oss-secret-must-not-leak';
@@ -113,9 +114,8 @@ test('s3:// master and target: kill -9 of the uploader during a multipart upload
   assert.equal(await openUploads('channels'), 0, 'interrupted uploads were continued or aborted');
 
   const localDir = join(stack.workDir, 'local');
-  const master = await loadMaster(masterFile);
-  const local = await packToDirectory(master, channels.map((id) => ({ id, extras: {} })), {
-    outDir: localDir, format: 'auto', nameTemplate: '{package}-{versionName}-{channel}.apk', extras: {}, digests: true,
+  const local = await packChannels(await openMaster(fileUrl(masterFile)), openTarget(fileTargetUrl(localDir)), channels.map((id) => ({ id, extras: {} })), {
+    format: 'auto', naming: '{package}-{versionName}-{channel}.apk', extras: {}, digests: true,
   });
   const stored = new Map(eventsFor(tap.messages, taskId, 'channel.stored').map((e) => [e.event.channel as string, e.event]));
   const downloaded = new Map<string, string>();
@@ -124,7 +124,7 @@ test('s3:// master and target: kill -9 of the uploader during a multipart upload
     assert.equal(event.md5, r.md5, `${r.channel}: the event's MD5 is the local pack's`);
     const key = new URL(event.url as string).pathname.slice(1);
     const bytes = await objectBytes('channels', key);
-    assert.ok(bytes.equals(await readFile(r.file)), `${r.channel}: the object is byte-identical to the local pack`);
+    assert.ok(bytes.equals(await readFile(new URL(r.url))), `${r.channel}: the object is byte-identical to the local pack`);
     assert.equal(createHash('md5').update(bytes).digest('hex'), r.md5);
     if (downloaded.size < 4) {
       const file = join(stack.workDir, `dl-${r.channel}.apk`);

@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import { idsWithSpaces, loadMaster, packToDirectory, packToTarget, parseChannelList, parseChannelOption, parseExtra, type ChannelSpec, type ChannelFailure, type PackObserver } from '@subpack/pack';
-import { openMaster } from '@subpack/storage';
+import { fileURLToPath } from 'node:url';
+import { idsWithSpaces, packChannels, parseChannelList, parseChannelOption, parseExtra, type ChannelSpec, type PackedChannel } from '@subpack/pack';
+import { MasterUnavailableError, locationUrl, openMaster, openTarget } from '@subpack/storage';
 import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, PACK_FORMATS, isPackFormat, quoted, type Extras } from '@subpack/rules';
 import { ProgressBar } from '../progress';
 import { UsageError } from '../usage';
@@ -44,69 +43,42 @@ export async function packCommand(argv: string[]): Promise<number> {
     channels.push(...parseChannelList(text, values.channels));
   }
 
-  const masterArg = positionals[0]!;
-  const outArg = values.out;
+  const source = await openMaster(locationUrl(positionals[0]!, 'file')).catch(asFileError);
   const bar = new ProgressBar(channels.length, process.stderr, Boolean(process.stderr.isTTY) && !values.quiet && !values.json);
+  const log = (line: string): void => {
+    bar.clearLine();
+    process.stderr.write(`subpack: ${line}\n`);
+  };
+  const target = openTarget(locationUrl(values.out, 'directory'), { compose: !values['no-compose'], log });
   const started = Date.now();
   let done = 0;
-  const onFailure = (f: ChannelFailure): void => {
-    done++;
-    bar.update(done, f.channel);
-    if (values.json) process.stdout.write(`${JSON.stringify({ channel: f.channel, error: f.error })}\n`);
-    else {
-      bar.clearLine();
-      process.stderr.write(`subpack: channel ${JSON.stringify(f.channel)} failed: ${f.error}\n`);
-    }
-  };
-  const locale = values.locale ? { locale: values.locale } : {};
-  let outcome: { results: unknown[]; failures: ChannelFailure[] };
-  if (isObjectUrl(masterArg) || isObjectUrl(outArg)) {
-    // Object storage on either side: master and output go through libs/storage, composed in the store where it can.
-    const source = await openMaster(isObjectUrl(masterArg) ? masterArg : pathToFileURL(resolve(masterArg)).href);
-    const master = await loadMaster(source, locale);
-    const targetUrl = isObjectUrl(outArg) ? outArg : `${pathToFileURL(resolve(outArg)).href}/`;
-    const observer: PackObserver<{ channel: string; url: string; bytes: number; md5: string; sha256: string }> = {
+  const { results, failures } = await packChannels(
+    source,
+    target,
+    channels,
+    { format: values.format, naming: values.name, extras, digests: values.digests || values.json, ...(values.locale ? { locale: values.locale } : {}) },
+    {
       onResult(r) {
         done++;
-        if (values.json) process.stdout.write(`${JSON.stringify({ channel: r.channel, url: r.url, bytes: r.bytes, md5: r.md5, sha256: r.sha256 })}\n`);
+        if (values.json) process.stdout.write(`${JSON.stringify(jsonLine(r, source.location.scheme === 'file'))}\n`);
         bar.update(done, r.channel);
       },
-      onFailure,
-    };
-    outcome = await packToTarget(
-      master,
-      source,
-      channels,
-      {
-        targetUrl, format: values.format, nameTemplate: values.name, extras, compose: !values['no-compose'],
-        log: (line) => {
-          bar.clearLine();
-          process.stderr.write(`subpack: ${line}\n`);
-        },
+      onFailure(f) {
+        done++;
+        bar.update(done, f.channel);
+        if (values.json) process.stdout.write(`${JSON.stringify({ channel: f.channel, outcome: 'failed', error: f.error })}\n`);
+        else log(`channel ${JSON.stringify(f.channel)} failed: ${f.error}`);
       },
-      observer,
-    );
-  } else {
-    const master = await loadMaster(masterArg, locale);
-    outcome = await packToDirectory(
-      master,
-      channels,
-      { outDir: outArg, format: values.format, nameTemplate: values.name, extras, digests: values.digests || values.json },
-      {
-        onResult(r) {
-          done++;
-          if (values.json) process.stdout.write(`${JSON.stringify({ channel: r.channel, file: r.file, bytes: r.bytes, md5: r.md5, sha256: r.sha256 })}\n`);
-          bar.update(done, r.channel);
-        },
-        onFailure,
-      },
-    );
-  }
-  const { results, failures } = outcome;
+    },
+  );
   bar.finish();
   if (!values.quiet && !values.json) {
     const secs = (Date.now() - started) / 1000;
-    process.stderr.write(`packed ${results.length}/${channels.length} channels into ${values.out} in ${secs.toFixed(2)}s${failures.length ? `, ${failures.length} failed` : ''}\n`);
+    const kept = results.filter((r) => r.outcome === 'kept').length;
+    process.stderr.write(
+      `packed ${results.length}/${channels.length} channels into ${values.out} in ${secs.toFixed(2)}s: ` +
+        `${results.length - kept} written, ${kept} kept, ${failures.length} failed\n`,
+    );
     const spaced = idsWithSpaces(channels);
     if (spaced.length > 0) {
       process.stderr.write(`note: ${spaced.length} channel id(s) contain spaces, which are part of the file names (e.g. ${quoted(spaced[0]!)})\n`);
@@ -115,7 +87,17 @@ export async function packCommand(argv: string[]): Promise<number> {
   return failures.length > 0 ? 1 : 0;
 }
 
-/** s3:// and oss:// name objects; anything else is a local path (or a file:// URL). */
-function isObjectUrl(text: string): boolean {
-  return /^(s3|oss):\/\//i.test(text);
+/**
+ * One --json line: a local pack's output by path, anything that involves object storage by URL, and whether this run
+ * wrote the output or kept it.
+ */
+function jsonLine(r: PackedChannel, localMaster: boolean): Record<string, unknown> {
+  const where = localMaster && r.url.startsWith('file:') ? { file: fileURLToPath(r.url) } : { url: r.url };
+  return { channel: r.channel, ...where, bytes: r.bytes, md5: r.md5, sha256: r.sha256, outcome: r.outcome };
+}
+
+/** A local master is reported by its path and the file system's reason, as every other file argument is. */
+function asFileError(err: unknown): never {
+  if (err instanceof MasterUnavailableError && err.cause instanceof Error && 'code' in err.cause) throw err.cause;
+  throw err;
 }

@@ -20,12 +20,12 @@ export function formatStatus(s: TaskState): string {
   const lines = [
     `task:     ${s.taskId}`,
     `status:   ${s.status}`,
-    `channels: ${s.done} stored, ${s.failed} failed, ${s.total} total`,
+    `channels: ${s.done} stored (${s.done - s.kept} written, ${s.kept} kept), ${s.failed} failed, ${s.total} total`,
   ];
   if (s.error) lines.push(`error:    ${s.error.message}`);
   if (s.stalledAt) lines.push(`stalled:  no progress since ${s.updatedAt} (reported ${s.stalledAt})`);
   for (const [channel, c] of Object.entries(s.channels)) {
-    lines.push(`  ${channel}: ${c.status}${c.url ? ` ${c.url}` : ''}${c.error ? ` (${c.error.message})` : ''}`);
+    lines.push(`  ${channel}: ${c.status}${c.kept ? ' (kept)' : ''}${c.url ? ` ${c.url}` : ''}${c.error ? ` (${c.error.message})` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }

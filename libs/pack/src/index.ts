@@ -3,5 +3,4 @@ export * from './channels';
 export * from './naming';
 export * from './master';
 export * from './master-cache';
-export * from './pack-local';
-export * from './pack-target';
+export * from './pack-channels';

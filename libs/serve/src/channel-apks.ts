@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import { planChannel, type ChannelPlan } from '@subpack/apk';
-import { MasterCache, nameValues, renderName, type CachedMaster } from '@subpack/pack';
+import { prefixLengthFor, type ChannelPlan } from '@subpack/apk';
+import { MasterCache, planNamedChannel, type CachedMaster } from '@subpack/pack';
 import { mergeExtras } from '@subpack/rules';
 import type { AppRegistry, ServedApp, ServedChannel } from './app-registry';
 import { pinMaster, type PinnedMaster } from './pinned-master';
@@ -26,7 +26,7 @@ interface Planned {
 const PIN_ATTEMPTS = 3;
 
 /**
- * Plans channel APKs exactly as `subpack pack` does (same planChannel, same extras merge, same naming), so the bytes
+ * Plans channel APKs exactly as `subpack pack` does (planNamedChannel: same plan, same extras merge, same naming), so the bytes
  * are identical by construction. The master's tail, manifest and prefix hash are cached by the master's identity
  * (MasterCache) and recomputed when it changes; each channel's plan and digest, O(tail), are kept in a small cache
  * bounded in bytes.
@@ -88,11 +88,10 @@ export class ChannelApks {
       this.plans.set(key, hit);
       return hit;
     }
-    const plan = planChannel(master.layout, app.format, { channel: channel.id, extras });
-    const digests = (await this.masters.digestsFor(master, plan.prefixLength)).withTail(plan.tail);
+    const prefix = await this.masters.digestsFor(master, prefixLengthFor(master.layout, app.format));
+    const { plan, name, digests } = planNamedChannel(master, app, { id: channel.id, extras: channel.extras }, '/', prefix);
     // The naming template may place files in directories; a download is named by its last segment.
-    const fileName = posix.basename(renderName(app.naming, nameValues(master, channel.id, digests), '/'));
-    const planned = { plan, sha256: digests.sha256, fileName };
+    const planned = { plan, sha256: digests.sha256, fileName: posix.basename(name) };
     this.remember(key, planned);
     return planned;
   }

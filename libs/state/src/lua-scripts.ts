@@ -67,8 +67,9 @@ return 'reserved'
 );
 
 /**
- * KEYS: task, channels. ARGV: channel, outcome ('stored'|'failed'), record JSON, now, and the error code of a task
- * failed because all its channels failed (such a task becomes partial or done when a channel is replayed).
+ * KEYS: task, channels. ARGV: channel, outcome ('stored'|'failed'), record JSON, now, the error code of a task
+ * failed because all its channels failed (such a task becomes partial or done when a channel is replayed), and '1'
+ * when a stored output was kept (found already holding these bytes) rather than written.
  * Returns {-1} when the task does not exist, else {recorded, replacedFailure, done, failed, total, status}.
  *
  * First terminal record: count it. Stored after failed (parking-lot replay): move it from failed to done.
@@ -88,12 +89,14 @@ if not previousStatus then
   recorded = 1
   if outcome == 'stored' then
     redis.call('HINCRBY', KEYS[1], 'done', 1)
+    if ARGV[6] == '1' then redis.call('HINCRBY', KEYS[1], 'kept', 1) end
   else
     redis.call('HINCRBY', KEYS[1], 'failed', 1)
   end
 elseif previousStatus == 'failed' and outcome == 'stored' then
   recorded, replaced = 1, 1
   redis.call('HINCRBY', KEYS[1], 'done', 1)
+  if ARGV[6] == '1' then redis.call('HINCRBY', KEYS[1], 'kept', 1) end
   redis.call('HINCRBY', KEYS[1], 'failed', -1)
 end
 

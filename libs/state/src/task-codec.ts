@@ -50,6 +50,7 @@ export function decodeTaskSummary(key: string, hash: ReadonlyMap<string, string>
     status: status as TaskStatus,
     total: integer('total'),
     done: integer('done'),
+    kept: hash.has('kept') ? integer('kept') : 0,
     failed: integer('failed'),
     batches: integer('batches'),
     master: text('master'),
@@ -111,6 +112,7 @@ export function decodeChannelRecord(key: string, channel: string, raw: string): 
   if (typeof record.bytes === 'number') decoded.bytes = record.bytes;
   if (typeof record.md5 === 'string') decoded.md5 = record.md5;
   if (typeof record.sha256 === 'string') decoded.sha256 = record.sha256;
+  if (record.kept === true) decoded.kept = true;
   if (record.error !== undefined) decoded.error = decodeTaskError(key, `${channel}.error`, record.error);
   return decoded;
 }

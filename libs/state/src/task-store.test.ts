@@ -61,6 +61,20 @@ void describe('TaskStore', () => {
     assert.equal(resend.state.master, 'file:///srv/master.apk');
   });
 
+  void it('counts the stored channels that were kept (found holding their bytes) apart from those written', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(4));
+    await store.markChannelStored(taskId, 'a', stored('a'));
+    await store.markChannelStored(taskId, 'b', { ...stored('b'), kept: true });
+    await store.markChannelStored(taskId, 'b', stored('b'));
+    await store.markChannelFailed(taskId, 'c', { code: 'E', message: 'no' });
+    await store.markChannelStored(taskId, 'c', { ...stored('c'), kept: true });
+    const summary = await store.getTaskSummary(taskId);
+    assert.deepEqual([summary?.done, summary?.kept, summary?.failed], [3, 2, 0]);
+    assert.equal((await store.getTask(taskId))?.channels['b']?.kept, true);
+    assert.equal((await store.getTask(taskId))?.channels['a']?.kept, undefined);
+  });
+
   void it('getTask returns meta and channel records, null for an unknown task', async () => {
     const taskId = newTaskId();
     await store.createTask(taskId, meta(2, { package: undefined }));
@@ -323,6 +337,7 @@ void describe('TaskStore', () => {
     assert.deepEqual(await store.channelInputs(taskId, 'c0'), {});
     assert.deepEqual(await store.channelInputs(taskId, 'c2499'), { n: '2499' });
     assert.equal(await store.channelInputs(taskId, 'c2500'), null);
+    assert.deepEqual(await store.channelInputsOf(taskId, ['c2499', 'c2500', 'c0']), [{ n: '2499' }, null, {}]);
     assert.equal(await env.redis.hlen(store.keysOf(taskId).inputs), 2500);
     const summary = await store.getTaskSummary(taskId);
     assert.deepEqual(

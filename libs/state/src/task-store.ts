@@ -132,9 +132,15 @@ export class TaskStore {
 
   /** The channel's own extras as accepted, or null when the channel is not part of the task. */
   async channelInputs(taskId: string, channel: string): Promise<Record<string, string> | null> {
+    const [extras] = await this.channelInputsOf(taskId, [channel]);
+    return extras ?? null;
+  }
+
+  /** The same for several channels in one round trip, in the order asked. */
+  async channelInputsOf(taskId: string, channels: readonly string[]): Promise<(Record<string, string> | null)[]> {
     const key = this.keysOf(taskId).inputs;
-    const raw = await this.redis.hget(key, channel);
-    return raw === null ? null : decodeExtras(key, channel, parseJsonField(key, channel, raw));
+    const raws = channels.length === 0 ? [] : await this.redis.hmget(key, ...channels);
+    return raws.map((raw, i) => (raw === null ? null : decodeExtras(key, channels[i]!, parseJsonField(key, channels[i]!, raw))));
   }
 
   /**
@@ -210,6 +216,7 @@ export class TaskStore {
       bytes: stored.bytes,
       md5: stored.md5,
       sha256: stored.sha256,
+      ...(stored.kept ? { kept: true } : {}),
       at: nowIso(),
     };
     return this.markChannel('markChannelStored', taskId, channel, record);
@@ -236,6 +243,7 @@ export class TaskStore {
         encodeChannelRecord(record),
         record.at,
         ALL_CHANNELS_FAILED,
+        record.kept ? '1' : '0',
       ]),
       operation,
     );

@@ -39,6 +39,8 @@ export interface TaskSummary extends TaskMeta {
   taskId: string;
   status: TaskStatus;
   done: number;
+  /** Of `done`, the channels whose output already held exactly these bytes (a rerun): found, not written. */
+  kept: number;
   failed: number;
   error?: TaskError;
   createdAt: string;
@@ -57,6 +59,8 @@ export interface ChannelRecord {
   bytes?: number;
   md5?: string;
   sha256?: string;
+  /** The output already held these bytes: found, not written. */
+  kept?: boolean;
   error?: TaskError;
   /** ISO time the record was written. */
   at: string;
@@ -72,6 +76,8 @@ export interface StoredChannel {
   bytes: number;
   md5: string;
   sha256: string;
+  /** The output already held these bytes: found, not written. */
+  kept?: boolean;
 }
 
 export interface ChannelMarkResult {

@@ -9,8 +9,9 @@ export class StorageError extends Error {
   constructor(
     message: string,
     readonly permanent: boolean,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -18,8 +19,9 @@ export class StorageError extends Error {
 export class MasterUnavailableError extends StorageError {
   override readonly name = 'MasterUnavailableError';
 
-  constructor(message: string) {
-    super(message, true);
+  /** `cause` keeps the file system's own error (ENOENT, EACCES) for callers that report files by path. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, true, options);
   }
 }
 

@@ -17,11 +17,17 @@ const EXISTING_CHECK_BYTES = 1024 * 1024;
  * none), so a link inside the target cannot carry a write outside.
  */
 export class FileTarget implements ChannelTarget {
+  readonly needsDigests = false;
+
   constructor(
     readonly url: string,
     private readonly dir: string,
     private readonly roots?: StorageRoots,
   ) {}
+
+  get root(): string {
+    return this.dir;
+  }
 
   private pathOf(name: string): string {
     return join(this.dir, name);

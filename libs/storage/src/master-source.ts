@@ -184,8 +184,8 @@ export async function openMaster(masterUrl: string, opts: { roots?: StorageRoots
     // Between the check and the open a link may have been swapped in: ask again before saying anything about it.
     if (opts.roots) await opts.roots.checkReal(masterUrl, path, 'master');
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new MasterUnavailableError(`master ${path} does not exist`);
-    if (code === 'EACCES') throw new MasterUnavailableError(`master ${path} is not readable`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new MasterUnavailableError(`master ${path} does not exist`, { cause: err });
+    if (code === 'EACCES') throw new MasterUnavailableError(`master ${path} is not readable`, { cause: err });
     throw err;
   }
   try {

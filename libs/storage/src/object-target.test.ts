@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { PrefixDigests, planChannel, readApkLayout, readChannels, readManifest } from '@subpack/apk';
+import { PrefixDigests, planChannel, readApkLayout, readChannels, readManifest, type Digests } from '@subpack/apk';
 import { FakeOss, apksignerVerify, largeApk, makeTempDir, removeDir, standardApk, startMoto, type MotoServer } from '@subpack/testing';
 import {
   MasterUnavailableError,
@@ -56,14 +56,14 @@ after(async () => {
 });
 
 /** Plans `channel` on the master at `masterUrl` with the same calls the CLI and the uploader make. */
-async function requestFor(masterUrl: string, channel: string, name = `${channel}.apk`): Promise<StoreRequest & { master: MasterSource }> {
+async function requestFor(masterUrl: string, channel: string, name = `${channel}.apk`): Promise<StoreRequest & { master: MasterSource; digests: Digests }> {
   const master = await openMaster(masterUrl);
   const layout = await readApkLayout(master);
   const manifest = await readManifest(master);
   const plan = planChannel(layout, 'auto', { channel, extras: { build: '7' } });
   const whole = master.location.scheme === 'file';
   const prefix = await PrefixDigests.fromChunks(master.url, plan.prefixLength, master.stream(0, whole ? master.size : plan.prefixLength), { fileSha256: whole });
-  return { ...channelStoreRequest({ master, manifest, channel, plan, name, prefix }), master };
+  return { ...channelStoreRequest({ master, manifest, channel, plan, name, prefix }), master, digests: prefix.withTail(plan.tail) };
 }
 
 /** What the channel APK must be: the local master's prefix and the tail. */

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { StorageError } from './errors';
 import { ObjectMaster, type MasterSource } from './master-source';
 import type { CompletedPart, ObjectStore } from './object-store';
-import { APK_CONTENT_TYPE, type ChannelTarget, type StoredObject, type StoreRequest, type TargetOptions } from './target';
+import { APK_CONTENT_TYPE, requiredDigests, type ChannelTarget, type StoredObject, type StoreRequest, type TargetOptions } from './target';
 
 /** Under the target prefix, where a local master is uploaded once so every channel can be composed from it. */
 export const MASTER_COPY_DIR = '.subpack/masters/';
@@ -32,6 +32,7 @@ export class ObjectTarget implements ChannelTarget {
   private readonly masterCopies = new Map<string, Promise<Source>>();
   private readonly compose: boolean;
   private readonly log: (line: string) => void;
+  readonly needsDigests = true;
 
   constructor(
     readonly url: string,
@@ -43,6 +44,10 @@ export class ObjectTarget implements ChannelTarget {
   ) {
     this.compose = opts.compose ?? true;
     this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
+  }
+
+  get root(): string {
+    return `/${this.bucket}/${this.prefix}`;
   }
 
   private keyOf(name: string): string {
@@ -57,7 +62,7 @@ export class ObjectTarget implements ChannelTarget {
   async existing(req: StoreRequest): Promise<StoredObject | null> {
     const key = this.keyOf(req.name);
     const head = await this.objects.head(this.bucket, key);
-    if (!head || head.size !== req.plan.size || head.metadata.sha256 !== req.digests.sha256) return null;
+    if (!head || head.size !== req.plan.size || head.metadata.sha256 !== requiredDigests(req).sha256) return null;
     return { url: this.urlOf(key), bytes: head.size };
   }
 
@@ -123,8 +128,8 @@ export class ObjectTarget implements ChannelTarget {
   private metadata(req: StoreRequest): Record<string, string> {
     return {
       channel: metaValue(req.facts.channel),
-      md5: req.digests.md5,
-      sha256: req.digests.sha256,
+      md5: requiredDigests(req).md5,
+      sha256: requiredDigests(req).sha256,
       package: metaValue(req.facts.package),
       versionname: metaValue(req.facts.versionName),
       versioncode: String(req.facts.versionCode),
@@ -180,7 +185,7 @@ export class ObjectTarget implements ChannelTarget {
     if (resumed) {
       // A reused upload carries the metadata it was started with; if that was another build of this key, redo it.
       const head = await this.objects.head(this.bucket, key);
-      if (head?.metadata.sha256 !== req.digests.sha256) await this.composed(req, key, source, false);
+      if (head?.metadata.sha256 !== requiredDigests(req).sha256) await this.composed(req, key, source, false);
     }
   }
 

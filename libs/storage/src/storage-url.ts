@@ -1,4 +1,5 @@
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ossConfigured } from './config';
 
 /** Storage locations are URLs so one task format covers local disks and object stores. */
@@ -51,4 +52,14 @@ export function parseServableUrl(text: string, what: 'master' | 'target'): Stora
     );
   }
   return parsed;
+}
+
+/**
+ * A location as a person types it: a URL (file://, s3://, oss://) as it is, anything else a local path, relative to
+ * the working directory. A directory's URL ends in "/", as target URLs do.
+ */
+export function locationUrl(text: string, kind: 'file' | 'directory'): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
+  const href = pathToFileURL(resolve(text)).href;
+  return kind === 'directory' && !href.endsWith('/') ? `${href}/` : href;
 }

@@ -19,7 +19,8 @@ export interface StoreRequest {
   plan: ChannelPlan;
   /** Path relative to the target prefix, already checked to stay inside it. */
   name: string;
-  digests: Digests;
+  /** Required by targets that record them (needsDigests); a directory target does without. */
+  digests?: Digests;
   facts: ChannelFacts;
   /** MD5 of master[0:k]: recognises the copied part an interrupted upload left behind. */
   prefixMd5?: string;
@@ -42,6 +43,10 @@ export interface StoredObject {
  */
 export interface ChannelTarget {
   readonly url: string;
+  /** The directory that naming templates must stay inside (what targetRoot gives for this URL). */
+  readonly root: string;
+  /** Object stores record each channel's digests and compose from a content-addressed copy of a local master. */
+  readonly needsDigests: boolean;
   /** An object that already holds exactly these bytes, so a redelivery can skip the write. */
   existing(req: StoreRequest): Promise<StoredObject | null>;
   store(req: StoreRequest): Promise<StoredObject>;
@@ -56,24 +61,31 @@ export interface TargetOptions {
   roots?: StorageRoots;
 }
 
-/** The request for one channel: its digests from the master's prefix state, its facts from the manifest. */
+/** The request for one channel: its digests from the master's prefix state (when known), its facts from the manifest. */
 export function channelStoreRequest(args: {
   master: MasterSource;
   manifest: Pick<ManifestInfo, 'package' | 'versionName' | 'versionCode'>;
   channel: string;
   plan: ChannelPlan;
   name: string;
-  prefix: PrefixDigests;
+  prefix?: PrefixDigests;
   digests?: Digests;
 }): StoreRequest {
   const m = args.manifest;
+  const digests = args.digests ?? args.prefix?.withTail(args.plan.tail);
   return {
     master: args.master,
     plan: args.plan,
     name: args.name,
-    digests: args.digests ?? args.prefix.withTail(args.plan.tail),
+    ...(digests ? { digests } : {}),
     facts: { channel: args.channel, package: m.package, versionName: m.versionName ?? '', versionCode: m.versionCode },
-    prefixMd5: args.prefix.prefixMd5(),
-    ...(args.prefix.fileSha256 ? { masterSha256: args.prefix.fileSha256 } : {}),
+    ...(args.prefix ? { prefixMd5: args.prefix.prefixMd5() } : {}),
+    ...(args.prefix?.fileSha256 ? { masterSha256: args.prefix.fileSha256 } : {}),
   };
+}
+
+/** The digests of a request to a target that records them; their absence is a bug in the caller, not bad input. */
+export function requiredDigests(req: StoreRequest): Digests {
+  if (!req.digests) throw new Error(`${req.name}: this target records digests, and the request carries none`);
+  return req.digests;
 }

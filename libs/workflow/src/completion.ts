@@ -101,6 +101,8 @@ export async function completeTaskOnce(store: TaskStore, publisher: Publisher, t
       status: summary.failed > 0 ? 'partial' : 'done',
       total: summary.total,
       done: summary.done,
+      written: summary.done - summary.kept,
+      kept: summary.kept,
       failed: summary.failed,
       at: now(),
     });

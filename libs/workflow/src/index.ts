@@ -1,3 +1,4 @@
+export * from './accepted-task';
 export * from './events';
 export * from './completion';
 export * from './packer-steps';

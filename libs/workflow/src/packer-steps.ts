@@ -1,15 +1,14 @@
-import { ApkError, planChannel, prefixLengthFor } from '@subpack/apk';
+import { ApkError } from '@subpack/apk';
 import { channelStoreMessageId, DEFAULT_NAMING, DEFAULT_PACK_FORMAT, packBatchMessageId, packTaskFingerprint, validatePackBatch, validatePackTask, type ChannelStoreJob, type PackBatch, type PackTask } from '@subpack/contracts';
 import { PermanentError, publishEvent, type Publisher } from '@subpack/messaging';
-import { EXCHANGES, mergeExtras, ROUTING_KEYS } from '@subpack/rules';
-import { nameValues, preparePack, renderName } from '@subpack/pack';
+import { EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
+import { planNamedChannel, preparePack, type MasterCache } from '@subpack/pack';
 import type { TaskStore } from '@subpack/state';
-import { parseServableUrl, targetRoot } from '@subpack/storage';
+import { channelsOf, checkServable, loadAcceptedTask, openTask, prefixDigestsOf } from './accepted-task';
 import { ANNOUNCE_LEASE_MS, announceOnce, failChannel } from './completion';
 import { asPermanent, isBadInput } from './permanent';
-import { checkRoots, type ServiceRoots } from './roots';
+import type { ServiceRoots } from './roots';
 import { now } from './events';
-import type { MasterCache } from '@subpack/pack';
 
 export interface PackerDeps {
   store: TaskStore;
@@ -28,16 +27,6 @@ function failureCode(err: Error): string {
   return err instanceof ApkError ? err.code : 'BAD_CHANNEL';
 }
 
-/** Both locations must be ones this deployment serves; anything else is refused before any work, never retried. */
-function checkServable(task: { master: string; target: string }): void {
-  try {
-    parseServableUrl(task.master, 'master');
-    parseServableUrl(task.target, 'target');
-  } catch (err) {
-    asPermanent(err);
-  }
-}
-
 /** The reason a resend is refused when its taskId is already taken by other content. */
 export function taskIdReusedReason(taskId: string): string {
   return `task id ${JSON.stringify(taskId)} already used for different content; send the new task under a new taskId`;
@@ -51,12 +40,13 @@ export function parseTask(body: unknown, maxChannels: number): PackTask {
 
 /**
  * A new task: every check the old tool made plus the roots, format, naming and channel rules, then the task and each
- * channel's inputs are recorded (what the uploader derives every channel from) and the task is split into batches so
- * several packers share it. A resend of a known task id with the same content does not start it again; one with
+ * channel's inputs are recorded (the recipe every later step reads) and the task is split into batches of channel ids
+ * so several packers share it. A resend of a known task id with the same content does not start it again; one with
  * different content is refused and changes nothing.
  */
 export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ batches: number; resent: boolean }> {
   const task = parseTask(body, deps.maxChannels);
+  // Before anything is looked up: a scheme this deployment cannot serve is refused as it always was, first.
   checkServable(task);
   const fingerprint = packTaskFingerprint(task);
   const existing = await deps.store.getTaskSummary(task.taskId);
@@ -66,31 +56,27 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
   if (existing && existing.status !== 'pending' && existing.status !== 'running') return { batches: existing.batches, resent: true };
   // Before the master is read: a task that fails on its master still reaches its own subscribers.
   if (task.notify !== undefined) await deps.store.saveSubscriptions(task.taskId, JSON.stringify(task.notify));
-  await checkRoots(deps.roots, task.master, task.target);
-  const format = task.format ?? DEFAULT_PACK_FORMAT;
-  const naming = task.naming ?? DEFAULT_NAMING;
-  const channels = task.channels.map((c) => ({ id: c.id, extras: c.extras ?? {} }));
-  const master = await deps.masters.get(task.master).catch(asPermanent);
+  const recipe = { format: task.format ?? DEFAULT_PACK_FORMAT, naming: task.naming ?? DEFAULT_NAMING, extras: task.extras ?? {} };
+  const ids = task.channels.map((c) => c.id);
+  const { master, root } = await openTask(deps, task);
   try {
-    preparePack(master, channels, { outDir: targetRoot(task.target), format, nameTemplate: naming, extras: task.extras ?? {}, digests: false, maxChannels: deps.maxChannels });
+    preparePack(master, task.channels.map((c) => ({ id: c.id, extras: c.extras ?? {} })), { ...recipe, root, maxChannels: deps.maxChannels });
   } catch (err) {
     asPermanent(err);
   }
   if ((await deps.store.reserveTask(task.taskId, fingerprint)) === 'conflict') throw new PermanentError(taskIdReusedReason(task.taskId));
   await deps.store.recordChannelInputs(task.taskId, task.channels);
-  const batchCount = Math.ceil(channels.length / deps.batchSize);
+  const batchCount = Math.ceil(ids.length / deps.batchSize);
   const m = master.manifest;
   await deps.store.createTask(task.taskId, {
-    total: channels.length,
+    total: ids.length,
     batches: batchCount,
     master: task.master,
     target: task.target,
     package: m.package,
     ...(m.versionName !== null ? { versionName: m.versionName } : {}),
     versionCode: m.versionCode,
-    format,
-    naming,
-    extras: task.extras ?? {},
+    ...recipe,
     ...(task.upload ? { upload: task.upload } : {}),
     fingerprint,
   });
@@ -107,7 +93,7 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
       publishEvent(deps.publisher, {
         type: 'task.accepted',
         taskId: task.taskId,
-        total: channels.length,
+        total: ids.length,
         batches: batchCount,
         package: m.package,
         versionName: m.versionName ?? '',
@@ -119,60 +105,52 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
   const planned = await store.plannedBatches(task.taskId);
   for (let index = 0; index < batchCount; index++) {
     if (planned.has(index)) continue;
-    const batch: PackBatch = {
-      taskId: task.taskId,
-      master: task.master,
-      format,
-      naming,
-      target: task.target,
-      ...(task.upload ? { upload: task.upload } : {}),
-      ...(task.extras ? { extras: task.extras } : {}),
-      channels: task.channels.slice(index * deps.batchSize, (index + 1) * deps.batchSize),
-      batch: { index, count: batchCount },
-      totalChannels: channels.length,
-    };
+    const batch: PackBatch = { taskId: task.taskId, batch: { index, count: batchCount }, channels: ids.slice(index * deps.batchSize, (index + 1) * deps.batchSize) };
     await deps.publisher.publish(EXCHANGES.main, ROUTING_KEYS.packBatch, batch, { messageId: packBatchMessageId(task.taskId, index) });
   }
   return { batches: batchCount, resent: false };
 }
 
-/**
- * Plans every channel of a batch and hands each to the uploader by name, with the digest it must arrive at: the
- * uploader derives the bytes itself from the recorded task, so a job carries no content to trust. A channel that
- * cannot be planned or named (bad input for that channel alone) is counted failed with its reason and the others carry
- * on, as in the CLI; anything else fails the batch, which is retried whole (every step is idempotent).
- */
-export async function planBatch(deps: PackerDeps, body: unknown): Promise<{ planned: number; failed: number }> {
+function parseBatch(body: unknown): PackBatch {
   const parsed = validatePackBatch(body);
   if (!parsed.ok) throw new PermanentError(`invalid pack batch: ${parsed.errors.join('; ')}`);
-  const batch = parsed.value;
-  checkServable(batch);
-  await checkRoots(deps.roots, batch.master, batch.target);
-  const master = await deps.masters.get(batch.master).catch(asPermanent);
-  const format = batch.format;
-  const digests = await deps.masters.digestsFor(master, prefixLengthFor(master.layout, format));
-  const root = targetRoot(batch.target);
+  return parsed.value;
+}
+
+/**
+ * Plans every channel a batch names, from the task as accepted (the batch carries ids only), and hands each to the
+ * uploader by name with the digest it must arrive at. A batch naming a channel the task does not have, or split
+ * otherwise than the task was, is refused whole and writes nothing. A channel that cannot be planned or named (bad
+ * input for that channel alone) is counted failed with its reason and the others carry on, as in the CLI; anything
+ * else fails the batch, which is retried whole (every step is idempotent).
+ */
+export async function planBatch(deps: PackerDeps, body: unknown): Promise<{ planned: number; failed: number }> {
+  const batch = parseBatch(body);
+  const task = await loadAcceptedTask(deps, batch.taskId);
+  if (batch.batch.count !== task.summary.batches) {
+    throw new PermanentError(`batch ${batch.batch.index} of ${batch.batch.count} does not match task ${JSON.stringify(batch.taskId)}, split into ${task.summary.batches}`);
+  }
+  const channels = await channelsOf(deps, batch.taskId, batch.channels);
+  const prefix = await prefixDigestsOf(deps, task);
   const failures: { channel: string; error: { code: string; message: string } }[] = [];
-  let planned = 0;
-  for (const channel of batch.channels) {
+  const handedOn: Promise<void>[] = [];
+  for (const channel of channels) {
     let job: ChannelStoreJob;
     try {
-      const extras = mergeExtras(batch.extras ?? {}, channel.extras ?? {});
-      const plan = planChannel(master.layout, format, { channel: channel.id, extras });
-      const d = digests.withTail(plan.tail);
-      // The uploader renders the name again from the recorded task; rendering it here fails a bad one early, alone.
-      renderName(batch.naming, nameValues(master, channel.id, d), root);
-      job = { taskId: batch.taskId, channel: channel.id, batchIndex: batch.batch.index, sha256: d.sha256 };
+      // The uploader plans and names the channel again (it needs the bytes); planning here fails a bad one early, alone.
+      const { digests } = planNamedChannel(task.master, task.recipe, channel, task.root, prefix);
+      job = { taskId: batch.taskId, channel: channel.id, batchIndex: batch.batch.index, sha256: digests.sha256 };
     } catch (err) {
       if (!isBadInput(err)) throw err;
       failures.push({ channel: channel.id, error: { code: failureCode(err), message: err.message } });
       continue;
     }
-    await deps.publisher.publish(EXCHANGES.main, ROUTING_KEYS.channelStore, job, { messageId: channelStoreMessageId(batch.taskId, channel.id) });
-    planned++;
+    // Confirms are awaited together: one round trip to the broker per batch, not per channel.
+    handedOn.push(deps.publisher.publish(EXCHANGES.main, ROUTING_KEYS.channelStore, job, { messageId: channelStoreMessageId(batch.taskId, channel.id) }));
   }
+  await Promise.all(handedOn);
   // Failures are recorded after the good channels are handed on, so a failure that completes the task comes last.
   for (const failure of failures) await failChannel(deps.store, deps.publisher, deps.owner, { taskId: batch.taskId, ...failure });
   await deps.store.markBatchPlanned(batch.taskId, batch.batch.index);
-  return { planned, failed: failures.length };
+  return { planned: handedOn.length, failed: failures.length };
 }

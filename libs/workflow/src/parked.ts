@@ -48,21 +48,26 @@ export async function accountParked(store: TaskStore, publisher: Publisher, owne
     return;
   }
   const channels: string[] = [];
+  let split: number | undefined;
   if (msg.routingKey === ROUTING_KEYS.channelStore) {
     const job = validateChannelStoreJob(msg.body);
     if (job.ok) channels.push(job.value.channel);
   } else if (msg.routingKey === ROUTING_KEYS.packBatch) {
     const batch = validatePackBatch(msg.body);
-    if (batch.ok) channels.push(...batch.value.channels.map((c) => c.id));
+    if (batch.ok) channels.push(...batch.value.channels);
+    if (batch.ok) split = batch.value.batch.count;
   }
   if (channels.length === 0) return;
   if (!task) {
     await reportLostState(store, publisher, taskId);
     return;
   }
-  for (const channel of channels) {
-    // Only the task's own channels: a stray job for a channel the task does not have changes no counter.
-    if ((await store.channelInputs(taskId, channel)) !== null) await failChannel(store, publisher, owner, { taskId, channel, error });
+  // Only the task's own channels: a stray job for a channel the task does not have changes no counter, and a batch
+  // that is not the task's own (another split, or any channel the task does not have) changes none at all.
+  const inputs = await store.channelInputsOf(taskId, channels);
+  if (split !== undefined && (split !== task.batches || inputs.includes(null))) return;
+  for (const [i, channel] of channels.entries()) {
+    if (inputs[i] !== null) await failChannel(store, publisher, owner, { taskId, channel, error });
   }
 }
 

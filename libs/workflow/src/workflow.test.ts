@@ -211,3 +211,21 @@ describe('a batch', () => {
     assert.deepEqual(await targetFiles(task), [...new Set(storedNames)].sort());
   });
 });
+
+describe('rerunning into the same target', () => {
+  test('outputs that already hold their bytes are kept and counted apart from those written', async () => {
+    const first = await pipeline.task(master, ['a', 'b']);
+    for (const job of await acceptAndPlan(first)) await storeChannel(pipeline.uploader('u1'), job);
+    const rerun: PackTask = { ...first, taskId: `${first.taskId}-again`, channels: [{ id: 'a' }, { id: 'b' }, { id: 'c' }] };
+    const outcomes: boolean[] = [];
+    for (const job of await acceptAndPlan(rerun)) outcomes.push((await storeChannel(pipeline.uploader('u1'), job)).skipped);
+    assert.deepEqual(outcomes, [true, true, false]);
+    const [completed] = ofType(await pipeline.events(rerun.taskId), 'task.completed');
+    assert.deepEqual(
+      { done: completed?.done, written: completed?.written, kept: completed?.kept, failed: completed?.failed },
+      { done: 3, written: 1, kept: 2, failed: 0 },
+    );
+    const summary = await pipeline.store.getTaskSummary(rerun.taskId);
+    assert.deepEqual([summary?.done, summary?.kept], [3, 2]);
+  });
+});

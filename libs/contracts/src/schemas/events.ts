@@ -123,6 +123,8 @@ export const TaskCompletedEventSchema = eventSchema(
     }),
     total: countOf('Channels in the task.'),
     done: countOf('Channels stored.'),
+    written: Type.Optional(countOf('Of done, the channels written.')),
+    kept: Type.Optional(countOf('Of done, the channels whose output already held exactly their bytes (a rerun): kept, not written.')),
     failed: countOf('Channels failed.'),
   },
   {
@@ -134,6 +136,8 @@ export const TaskCompletedEventSchema = eventSchema(
         status: 'partial',
         total: 250,
         done: 249,
+        written: 200,
+        kept: 49,
         failed: 1,
         at: '2025-06-01T12:01:00.000Z',
       },

@@ -1,25 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
-import {
-  ExtrasSchema,
-  MasterUrlSchema,
-  NamingTemplateSchema,
-  PackFormatSchema,
-  TargetUrlSchema,
-  UploadModeSchema,
-  TaskIdSchema,
-} from './common';
-import { ChannelSchema } from './pack-task';
+import { ChannelIdSchema, TaskIdSchema } from './common';
 
 export const PackBatchSchema = Type.Object(
   {
     taskId: TaskIdSchema,
-    master: MasterUrlSchema,
-    format: PackFormatSchema,
-    naming: NamingTemplateSchema,
-    target: TargetUrlSchema,
-    upload: Type.Optional(UploadModeSchema),
-    extras: Type.Optional(ExtrasSchema),
-    channels: Type.Array(ChannelSchema, { minItems: 1, description: 'The channels of this batch (a slice of the task).' }),
     batch: Type.Object(
       {
         index: Type.Integer({ minimum: 0, description: '0-based batch number; less than count.' }),
@@ -27,25 +11,21 @@ export const PackBatchSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    totalChannels: Type.Integer({ minimum: 1, description: 'Channels in the whole task.' }),
+    channels: Type.Array(ChannelIdSchema, { minItems: 1, description: 'The ids of this batch\'s channels (a slice of the task\'s).' }),
   },
   {
     title: 'PackBatch',
     description:
-      'A slice of a PackTask\'s channels, published by the packer with routing key "pack.batch" so several packers ' +
-      'share one task and no delivery runs long. Format and naming are already resolved to their defaults.',
+      'A slice of an accepted task\'s channels, published by the packer with routing key "pack.batch" so several ' +
+      'packers share one task and no delivery runs long. It names the channels only: the packer takes the master, ' +
+      'target, format, naming and extras from the task as it was accepted (in Redis). A batch for an unknown task or ' +
+      'naming a channel the task does not have is parked unplanned.',
     additionalProperties: false,
     examples: [
       {
         taskId: 'release-2025-06-01.42',
-        master: 'file:///srv/apks/app-release.apk',
-        format: 'walle',
-        naming: '{package}-{versionName}-{channel}.apk',
-        target: 'file:///srv/apks/out/',
-        extras: { build: '42' },
-        channels: [{ id: 'huawei' }, { id: 'xiaomi', extras: { campaign: 'spring' } }],
         batch: { index: 0, count: 3 },
-        totalChannels: 250,
+        channels: ['huawei', 'xiaomi'],
       },
     ],
   },

@@ -207,9 +207,14 @@ describe('validatePackBatch', () => {
   const batch = (): Record<string, unknown> =>
     structuredClone((SCHEMA_CATALOG['pack-batch'].examples as Record<string, unknown>[])[0]!);
 
-  it('requires format and naming to be resolved', () => {
-    const { format: _format, naming: _naming, ...rest } = batch();
-    assert.deepEqual(errorsOf(validatePackBatch(rest)), ['format: is required', 'naming: is required']);
+  it('names channels only: the recipe is read from the accepted task, never from the batch', () => {
+    assertValid(validatePackBatch(batch()));
+    assert.deepEqual(errorsOf(validatePackBatch({ ...batch(), master: 'file:///etc/passwd', format: 'walle' })), [
+      'unknown field "master"',
+      'unknown field "format"',
+    ]);
+    assert.deepEqual(errorsOf(validatePackBatch({ ...batch(), channels: ['a', 'b', 'a'] })), ['channels[2]: duplicates channels[0] ("a")']);
+    assert.deepEqual(errorsOf(validatePackBatch({ ...batch(), channels: ['x\u0000'] })), ['channels[0]: must not contain control or invisible characters']);
   });
 
   it('rejects a batch index outside the batch count', () => {

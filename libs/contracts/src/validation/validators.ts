@@ -72,7 +72,7 @@ export function validateNotifySubscriptions(body: unknown, path: string): Valida
 }
 
 export function validatePackBatch(body: unknown): ValidationResult<PackBatch> {
-  return validateAgainst<PackBatch>('pack-batch', body, uniqueChannelIds, batchPosition, channelRules, namingRules);
+  return validateAgainst<PackBatch>('pack-batch', body, uniqueBatchIds, batchPosition, batchIdRules);
 }
 
 export function validateChannelStoreJob(body: unknown): ValidationResult<ChannelStoreJob> {
@@ -205,20 +205,27 @@ function deliveryEvents(delivery: NotifyDelivery): string[] {
 }
 
 function batchPosition(batch: PackBatch): string[] {
-  const errors: string[] = [];
-  if (batch.batch.index >= batch.batch.count) {
-    errors.push(`batch.index: must be less than batch.count (${batch.batch.count})`);
-  }
-  if (batch.channels.length > batch.totalChannels) {
-    errors.push(`channels: has ${batch.channels.length} channels, more than totalChannels (${batch.totalChannels})`);
-  }
-  return errors;
+  return batch.batch.index < batch.batch.count ? [] : [`batch.index: must be less than batch.count (${batch.batch.count})`];
+}
+
+function uniqueBatchIds(batch: PackBatch): string[] {
+  return uniqueChannelIds({ channels: batch.channels.map((id) => ({ id })) }).map((error) => error.replaceAll('.id', ''));
+}
+
+function batchIdRules(batch: PackBatch): string[] {
+  return batch.channels.flatMap((id, index) => {
+    const problem = channelIdProblem(id);
+    return problem ? [`channels[${index}]: ${problem}`] : [];
+  });
 }
 
 function countsAddUp(event: TaskCompletedEvent): string[] {
   const errors: string[] = [];
   if (event.done + event.failed !== event.total) {
     errors.push(`total: must equal done + failed (${event.done + event.failed})`);
+  }
+  if (event.written !== undefined && event.kept !== undefined && event.written + event.kept !== event.done) {
+    errors.push(`done: must equal written + kept (${event.written + event.kept})`);
   }
   const expectedStatus = event.failed === 0 ? 'done' : 'partial';
   if (event.status !== expectedStatus) {
