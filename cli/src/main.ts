@@ -29,7 +29,8 @@ export function describeError(err: unknown): { message: string; code: number } {
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && 'code' in e && typeof e.code === 'string') {
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      return { message: `${e.message}; see subpack --help`, code: 2 };
+      // node's messages for these span lines ("argument is ambiguous.\nDid you forget…"): one line reads better.
+      return { message: `${e.message.split('\n').join(' ')}; see subpack --help`, code: 2 };
     }
     const path = e.path ? `${e.path}: ` : '';
     if (e.code === 'ENOENT') return { message: `${path}no such file or directory`, code: 2 };
@@ -82,8 +83,24 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The status a shell shows for a Unix tool stopped by SIGPIPE (128 + 13). */
+export const EXIT_BROKEN_PIPE = 141;
+
+/**
+ * A reader that went away (`subpack status … | head -1`) ends the command at once and quietly, as SIGPIPE ends a Unix
+ * tool: Node ignores SIGPIPE, so the write fails with EPIPE instead.
+ */
+function exitQuietlyOnBrokenPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_BROKEN_PIPE);
+    throw err;
+  });
+}
+
 /** Entry point for bin/subpack.js: runs with process.argv and sets the exit code. */
 export function run(): void {
+  exitQuietlyOnBrokenPipe(process.stdout);
+  exitQuietlyOnBrokenPipe(process.stderr);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

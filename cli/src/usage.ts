@@ -24,8 +24,11 @@ const PACK_OPTIONS = `pack options:
   --locale <tag>       resolve the label and version name for this locale (e.g. zh-CN)
 `;
 
-const BROKER_NOTE = 'Broker commands read AMQP_URL, REDIS_URL and SUBPACK_REDIS_PREFIX like the services.\n';
-const EXIT_CODES = 'Exit codes: 0 success; 1 some channels failed; 2 bad input (arguments, APK, channel list).\n';
+const BROKER_NOTE = `Broker commands read AMQP_URL, REDIS_URL and SUBPACK_REDIS_PREFIX like the services.
+  --broker-timeout <seconds>  how long to wait for Redis or RabbitMQ to connect, and for each request or publish
+                       (default 10); then the command names what it could not reach and exits 1
+`;
+const EXIT_CODES = 'Exit codes: 0 success; 1 some channels failed, or Redis/RabbitMQ not reachable in time; 2 bad input (arguments, APK, channel list); 141 output closed.\n';
 
 /** One synopsis per command, plus the options it explains under `subpack <command> --help`. */
 export const COMMAND_USAGE: Readonly<Record<string, { synopsis: string; details: string }>> = {
@@ -48,7 +51,7 @@ under "problem:" (pack refuses such an APK).
     details: PACK_OPTIONS,
   },
   submit: {
-    synopsis: 'subpack submit <task.json> [--wait] [--timeout <seconds>]',
+    synopsis: 'subpack submit <task.json> [--wait] [--timeout <seconds>] [--broker-timeout <seconds>]',
     details: `submit options:
   --wait               follow the task until it finishes; exit 0 when every channel was stored
   --timeout <seconds>  how long --wait follows the task (a positive number, default 3600)
@@ -56,7 +59,7 @@ under "problem:" (pack refuses such an APK).
 ${BROKER_NOTE}`,
   },
   status: {
-    synopsis: 'subpack status <taskId> [--json]',
+    synopsis: 'subpack status <taskId> [--json] [--broker-timeout <seconds>]',
     details: `status options:
   --json               the task summary and every channel's record as JSON
 

@@ -1,10 +1,31 @@
 import type { Redis } from 'ioredis';
 import { buildTopology } from '@subpack/contracts';
-import { AmqpConnectionManager, silentLogger } from '@subpack/messaging';
-import { COMMON_CONFIG, ConfigError, loadConfig, REDIS_CONFIG, redisTarget } from '@subpack/config';
+import { AmqpConnectionManager, settleWithin, silentLogger, type ConnectionManagerEvents } from '@subpack/messaging';
+import { COMMON_CONFIG, ConfigError, describeRedisTarget, loadConfig, REDIS_CONFIG, redisTarget, urlWithoutCredentials } from '@subpack/config';
 import { openRedis, redisReplicas } from '@subpack/runtime';
 import { TaskStore } from '@subpack/state';
-import { UsageError } from '../usage';
+import { UsageError, parsePositiveSeconds } from '../usage';
+
+/** How long a broker command waits for Redis or RabbitMQ to connect, and for each request or publish to be answered. */
+export const DEFAULT_BROKER_TIMEOUT_SECONDS = 10;
+
+/** The option every broker command takes; parsed with brokerTimeoutMs. */
+export const BROKER_TIMEOUT_OPTION = { 'broker-timeout': { type: 'string', default: String(DEFAULT_BROKER_TIMEOUT_SECONDS) } } as const;
+
+export function brokerTimeoutMs(values: { 'broker-timeout'?: string | undefined }): number {
+  return parsePositiveSeconds('--broker-timeout', values['broker-timeout'] ?? String(DEFAULT_BROKER_TIMEOUT_SECONDS)) * 1000;
+}
+
+/** Redis or RabbitMQ did not connect or answer in time: not bad input (exit 1), and the message names which and where. */
+export class DependencyError extends Error {
+  override readonly name = 'DependencyError';
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+type ChannelModel = ConnectionManagerEvents['connected'][0];
 
 /** The broker commands read the same environment variables as the services, with the same checks and defaults. */
 function brokerConfig() {
@@ -18,40 +39,121 @@ function brokerConfig() {
   }
 }
 
+/** What a broker command sees of RabbitMQ: the manager, and whether the broker is blocking publishers right now. */
+export interface BrokerSession {
+  readonly manager: AmqpConnectionManager;
+  /** The broker's reason (e.g. "low on memory") while it blocks this connection's publishes, else undefined. */
+  blockedReason(): string | undefined;
+  /** Runs one request, failing with a DependencyError that names RabbitMQ (and a block) when it takes too long. */
+  within<T>(what: string, request: Promise<T>): Promise<T>;
+}
+
 /**
  * Runs `fn` with a broker connection. Commands that publish declare the topology first (as the services do); read-only
- * ones (`readOnly`) declare nothing, so looking at a broker never changes it.
+ * ones (`readOnly`) declare nothing, so looking at a broker never changes it. Connecting, each request given to
+ * `within`, and closing are bounded by `timeoutMs`.
  */
-export async function withManager<T>(fn: (m: AmqpConnectionManager) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
+export async function withBroker<T>(timeoutMs: number, fn: (broker: BrokerSession) => Promise<T>, opts: { readOnly?: boolean; onBlocked?: (reason: string) => void } = {}): Promise<T> {
   const config = brokerConfig();
+  const where = `RabbitMQ at ${config.amqpUrls.map(urlWithoutCredentials).join(',')}`;
   const manager = new AmqpConnectionManager({
     url: config.amqpUrls,
     connectionName: 'subpack-cli',
     ...(opts.readOnly ? {} : { topology: buildTopology(config.retryTiers) }),
     logger: silentLogger,
+    connectTimeoutMs: timeoutMs,
+    socketTimeoutMs: timeoutMs,
+    publishConnectTimeoutMs: timeoutMs,
   });
-  await manager.connect();
+  let connection: ChannelModel | undefined;
+  let blocked: string | undefined;
+  manager.on('connected', (c) => {
+    connection = c;
+    // A resource alarm (memory or disk) stops every publish without an error: say so at once rather than wait silently.
+    c.on('blocked', (reason: unknown) => {
+      blocked = String(reason);
+      opts.onBlocked?.(blocked);
+    });
+    c.on('unblocked', () => (blocked = undefined));
+  });
   try {
-    return await fn(manager);
+    await manager.connect();
+  } catch (err) {
+    // The manager's message repeats the timeout; the cause it carries is what helps.
+    const message = (err as Error).message;
+    const cause = /last error: (.*)\)$/.exec(message)?.[1] ?? message;
+    throw new DependencyError(`cannot reach ${where} within ${seconds(timeoutMs)}: ${cause}`);
+  }
+  const session: BrokerSession = {
+    manager,
+    blockedReason: () => blocked,
+    async within(what, request) {
+      const outcome = await settleWithin(request, timeoutMs);
+      if (outcome.settled) return outcome.value;
+      request.catch(() => undefined);
+      const why = blocked !== undefined ? `: the broker is blocking publishers (${blocked}; a memory or disk alarm)` : '';
+      throw new DependencyError(`${where} did not ${what} within ${seconds(timeoutMs)}${why}`);
+    },
+  };
+  try {
+    return await fn(session);
   } finally {
-    await manager.close();
+    // A blocked connection may never answer the close handshake: end the socket rather than wait on it.
+    const closed = await settleWithin(manager.close(), Math.min(timeoutMs, 2000));
+    if (!closed.settled) destroySocket(connection);
   }
 }
 
-/** A Redis connection with the services' URL and key prefix, closed when `fn` settles. */
-export async function withRedis<T>(fn: (redis: Redis, prefix: string) => Promise<T>): Promise<T> {
+/** amqplib keeps its socket on the underlying connection; ending it is the only way to leave a broker that stopped reading. */
+function destroySocket(model: ChannelModel | undefined): void {
+  const inner = (model as unknown as { connection?: { stream?: { destroy(): void } } } | undefined)?.connection;
+  inner?.stream?.destroy();
+}
+
+/**
+ * A Redis connection with the services' URL and key prefix, closed when `fn` settles. Connecting and every command are
+ * bounded by `timeoutMs`; a failure names Redis and its URL (without credentials).
+ */
+export async function withRedis<T>(timeoutMs: number, fn: (redis: Redis, prefix: string) => Promise<T>): Promise<T> {
   const config = brokerConfig();
-  const redis = openRedis(config.redis, { maxRetriesPerRequest: 1, lazyConnect: true });
-  redis.on('error', () => undefined);
-  await redis.connect();
+  const where = `Redis at ${describeRedisTarget(config.redis)}`;
+  // No reconnects and no offline queue: a command fails at once when the connection is gone instead of waiting for it.
+  const redis = openRedis(config.redis, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  let lastError: string | undefined;
+  redis.on('error', (err: Error) => (lastError = err.message));
   try {
-    return await fn(redis, config.redisPrefix);
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      const connected = await settleWithin(redis.connect().then(() => true, () => false), deadline - Date.now());
+      if (connected.settled && connected.value) break;
+      const delay = Math.min(200 * attempt, 1000);
+      if (!connected.settled || Date.now() + delay >= deadline) {
+        throw new DependencyError(`cannot reach ${where} within ${seconds(timeoutMs)}${lastError ? `: ${lastError}` : ''}`);
+      }
+      redis.disconnect();
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    try {
+      return await fn(redis, config.redisPrefix);
+    } catch (err) {
+      if (redis.status !== 'ready' || /Command timed out/.test((err as Error).message)) {
+        throw new DependencyError(`${where} stopped answering: ${lastError ?? (err as Error).message} (--broker-timeout ${seconds(timeoutMs)})`);
+      }
+      throw err;
+    }
   } finally {
     redis.disconnect();
   }
 }
 
-export function withStore<T>(fn: (store: TaskStore) => Promise<T>): Promise<T> {
+export function withStore<T>(timeoutMs: number, fn: (store: TaskStore) => Promise<T>): Promise<T> {
   const replicas = redisReplicas(brokerConfig().redis);
-  return withRedis((redis, keyPrefix) => fn(new TaskStore(redis, { keyPrefix, replicas })));
+  return withRedis(timeoutMs, (redis, keyPrefix) => fn(new TaskStore(redis, { keyPrefix, replicas })));
 }

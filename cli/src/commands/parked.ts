@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ParkingLot } from '@subpack/messaging';
 import { UsageError } from '../usage';
-import { withManager } from './broker';
+import { BROKER_TIMEOUT_OPTION, brokerTimeoutMs, withBroker } from './broker';
 
 export async function parkedCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -12,12 +12,13 @@ export async function parkedCommand(argv: string[]): Promise<number> {
       limit: { type: 'string', default: '100' },
       all: { type: 'boolean', default: false },
       id: { type: 'string', multiple: true, default: [] },
+      ...BROKER_TIMEOUT_OPTION,
     },
   });
   if (sub === 'list') {
     const limit = Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
-    const parked = await withManager((m) => new ParkingLot(m).listParked(limit), { readOnly: true });
+    const parked = await withBroker(brokerTimeoutMs(values), (b) => b.within('list the parked messages', new ParkingLot(b.manager).listParked(limit)), { readOnly: true });
     for (const p of parked) {
       const row = { id: p.id, reason: p.reason, attempt: p.attempt, originQueue: p.originQueue, routingKey: p.originRoutingKey, parkedAt: p.parkedAt, body: p.body.toString('utf8').slice(0, 2000) };
       process.stdout.write(values.json ? `${JSON.stringify(row)}\n` : `${p.id}  [${p.originRoutingKey ?? '?'} attempt ${p.attempt}] ${p.reason}\n`);
@@ -27,7 +28,7 @@ export async function parkedCommand(argv: string[]): Promise<number> {
   }
   if (sub === 'replay') {
     if (!values.all && values.id.length === 0) throw new UsageError('parked replay needs --all or --id <messageId>');
-    const result = await withManager((m) => new ParkingLot(m).replayParked(values.all ? { all: true } : { ids: values.id }));
+    const result = await withBroker(brokerTimeoutMs(values), (b) => b.within('replay the parked messages', new ParkingLot(b.manager).replayParked(values.all ? { all: true } : { ids: values.id })));
     process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `replayed ${result.replayed.length}, skipped ${result.skipped.length}\n`);
     for (const s of result.skipped) process.stderr.write(`skipped ${s.id}: ${s.reason}\n`);
     return 0;

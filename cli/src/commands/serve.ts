@@ -10,7 +10,7 @@ import { AppRegistry, SERVE_SERVICE, ServeAdmin, UnknownAppError, serveMasterRoo
 import { TaskStore } from '@subpack/state';
 import type { Redis } from 'ioredis';
 import { UsageError } from '../usage';
-import { withRedis } from './broker';
+import { DEFAULT_BROKER_TIMEOUT_SECONDS, withRedis } from './broker';
 
 type Sub = (argv: string[]) => Promise<number>;
 
@@ -46,7 +46,7 @@ function masterUrl(text: string): string {
 /** Edits the registry as the server would: with its master roots (SUBPACK_MASTER_ROOTS) when it has them. */
 function withAdmin<T>(fn: (admin: ServeAdmin, redis: Redis, prefix: string) => Promise<T>): Promise<T> {
   const roots = serveMasterRoots();
-  return withRedis((redis, prefix) => {
+  return withRedis(DEFAULT_BROKER_TIMEOUT_SECONDS * 1000, (redis, prefix) => {
     return fn(ServeAdmin.withRoots(new AppRegistry(redis, prefix), roots), redis, prefix);
   });
 }

@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
 import type { TaskState } from '@subpack/state';
 import { UsageError } from '../usage';
-import { withStore } from './broker';
+import { BROKER_TIMEOUT_OPTION, brokerTimeoutMs, withStore } from './broker';
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, ...BROKER_TIMEOUT_OPTION } });
   if (positionals.length !== 1) throw new UsageError('status takes exactly one task id');
   const taskId = positionals[0]!;
-  const state = await withStore((store) => store.getTask(taskId));
+  const state = await withStore(brokerTimeoutMs(values), (store) => store.getTask(taskId));
   if (!state) {
     process.stderr.write(`subpack: no task ${JSON.stringify(taskId)} (never submitted, or expired after finishing)\n`);
     return 1;

@@ -4,7 +4,7 @@ import { validatePackTask } from '@subpack/contracts';
 import { EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
 import { ProgressBar } from '../progress';
 import { UsageError, parsePositiveSeconds } from '../usage';
-import { withManager, withStore } from './broker';
+import { BROKER_TIMEOUT_OPTION, brokerTimeoutMs, withBroker, withStore } from './broker';
 
 const FINISHED = new Set(['done', 'partial', 'failed']);
 
@@ -12,10 +12,11 @@ export async function submitCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { wait: { type: 'boolean', default: false }, timeout: { type: 'string', default: '3600' } },
+    options: { wait: { type: 'boolean', default: false }, timeout: { type: 'string', default: '3600' }, ...BROKER_TIMEOUT_OPTION },
   });
   if (positionals.length !== 1) throw new UsageError('submit takes exactly one task JSON file');
   const timeoutSeconds = parsePositiveSeconds('--timeout', values.timeout);
+  const brokerMs = brokerTimeoutMs(values);
   const text = await readFile(positionals[0]!, 'utf8');
   let body: unknown;
   try {
@@ -27,13 +28,17 @@ export async function submitCommand(argv: string[]): Promise<number> {
   const checked = validatePackTask(body);
   if (!checked.ok) throw new UsageError(`${positionals[0]}: ${checked.errors.join('; ')}`);
   const task = checked.value;
-  await withManager((m) => m.publisher.publish(EXCHANGES.main, ROUTING_KEYS.packTask, task, { messageId: `task.pack:${task.taskId}` }));
+  await withBroker(
+    brokerMs,
+    (b) => b.within('confirm the task', b.manager.publisher.publish(EXCHANGES.main, ROUTING_KEYS.packTask, task, { messageId: `task.pack:${task.taskId}` })),
+    { onBlocked: (reason) => process.stderr.write(`subpack: RabbitMQ is blocking publishers (${reason}); waiting up to --broker-timeout for it to clear\n`) },
+  );
   process.stderr.write(`submitted ${task.taskId} (${task.channels.length} channels)\n`);
   if (!values.wait) return 0;
 
   const deadline = Date.now() + timeoutSeconds * 1000;
   const bar = new ProgressBar(task.channels.length);
-  return withStore(async (store) => {
+  return withStore(brokerMs, async (store) => {
     while (Date.now() < deadline) {
       const s = await store.getTaskSummary(task.taskId);
       if (s) {

@@ -14,7 +14,8 @@ export type ApkErrorCode =
   | 'BAD_CHANNEL'
   | 'BAD_MANIFEST'
   | 'ENTRY_EXISTS'
-  | 'TOO_LARGE';
+  | 'TOO_LARGE'
+  | 'NOT_A_FILE';
 
 /** An APK that cannot be channel-packed as asked. The message names the file and the problem. */
 export class ApkError extends Error {

@@ -1,3 +1,4 @@
 export * from './fields';
 export * from './common';
 export * from './redis';
+export * from './display-url';

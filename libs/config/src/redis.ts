@@ -1,3 +1,4 @@
+import { urlWithoutCredentials } from './display-url';
 import { ConfigError, int, type Field } from './fields';
 
 /** Where the services and the CLI find Redis: one server by URL, or a primary found through Redis Sentinel. */
@@ -112,6 +113,5 @@ export function redisTarget(settings: RedisSettings): RedisTarget {
 /** Where a target points, for logs: no password. */
 export function describeRedisTarget(target: RedisTarget): string {
   if (target.kind === 'sentinel') return `primary "${target.name}" via sentinels ${target.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
-  const u = new URL(target.url);
-  return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  return urlWithoutCredentials(target.url);
 }

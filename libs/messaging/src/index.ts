@@ -17,3 +17,4 @@ export * from './parking-lot';
 export * from './nest/amqp-context';
 export * from './nest/amqp-transport';
 export * from './nest/amqp-messaging.module';
+export * from './timeout';

@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { ApkError } from '../errors';
 
 /**
  * Random access to an APK's bytes wherever they live (a local file, an object in a store read with range GETs), so
@@ -23,7 +24,8 @@ export class FileSource implements ByteSource {
     const fh = await open(path, 'r');
     try {
       const st = await fh.stat();
-      if (!st.isFile()) throw new Error(`${path}: not a regular file`);
+      // Checked on the open descriptor: a directory, a device or a FIFO is the wrong argument, not a broken APK.
+      if (!st.isFile()) throw new ApkError('NOT_A_FILE', `${path}: not a regular file (${st.isDirectory() ? 'a directory' : 'a device, FIFO or socket'})`);
       return new FileSource(path, fh, st.size);
     } catch (err) {
       await fh.close();
