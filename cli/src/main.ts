@@ -6,6 +6,7 @@ import { inspectCommand } from './commands/inspect';
 import { packCommand } from './commands/pack';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { lifetime } from './lifetime';
 import { USAGE, UsageError, commandUsage } from './usage';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -104,6 +105,9 @@ export function run(): void {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      // A request given up at its timeout may leave a library waiting on timers of its own (a publish that would be
+      // retried, a socket that does not close): the command is over, so the process does not wait for them.
+      if (!lifetime.serving) setTimeout(() => process.exit(code), 1000).unref();
     },
     (err: unknown) => {
       process.stderr.write(`subpack: ${String(err)}\n`);

@@ -9,6 +9,7 @@ import { runService } from '@subpack/runtime';
 import { AppRegistry, SERVE_SERVICE, ServeAdmin, UnknownAppError, serveMasterRoots, signedQuery, type ServedApp, type ServedChannel } from '@subpack/serve';
 import { TaskStore } from '@subpack/state';
 import type { Redis } from 'ioredis';
+import { lifetime } from '../lifetime';
 import { UsageError } from '../usage';
 import { DEFAULT_BROKER_TIMEOUT_SECONDS, withRedis } from './broker';
 
@@ -34,6 +35,7 @@ async function startCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { port: { type: 'string', short: 'p' } } });
   // The service reads its settings from the environment like the deployable; the flag is a shortcut for HTTP_PORT.
   if (values.port !== undefined) process.env.HTTP_PORT = values.port;
+  lifetime.serving = true;
   await runService(SERVE_SERVICE);
   return 0;
 }
