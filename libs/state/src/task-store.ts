@@ -382,9 +382,7 @@ export class TaskStore {
   }
 
   async confirmTaskFailed(taskId: string): Promise<void> {
-    const keys = this.keysOf(taskId);
-    const reply = await CONFIRM_EVENT.run(this.redis, [keys.task, keys.failedEvent], []);
-    if (replyInteger(reply, 'confirmTaskFailed') === 0) throw new TaskNotFoundError(taskId, 'confirmTaskFailed');
+    await this.confirmEvent('confirmTaskFailed', 'failedEvent', taskId);
     await this.replicated('confirmTaskFailed');
   }
 
@@ -398,9 +396,7 @@ export class TaskStore {
   }
 
   async confirmAccepted(taskId: string): Promise<void> {
-    const keys = this.keysOf(taskId);
-    const reply = await CONFIRM_EVENT.run(this.redis, [keys.task, keys.acceptedEvent], []);
-    if (replyInteger(reply, 'confirmAccepted') === 0) throw new TaskNotFoundError(taskId, 'confirmAccepted');
+    await this.confirmEvent('confirmAccepted', 'acceptedEvent', taskId);
   }
 
   /**
@@ -449,6 +445,12 @@ export class TaskStore {
     if (result === 'no-task') throw new TaskNotFoundError(taskId, operation);
     await this.replicated(operation);
     return result as ClaimResult;
+  }
+
+  private async confirmEvent(operation: string, guard: EventGuard, taskId: string): Promise<void> {
+    const keys = this.keysOf(taskId);
+    const reply = await CONFIRM_EVENT.run(this.redis, [keys.task, keys[guard]], []);
+    if (replyInteger(reply, operation) === 0) throw new TaskNotFoundError(taskId, operation);
   }
 
   private async releaseEvent(guard: EventGuard, taskId: string, owner: string): Promise<boolean> {
