@@ -9,6 +9,7 @@ import type { ServiceProcess } from './service-process';
 import type { E2eStack } from './stack';
 import { fileTargetUrl, fileUrl } from './paths';
 import { channelIds, packTask, uniqueTaskId } from './tasks';
+import { waitFor } from './wait';
 
 /** The label `label` of the sample of `metric` that is 1 (e.g. the node a service uses now), from its /metrics. */
 export async function activeLabel(service: ServiceProcess, metric: string, label: string): Promise<string | undefined> {
@@ -66,4 +67,31 @@ export async function assertCompletedOnce(stack: E2eStack, run: FailoverRun, tim
   assert.equal(status.status, 'done', JSON.stringify(status));
   assert.equal(status.done, channels.length);
   assert.equal(eventsFor(tap.messages, taskId, 'task.completed').length, 1, 'exactly one task.completed');
+}
+
+/**
+ * After a failover the work queues may still hold copies: publishes sent again after a reconnect and deliveries the
+ * dead node had handed out. They must drain (each copy finds its channel stored and announced), leaving nothing
+ * behind and announcing nothing twice. Event queues are left out: they wait for a notifier these tests do not run.
+ */
+export async function assertQueuesDrain(
+  stack: E2eStack,
+  run: FailoverRun,
+  cluster: { listQueues(): Promise<{ name: string; messages: number }[]> },
+  timeoutMs: number,
+): Promise<void> {
+  let leftover: { name: string; messages: number }[] = [];
+  const settled = async (): Promise<boolean> => {
+    leftover = (await cluster.listQueues()).filter((q) => q.messages > 0 && !q.name.startsWith('e2e.spy.') && !q.name.endsWith('events'));
+    return leftover.length === 0;
+  };
+  try {
+    await waitFor('every work queue drained', settled, { timeoutMs, intervalMs: 1000 });
+  } catch {
+    assert.deepEqual(leftover, [], `no message left in any queue within ${timeoutMs} ms`);
+  }
+  assert.equal(eventsFor(run.tap.messages, run.taskId, 'task.completed').length, 1, 'still exactly one task.completed');
+  const ids = new Set(eventsFor(run.tap.messages, run.taskId, 'channel.stored').map((e) => e.messageId));
+  assert.equal(ids.size, run.channels.length, 'still one channel.stored message id per channel');
+  assert.equal((await listTarget(run.targetDir)).length, run.channels.length, 'still one file per channel in the target');
 }

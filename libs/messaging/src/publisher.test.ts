@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AmqpConnectionManager } from './connection-manager';
-import { PublishInterruptedError, UnroutableError } from './errors';
+import { PublishInterruptedError, PublishNackedError, UnroutableError } from './errors';
 import { HEADERS } from './names';
-import { buildTestTopology, createTestManager, deleteTestTopology, drainQueue } from './test-support/broker';
+import { connect } from 'amqplib';
+import { AMQP_URL, buildTestTopology, createTestManager, delay, deleteTestTopology, drainQueue, withRawChannel } from './test-support/broker';
 
 describe('Publisher', () => {
   const topology = buildTestTopology([{ name: 'work', routingKeys: ['work.do'] }]);
@@ -80,5 +81,59 @@ describe('Publisher', () => {
 
   it('refuses a body that is not JSON-serializable', async () => {
     await assert.rejects(manager.publisher.publish(topology.names.exchange, 'work.do', undefined), /not JSON-serializable/);
+  });
+
+  describe('a nacked publish', () => {
+    // A quorum queue that holds one message and refuses more: the broker nacks every publish routed to it while full.
+    const full = `${topology.prefix}.full`;
+    before(async () => {
+      await withRawChannel(async (channel) => {
+        await channel.assertQueue(full, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-max-length': 1, 'x-overflow': 'reject-publish' } });
+        await channel.bindQueue(full, topology.names.exchange, 'full.do');
+      });
+    });
+    after(async () => {
+      await withRawChannel((channel) => channel.deleteQueue(full));
+    });
+    // A quorum queue applies its limit a little late: publish until the broker really refuses (or give up).
+    const fillUntilRefused = async (): Promise<number> => {
+      const connection = await connect(AMQP_URL);
+      try {
+        const channel = await connection.createConfirmChannel();
+        for (let held = 0; held < 10; held++) {
+          const nacked = await new Promise<boolean>((resolve) => channel.publish('', full, Buffer.from('{}'), {}, (error: unknown) => resolve(error !== null && error !== undefined)));
+          if (nacked) return held;
+        }
+        throw new Error(`${full} never refused a publish`);
+      } finally {
+        await connection.close();
+      }
+    };
+
+    it('is published again on a fresh channel, and resolves once the broker takes it', async () => {
+      const held = await fillUntilRefused();
+      let settled = false;
+      const second = manager.publisher.publish(topology.names.exchange, 'full.do', { n: 2 }, { messageId: 'again' }).finally(() => (settled = true));
+      await delay(150);
+      assert.equal(settled, false, 'a nack is not the end of the publish');
+      assert.equal((await drainQueue(full, held)).length, held);
+      await second;
+      const [retried, ...rest] = await drainQueue(full, 1);
+      assert.equal(rest.length, 0, 'sent once more, not once per attempt');
+      assert.equal(retried?.properties.messageId, 'again');
+      // The channel that nacked is retired: the next publish goes through at once.
+      await manager.publisher.publish(topology.names.exchange, 'work.do', { after: 'nack' });
+      assert.equal((await drainQueue(topology.queue('work'), 1)).length, 1);
+    });
+
+    it('rejects with PublishNackedError when the broker keeps refusing it', { timeout: 20_000 }, async () => {
+      const held = await fillUntilRefused();
+      await assert.rejects(manager.publisher.publish(topology.names.exchange, 'full.do', { n: 2 }), (error: unknown) => {
+        assert.ok(error instanceof PublishNackedError);
+        assert.match(error.message, /routing key "full\.do"/);
+        return true;
+      });
+      assert.equal((await drainQueue(full, held)).length, held, 'the refused message is not held');
+    });
   });
 });

@@ -7,6 +7,7 @@ import { headerString } from './headers';
 import type { MessagingLogger } from './logger';
 import { HEADERS } from './names';
 import { SIGNATURE_HEADER, type MessageSigner } from './signing';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { settleWithin } from './timeout';
 
 export interface PublishOptions {
@@ -42,6 +43,8 @@ interface ConfirmChannelState {
   readonly connectionGone: Promise<void>;
   /** Set while the socket's write buffer is full; publishes wait for 'drain'. */
   writable?: Promise<void>;
+  /** The broker nacked a publish on this channel: new publishes use a fresh channel, and this one closes once drained. */
+  retired?: boolean;
 }
 
 export interface PublisherOptions {
@@ -100,6 +103,12 @@ export class Publisher {
         await this.publishOnce(exchange, routingKey, content, properties);
         return;
       } catch (error) {
+        if (error instanceof PublishNackedError) {
+          if (attempt >= MAX_PUBLISH_ATTEMPTS) throw error;
+          this.logger.warn({ exchange, routingKey, attempt }, 'broker nacked the publish; publishing again on a new channel');
+          await sleep(NACK_BACKOFF_MS * 2 ** (attempt - 1));
+          continue;
+        }
         if (!(error instanceof ConnectionLost)) throw error;
         if (attempt >= MAX_PUBLISH_ATTEMPTS) throw error.cause;
         // The manager learns of the loss from the same close; wait for it, so the retry gets the next connection.
@@ -119,6 +128,7 @@ export class Publisher {
       throw new ConnectionLost(new PublishInterruptedError(exchange, routingKey, `cannot open a confirm channel: ${describeError(error)}`), gone);
     }
     if (state.writable !== undefined) await state.writable;
+    if (state.retired) return this.publishOnce(exchange, routingKey, content, properties);
     if (state.closed) throw interrupted(state, exchange, routingKey);
     const publishId = randomUUID();
     const pending: PendingPublish = { exchange, routingKey };
@@ -132,10 +142,15 @@ export class Publisher {
       state.pending.set(publishId, pending);
       const onConfirm = (error: unknown): void => {
         state.pending.delete(publishId);
+        closeWhenDrained(state);
         if (error === null || error === undefined) {
           if (pending.returned) reject(pending.returned);
           else resolve();
         } else if (isNack(error) && !state.closed) {
+          // Seen after a cluster node died: a channel opened during the failover nacked every publish routed to a
+          // quorum queue for minutes, while a fresh channel was acked at once. The message is not (fully) enqueued.
+          state.retired = true;
+          closeWhenDrained(state);
           reject(new PublishNackedError(exchange, routingKey));
         } else {
           // amqplib fails unconfirmed publishes from its own 'close' listener, before ours has marked the state.
@@ -159,11 +174,12 @@ export class Publisher {
     const cached = this.current;
     if (cached !== undefined && cached.connection === connection) {
       const state = await cached.state.catch(() => undefined);
-      if (state !== undefined && !state.closed) return state;
+      if (state !== undefined && !state.closed && !state.retired) return state;
       // Another publish may have replaced the dead channel while we waited.
       if (this.current !== cached) return this.confirmChannel();
     }
     void closeOf(connection);
+    if (cached !== undefined && cached.connection === connection) void cached.state.then(closeWhenDrained, () => undefined);
     const state = this.openConfirmChannel(connection);
     this.current = { connection, state };
     return state;
@@ -215,6 +231,13 @@ export class Publisher {
 
 /** Each reconnect may take up to the publisher's connect timeout; a node list longer than this is unusual. */
 const MAX_PUBLISH_ATTEMPTS = 5;
+/** First pause before a nacked publish is sent again (doubling): a quorum queue's leader election takes seconds. */
+const NACK_BACKOFF_MS = 250;
+
+/** A retired channel closes once its last pending publish is settled (unless it is already closed). */
+function closeWhenDrained(state: ConfirmChannelState): void {
+  if (state.retired && !state.closed && state.pending.size === 0) void state.channel.close().catch(() => undefined);
+}
 
 /** A publish lost with its connection (not refused by the broker): worth sending again on the next connection. */
 class ConnectionLost extends Error {
