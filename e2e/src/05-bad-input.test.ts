@@ -68,6 +68,19 @@ test('malformed and schema-invalid tasks are parked with readable reasons; a val
     assert.match((failed!.event.error as { message: string }).message, /is not served by this deployment/);
   }
   assert.ok(packer.running, `the packer survived the bad input\n${packer.outputTail()}`);
+  // Each refusal is one warning line naming the problem (and the task, where the body names one), without a stack trace.
+  const warnings = packer.logRecords().filter((r) => r['log.level'] === 'warn' || r['log.level'] === 'error');
+  for (const c of cases) {
+    const reason = headerText(parked.messages.find((m) => m.body.equals(c.body))!, 'x-subpack-error');
+    const lines = warnings.filter((r) => JSON.stringify(r).includes(JSON.stringify(reason).slice(1, -1)));
+    assert.equal(lines.length, 1, `${c.name}: one log line\n${packer.outputTail()}`);
+    assert.equal(lines[0]!['log.level'], 'warn', `${c.name}: a warning`);
+    assert.ok(!/stack/i.test(JSON.stringify(lines[0])), `${c.name}: no stack trace: ${JSON.stringify(lines[0])}`);
+  }
+  for (const task of [noTarget, ossTarget]) {
+    assert.equal(warnings.filter((r) => r.taskId === task.taskId).length, 1, `the line names task ${String(task.taskId)}`);
+  }
+  assert.ok(!/stack/i.test(packer.outputTail(1_000_000)), 'no stack trace anywhere in the packer output');
 
   const good = valid('good');
   const goodId = good.taskId as string;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AmqpConnectionManager } from './connection-manager';
 import { PermanentError, TransientError } from './errors';
+import type { MessagingLogger } from './logger';
 import { HEADERS } from './names';
 import { buildTestTopology, createTestManager, deleteTestTopology, delay, drainQueue, Inbox, messageCount, waitUntil } from './test-support/broker';
 
@@ -13,6 +14,7 @@ describe('Consumer', () => {
     { name: 'fallback', routingKeys: ['fallback'] },
     { name: 'parallel', routingKeys: ['parallel'] },
     { name: 'hang', routingKeys: ['hang'] },
+    { name: 'logged', routingKeys: ['logged'] },
   ]);
   const { exchange, deadQueue } = topology.names;
   let manager: AmqpConnectionManager;
@@ -81,6 +83,40 @@ describe('Consumer', () => {
     assert.deepEqual(inbox.messages[1]?.json(), { fine: true });
     await delay(100);
     assert.equal(await messageCount(topology.queue('json')), 0);
+  });
+
+  it('logs a failed message once, naming its task and channel: bad input without a stack trace, anything else with one', async () => {
+    const lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+    const record = (level: string) => (fields: Record<string, unknown>, message: string): void => void lines.push({ level, fields, message });
+    const logger: MessagingLogger = { debug: () => undefined, info: () => undefined, warn: record('warn'), error: record('error') };
+    const logged = createTestManager(topology, { logger, connectionName: `test-${topology.prefix}-logged` });
+    try {
+      await logged.connect();
+      await logged.consume(topology.queue('logged'), (message) => {
+        const { taskId } = message.json() as { taskId: string };
+        if (taskId === 'bad-task') throw new PermanentError('channel "../x" is not a channel id');
+        throw new Error('disk on fire');
+      });
+      await logged.publisher.publish(exchange, 'logged', { taskId: 'bad-task', channel: 'huawei' }, { messageId: 'm-bad' });
+      await drainQueue(deadQueue, 1);
+      await logged.publisher.publish(exchange, 'logged', { taskId: 'odd-task' });
+      await drainQueue(deadQueue, 1);
+      await waitUntil('two failure lines', () => lines.filter((l) => l.message === 'message handler failed').length >= 2, 5000);
+      const failures = lines.filter((l) => l.message === 'message handler failed');
+      assert.equal(failures.length, 2, JSON.stringify(lines));
+      const [bad, odd] = failures;
+      assert.equal(bad?.level, 'warn');
+      assert.deepEqual(
+        { taskId: bad?.fields.taskId, channel: bad?.fields.channel, messageId: bad?.fields.messageId, errorClass: bad?.fields.errorClass, error: bad?.fields.error },
+        { taskId: 'bad-task', channel: 'huawei', messageId: 'm-bad', errorClass: 'permanent', error: 'channel "../x" is not a channel id' },
+      );
+      assert.ok(!JSON.stringify(bad).includes('stack'), `bad input has no stack trace: ${JSON.stringify(bad)}`);
+      assert.equal(odd?.fields.taskId, 'odd-task');
+      assert.equal(odd?.fields.errorClass, 'transient');
+      assert.match(String(odd?.fields['error.stack_trace']), /^Error: disk on fire\n\s+at /, 'an unexpected error keeps its stack');
+    } finally {
+      await logged.close();
+    }
   });
 
   it("falls back to the queue's own dead-letter exchange when forwarding fails", async () => {

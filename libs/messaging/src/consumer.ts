@@ -227,8 +227,11 @@ export class Consumer {
 
   private async onHandlerFailure(channel: Channel, raw: ConsumeMessage, error: unknown): Promise<void> {
     const errorClass = classifyError(error);
-    const fields = { queue: this.queue, routingKey: raw.fields.routingKey, errorClass, error: describeError(error) };
-    this.deps.logger.warn(fields, 'message handler failed');
+    const fields = { queue: this.queue, routingKey: raw.fields.routingKey, ...subjectOf(raw), errorClass, error: describeError(error) };
+    // The one line of a failed message. Bad input is expected and named by its reason, so it has no stack trace; an
+    // unexpected failure keeps the stack that shows where it came from.
+    const stack = errorClass === 'transient' && error instanceof Error ? error.stack : undefined;
+    this.deps.logger.warn(stack === undefined ? fields : { ...fields, 'error.stack_trace': stack }, 'message handler failed');
     if (this.closedChannels.has(channel)) return; // the broker redelivers it; a dead-letter copy would be a duplicate
     if (this.failureMode === 'requeue') {
       await sleep(this.requeueDelayMs);
@@ -273,4 +276,23 @@ export class Consumer {
       this.deps.logger.warn({ queue: this.queue, error: describeError(error) }, 'cannot settle delivery; the broker will redeliver');
     }
   }
+}
+
+/** What a failed message is about, for its log line: its messageId, and the task and channel its JSON body names. */
+function subjectOf(raw: ConsumeMessage): Record<string, string> {
+  const subject: Record<string, string> = {};
+  const messageId: unknown = raw.properties.messageId;
+  if (typeof messageId === 'string') subject.messageId = messageId;
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.content.toString('utf8'));
+  } catch {
+    return subject;
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return subject;
+  for (const field of ['taskId', 'channel'] as const) {
+    const value: unknown = (body as Record<string, unknown>)[field];
+    if (typeof value === 'string') subject[field] = value.slice(0, 200);
+  }
+  return subject;
 }

@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 import type { LoggerService } from '@nestjs/common';
 import type { LogLevel } from '@subpack/config';
-import { safeLogLine } from '@subpack/messaging';
+import { PermanentError, safeLogLine } from '@subpack/messaging';
 
 export type { Logger } from 'pino';
 
@@ -21,10 +21,16 @@ export function createLogger(service: string, level: LogLevel = 'info'): Logger 
     timestamp: () => `,"@timestamp":"${new Date().toISOString()}"`,
     formatters: { level: (label) => ({ 'log.level': label }) },
     serializers: {
-      error: (err: unknown) =>
-        err instanceof Error ? { message: err.message, type: err.name, stack_trace: err.stack } : { message: String(err) },
+      error: describeLoggedError,
     },
   }, destination);
+}
+
+/** Bad input is expected and named by its message, so it is logged without a stack; anything else keeps its stack. */
+function describeLoggedError(err: unknown): Record<string, string | undefined> {
+  if (err instanceof PermanentError) return { message: err.message, type: err.name };
+  if (err instanceof Error) return { message: err.message, type: err.name, stack_trace: err.stack };
+  return { message: String(err) };
 }
 
 /** Routes NestJS's own logging into the same JSON stream. */

@@ -19,13 +19,9 @@ export class NotifierController {
   @EventPattern(QUEUES.notifierEvents)
   async onEvent(@Payload() body: unknown): Promise<void> {
     const event = body as { type?: unknown; taskId?: unknown } | null;
-    try {
-      const subscriptions = await this.router.route(body);
-      this.logger.debug({ taskId: event?.taskId, 'event.action': event?.type, subscriptions }, 'event routed');
-    } catch (err) {
-      this.logger.warn({ taskId: event?.taskId, 'event.action': event?.type, error: err }, 'event not routed');
-      throw err;
-    }
+    // A failure is logged once, by the consumer, with the task it concerns.
+    const subscriptions = await this.router.route(body);
+    this.logger.debug({ taskId: event?.taskId, 'event.action': event?.type, subscriptions }, 'event routed');
   }
 
   @EventPattern(QUEUES.notifierDeliveries)

@@ -28,14 +28,10 @@ export class PackerController {
   @EventPattern(QUEUES.packerTasks)
   async onTask(@Payload() body: unknown): Promise<void> {
     const taskId = (body as { taskId?: unknown } | null)?.taskId;
-    try {
-      const { batches, resent } = await acceptTask(this.deps, body);
-      this.tasks.inc();
-      this.logger.info({ taskId, batches, resent }, resent ? 'task already known; not started again' : 'task accepted');
-    } catch (err) {
-      this.logger.warn({ taskId, error: err }, 'task rejected or failed');
-      throw err;
-    }
+    // A failure is logged once, by the consumer, with the task it concerns.
+    const { batches, resent } = await acceptTask(this.deps, body);
+    this.tasks.inc();
+    this.logger.info({ taskId, batches, resent }, resent ? 'task already known; not started again' : 'task accepted');
   }
 
   @EventPattern(QUEUES.packerBatches)

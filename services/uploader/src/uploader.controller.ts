@@ -24,14 +24,10 @@ export class UploaderController {
   @EventPattern(QUEUES.uploaderStore)
   async onStore(@Payload() body: unknown): Promise<void> {
     const job = body as { taskId?: unknown; channel?: unknown } | null;
-    try {
-      const { url, skipped, tailBytes } = await storeChannel(this.deps, body);
-      this.stored.inc({ skipped: String(skipped) });
-      this.bytes.inc(tailBytes);
-      this.logger.info({ taskId: job?.taskId, channel: job?.channel, 'url.full': url, skipped }, 'channel stored');
-    } catch (err) {
-      this.logger.warn({ taskId: job?.taskId, channel: job?.channel, error: err }, 'channel store failed');
-      throw err;
-    }
+    // A failure is logged once, by the consumer, with the task and channel it concerns.
+    const { url, skipped, tailBytes } = await storeChannel(this.deps, body);
+    this.stored.inc({ skipped: String(skipped) });
+    this.bytes.inc(tailBytes);
+    this.logger.info({ taskId: job?.taskId, channel: job?.channel, 'url.full': url, skipped }, 'channel stored');
   }
 }
