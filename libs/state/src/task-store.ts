@@ -269,6 +269,11 @@ export class TaskStore {
     };
   }
 
+  /** Whether the task's task.completed has gone out (confirmed by the broker). */
+  async completionAnnounced(taskId: string): Promise<boolean> {
+    return (await this.redis.get(this.keysOf(taskId).completedEvent)) === 'sent';
+  }
+
   /*
    * Exactly-once task.completed, step by step:
    *   1. claimCompletion(taskId, owner, leaseMs) -> 'claimed': publish task.completed and wait for the broker confirm;
@@ -423,6 +428,13 @@ export class TaskStore {
     const keys = this.keysOf(taskId);
     const reply = await CONFIRM_CHANNEL_EVENT.run(this.redis, [keys.task, keys.storedEvents], [channel]);
     if (replyInteger(reply, 'confirmChannelStored') === 0) throw new TaskNotFoundError(taskId, 'confirmChannelStored');
+  }
+
+  /** Of `channels`, those whose channel.stored has not been confirmed sent (never claimed, or a lease still open). */
+  async unannouncedChannels(taskId: string, channels: readonly string[]): Promise<Set<string>> {
+    if (channels.length === 0) return new Set();
+    const guards = await this.redis.hmget(this.keysOf(taskId).storedEvents, ...channels);
+    return new Set(channels.filter((_, i) => guards[i] !== 'sent'));
   }
 
   /** Indexes of the task's batches already planned: a resent task hands on only the others again. */

@@ -46,6 +46,54 @@ export async function announceOnce(what: string, processOwner: string, guard: An
   return true;
 }
 
+/** What a channel.stored event says about the stored object (the channel's record in Redis holds the same). */
+export interface StoredChannelFacts {
+  url: string;
+  bytes: number;
+  md5: string;
+  sha256: string;
+}
+
+/** Publishes a channel's channel.stored once, however many deliveries (and completion sweeps) reach this point. */
+export function announceChannelStored(store: TaskStore, publisher: Publisher, processOwner: string, taskId: string, channel: string, facts: StoredChannelFacts): Promise<boolean> {
+  return announceOnce(
+    `channel.stored of ${JSON.stringify(channel)} in task ${JSON.stringify(taskId)}`,
+    processOwner,
+    {
+      claim: (owner) => store.claimChannelStored(taskId, channel, owner, ANNOUNCE_LEASE_MS),
+      release: (owner) => store.releaseChannelStored(taskId, channel, owner),
+      confirm: () => store.confirmChannelStored(taskId, channel),
+    },
+    () => publishEvent(publisher, { type: 'channel.stored', taskId, channel, ...facts, at: now() }),
+  );
+}
+
+/**
+ * Announces every stored channel whose channel.stored has not gone out. Recording a channel and announcing it are two
+ * steps: a delivery that recorded it can fail before announcing (its retries may run out while Redis fails over, and
+ * a later failure never replaces a stored record), so the completion makes sure no stored channel goes unannounced.
+ * A lease held by another delivery is waited for (TransientError), so task.completed always comes last.
+ */
+export async function announceStoredChannels(store: TaskStore, publisher: Publisher, taskId: string, processOwner: string): Promise<number> {
+  let announced = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await store.listChannels(taskId, cursor === undefined ? {} : { cursor });
+    const stored = page.channels.filter((entry) => entry.status === 'stored');
+    const pending = await store.unannouncedChannels(taskId, stored.map((entry) => entry.channel));
+    for (const entry of stored) {
+      if (!pending.has(entry.channel)) continue;
+      const { url, bytes, md5, sha256 } = entry;
+      if (url === undefined || bytes === undefined || md5 === undefined || sha256 === undefined) {
+        throw new TransientError(`channel ${JSON.stringify(entry.channel)} of task ${JSON.stringify(taskId)} is recorded stored without its object's facts`);
+      }
+      if (await announceChannelStored(store, publisher, processOwner, taskId, entry.channel, { url, bytes, md5, sha256 })) announced++;
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return announced;
+}
+
 /**
  * The task.failed reason of a task none of whose channels was stored: how many failed, grouped by code, with the first
  * message of each code, so an alert on task.failed says why without a look at every channel.failed.
@@ -89,6 +137,7 @@ export async function completeTaskOnce(store: TaskStore, publisher: Publisher, t
     await failTaskOnce(store, publisher, taskId, await channelFailureSummary(store, taskId, before.failed), processOwner);
     return false;
   }
+  if (before.done > 0 && !(await store.completionAnnounced(taskId))) await announceStoredChannels(store, publisher, taskId, processOwner);
   const owner = claimant(processOwner);
   const claim = await store.claimCompletion(taskId, owner, 30_000);
   if (claim !== 'claimed') return false;

@@ -1,12 +1,11 @@
 import type { PrefixDigests } from '@subpack/apk';
 import { validateChannelStoreJob, type ChannelStoreJob } from '@subpack/contracts';
-import { PermanentError, TransientError, publishEvent, type Publisher } from '@subpack/messaging';
+import { PermanentError, TransientError, type Publisher } from '@subpack/messaging';
 import { planNamedChannel, writeChannel, type MasterCache, type NamedChannel } from '@subpack/pack';
 import type { TaskStore } from '@subpack/state';
 import { StorageError, channelStoreRequest, openTarget, type ChannelTarget, type StoredObject, type TargetOptions } from '@subpack/storage';
 import { channelsOf, loadAcceptedTask, prefixDigestsOf } from './accepted-task';
-import { ANNOUNCE_LEASE_MS, announceOnce, completeTaskOnce } from './completion';
-import { now } from './events';
+import { announceChannelStored, completeTaskOnce } from './completion';
 import { asPermanent } from './permanent';
 import type { ServiceRoots } from './roots';
 
@@ -72,17 +71,7 @@ export async function storeChannel(deps: UploaderDeps, body: unknown): Promise<{
   }
   const record = { url: stored.url, bytes: plan.size, md5: digests.md5, sha256: digests.sha256 };
   const mark = await deps.store.markChannelStored(job.taskId, job.channel, { ...record, kept: outcome === 'kept' });
-  const { store } = deps;
-  await announceOnce(
-    `channel.stored of ${JSON.stringify(job.channel)} in task ${JSON.stringify(job.taskId)}`,
-    deps.owner,
-    {
-      claim: (owner) => store.claimChannelStored(job.taskId, job.channel, owner, ANNOUNCE_LEASE_MS),
-      release: (owner) => store.releaseChannelStored(job.taskId, job.channel, owner),
-      confirm: () => store.confirmChannelStored(job.taskId, job.channel),
-    },
-    () => publishEvent(deps.publisher, { type: 'channel.stored', taskId: job.taskId, channel: job.channel, ...record, at: now() }),
-  );
+  await announceChannelStored(deps.store, deps.publisher, deps.owner, job.taskId, job.channel, record);
   if (mark.complete) await completeTaskOnce(deps.store, deps.publisher, job.taskId, deps.owner);
   const skipped = outcome === 'kept';
   return { url: stored.url, skipped, tailBytes: skipped ? 0 : plan.tail.length };

@@ -84,6 +84,33 @@ describe('completing a task', () => {
     assert.equal((await pipeline.store.getTaskSummary(task.taskId))?.status, 'done');
     assert.equal((await targetFiles(task)).length, 4);
   });
+  test('a channel recorded stored but never announced (its delivery ran out of retries) is announced before task.completed', async () => {
+    const task = await pipeline.task(master, ['s1', 's2', 's3']);
+    const jobs = await acceptAndPlan(task);
+    await storeChannel(pipeline.uploader('u1'), jobs[0]);
+    // The delivery of s2 records it, then cannot announce it (another holds the announcement), and is parked.
+    assert.equal(await pipeline.store.claimChannelStored(task.taskId, 's2', 'holder', 60_000), 'claimed');
+    await assert.rejects(storeChannel(pipeline.uploader('u1'), jobs[1]), TransientError);
+    const parked = { routingKey: ROUTING_KEYS.channelStore, body: jobs[1], reason: 'storing s2 failed after 5 attempts: Redis failing over' };
+    await accountParked(pipeline.store, pipeline.manager.publisher, 'retry-1', parked);
+    assert.deepEqual(ofType(await pipeline.events(task.taskId), 'channel.stored').map((e) => e.channel), ['s1']);
+    // The holder died; the last channel completes the task.
+    await pipeline.store.releaseChannelStored(task.taskId, 's2', 'holder');
+    assert.equal(await pipeline.store.claimChannelStored(task.taskId, 's2', 'crashed', 1), 'claimed');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await storeChannel(pipeline.uploader('u2'), jobs[2]);
+
+    const events = await pipeline.events(task.taskId);
+    const stored = ofType(events, 'channel.stored');
+    assert.deepEqual(stored.map((e) => e.channel).sort(), ['s1', 's2', 's3']);
+    const s2 = stored.find((e) => e.channel === 's2')!;
+    const first = stored.find((e) => e.channel === 's1')!;
+    assert.deepEqual({ bytes: s2.bytes, sha256: s2.sha256.length }, { bytes: first.bytes, sha256: 64 }, 'announced with the facts recorded for it');
+    const completed = ofType(events, 'task.completed');
+    assert.equal(completed.length, 1);
+    assert.equal(completed[0]!.status, 'done');
+    assert.ok(events.indexOf(s2) < events.indexOf(completed[0]!), 'every channel.stored comes before task.completed');
+  });
 });
 
 describe('events once per transition', () => {
