@@ -271,6 +271,12 @@ describe('bad input gets one clear line and exit code 2', () => {
     assertOneLineError(await subpack(['pack', p, '--out', outDir(), '--channel', 'a']), /ZIP64/);
   });
 
+  for (const out of ['file:///tmp/subpack-out%2fsub/', 's3://bucket/out%2Fsub/']) {
+    test(`a target with an encoded slash: ${out}`, async () => {
+      assertOneLineError(await subpack(['pack', apks.v2Only, '--out', out, '--channel', 'a']), /^subpack: target: .* contains an encoded slash \(%2F\) in its path/);
+    });
+  }
+
   test('a corrupt signing block', async () => {
     const p = await corruptSigningBlock(apks.v2Only);
     assertOneLineError(await subpack(['pack', p, '--out', outDir(), '--channel', 'a']), /APK Signing Block/);

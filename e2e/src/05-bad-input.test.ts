@@ -44,12 +44,17 @@ test('malformed and schema-invalid tasks are parked with readable reasons; a val
   // accepted, not retried through every tier.
   const ossTarget: Record<string, unknown> = { ...valid('osstarget'), target: 'oss://bucket/out/' };
   const ossMaster: Record<string, unknown> = { ...valid('ossmaster'), master: 'oss://bucket/app.apk' };
+  // An encoded slash in the target's path: refused when accepted, the same way.
+  const slashTarget: Record<string, unknown> = { ...valid('slashtarget'), target: `${fileTargetUrl(targetDir)}sub%2Fdir/` };
+  const slashKey: Record<string, unknown> = { ...valid('slashkey'), target: 's3://bucket/out%2fsub/' };
   const cases = [
     { name: 'malformed JSON', body: Buffer.from('{"taskId": "broken", "channels": ['), reason: /not valid JSON/i },
     { name: 'missing target', body: Buffer.from(JSON.stringify(noTarget)), reason: /\btarget\b.*required|required.*\btarget\b/i },
     { name: 'channel id "../x"', body: Buffer.from(JSON.stringify(escaping)), reason: /channels\[1\]\.id|channels\/1\/id/ },
     { name: 'oss:// target', body: Buffer.from(JSON.stringify(ossTarget)), reason: /^target: oss:\/\/ is not served by this deployment \(it serves file:\/\/, s3:\/\/\)/ },
     { name: 'oss:// master', body: Buffer.from(JSON.stringify(ossMaster)), reason: /^master: oss:\/\/ is not served by this deployment/ },
+    { name: '%2F in a file target', body: Buffer.from(JSON.stringify(slashTarget)), reason: /^target: file:\/\/.*sub%2Fdir\/ contains an encoded slash \(%2F\)/ },
+    { name: '%2f in an s3 target', body: Buffer.from(JSON.stringify(slashKey)), reason: /^target: s3:\/\/bucket\/out%2fsub\/ contains an encoded slash \(%2F\)/ },
   ];
   for (const c of cases) await stack.publishRawTask(c.body);
 
@@ -63,9 +68,9 @@ test('malformed and schema-invalid tasks are parked with readable reasons; a val
     assert.equal(message.headers['x-subpack-error-class'], 'permanent', `${c.name}: bad input is permanent`);
   }
   assert.equal(retried.messages.length, 0, 'bad input is never retried');
-  for (const task of [ossTarget, ossMaster]) {
+  for (const [task, reason] of [[ossTarget, /is not served by this deployment/], [ossMaster, /is not served by this deployment/], [slashTarget, /encoded slash/], [slashKey, /encoded slash/]] as const) {
     const [failed] = await stack.waitForEvent(tap, task.taskId as string, 'task.failed', 30_000);
-    assert.match((failed!.event.error as { message: string }).message, /is not served by this deployment/);
+    assert.match((failed!.event.error as { message: string }).message, reason);
   }
   assert.ok(packer.running, `the packer survived the bad input\n${packer.outputTail()}`);
   // Each refusal is one warning line naming the problem (and the task, where the body names one), without a stack trace.

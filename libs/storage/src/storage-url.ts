@@ -20,6 +20,7 @@ export function parseStorageUrl(text: string, what: string): StorageUrl {
   } catch {
     throw new StorageUrlError(`${what}: ${JSON.stringify(text)} is not a URL; use file:///abs/path, s3://bucket/key or oss://bucket/key`);
   }
+  if (u.protocol === 'file:' || u.protocol === 's3:' || u.protocol === 'oss:') checkPathEncoding(u.pathname, text, what);
   if (u.protocol === 'file:') {
     if (u.host && u.host !== 'localhost') throw new StorageUrlError(`${what}: file URLs must be local (file:///abs/path), not host ${u.host}`);
     return { scheme: 'file', path: fileURLToPath(u) };
@@ -29,6 +30,21 @@ export function parseStorageUrl(text: string, what: string): StorageUrl {
     return { scheme: u.protocol === 's3:' ? 's3' : 'oss', bucket: u.hostname, key: decodeURIComponent(u.pathname.replace(/^\//, '')) };
   }
   throw new StorageUrlError(`${what}: unsupported scheme ${u.protocol} in ${text}; use file://, s3:// or oss://`);
+}
+
+/**
+ * An encoded slash would be a separator to one reader and part of a name to another (a file path cannot hold it at
+ * all), and a broken escape decodes to nothing: both are refused as bad input, never retried.
+ */
+function checkPathEncoding(pathname: string, text: string, what: string): void {
+  if (/%2f/i.test(pathname)) {
+    throw new StorageUrlError(`${what}: ${text} contains an encoded slash (%2F) in its path; write "/" to separate directories`);
+  }
+  try {
+    decodeURIComponent(pathname);
+  } catch {
+    throw new StorageUrlError(`${what}: ${text} has a malformed percent-escape in its path`);
+  }
 }
 
 /**

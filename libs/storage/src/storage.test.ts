@@ -22,6 +22,14 @@ test('storage URLs: file, s3 and oss, and clear errors for the rest', () => {
   assert.throws(() => parseStorageUrl('/srv/app.apk', 'master'), (e: unknown) => e instanceof StorageUrlError && /master: "\/srv\/app.apk" is not a URL/.test(e.message));
   assert.throws(() => parseStorageUrl('ftp://x/y', 'target'), /unsupported scheme ftp:/);
   assert.throws(() => parseStorageUrl('file://elsewhere/x', 'master'), /must be local/);
+  for (const url of ['file:///srv/out%2fsub/', 's3://bucket/out%2Fsub/', 'oss://bucket/a%2fb.apk']) {
+    assert.throws(
+      () => parseStorageUrl(url, 'target'),
+      (e: unknown) => e instanceof StorageUrlError && e.message === `target: ${url} contains an encoded slash (%2F) in its path; write "/" to separate directories`,
+    );
+  }
+  assert.throws(() => parseStorageUrl('s3://bucket/a%zzb/', 'target'), (e: unknown) => e instanceof StorageUrlError && /malformed percent-escape/.test(e.message));
+  assert.throws(() => targetRoot('file:///srv/out%2F/'), StorageUrlError);
 });
 
 test('the schemes this deployment serves pass, for masters and targets alike; others are refused', () => {
