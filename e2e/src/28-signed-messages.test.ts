@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FORGED_REASON } from '@subpack/messaging';
 import { standardApk } from '@subpack/testing';
-import { channelIds, E2E_INTERNAL_KEY, E2eStack, eventsFor, fileTargetUrl, fileUrl, headerText, internalSignature, listTarget, packTask, ServiceProcess, uniqueTaskId } from './harness';
+import { channelIds, E2E_INTERNAL_KEY, E2eStack, eventsFor, fileTargetUrl, fileUrl, headerText, internalSignature, listTarget, packTask, publishManyJson, ServiceProcess, uniqueTaskId, WebhookReceiver } from './harness';
 
 let stack: E2eStack;
 before(async () => {
@@ -63,6 +63,59 @@ test('forged pack.batch and channel.store messages are parked as forged: no even
   assert.deepEqual(files.map((name) => name.replace(/^.*-(ch-\d)\.apk$/, '$1')).sort(), ['ch-1', 'ch-2'], `nothing was written for a forgery: ${files.join(', ')}`);
   const status = await stack.status(known);
   assert.deepEqual([status.status, status.done, status.failed], ['done', 2, 0], 'the known task is untouched');
+});
+
+test('a forged notify.delivery is parked as forged and makes no HTTP request; a signed one is sent', { timeout: 120_000 }, async () => {
+  const receiver = await WebhookReceiver.start();
+  try {
+    const secret = 'whsec_' + Buffer.from('forged-delivery-test-key').toString('base64');
+    await stack.start('notifier', {
+      SUBPACK_NOTIFY_ALLOWED_HOSTS: '127.0.0.1',
+      SUBPACK_NOTIFY_SUBSCRIPTIONS: JSON.stringify([{ url: receiver.url('/hook'), level: 'info', secret }]),
+    });
+    const parked = await stack.parkedSpy();
+    const deliveries = await stack.spy('deliveries', { exchange: 'subpack', routingKey: 'notify.delivery' });
+    // A genuine delivery, made by the notifier from an event: the forgeries below copy it, so each would be sent if
+    // its signature were not checked.
+    const taskId = uniqueTaskId('notify-forged');
+    await publishManyJson(stack.amqpUrl, [
+      { routingKey: 'event.task.completed', body: { type: 'task.completed', taskId, status: 'done', total: 1, done: 1, failed: 0, at: new Date().toISOString() } },
+    ]);
+    await deliveries.waitFor('the genuine delivery', (m) => m.length >= 1, 30_000);
+    const deadline = Date.now() + 30_000;
+    while (receiver.requests.length < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(receiver.requests.length, 1, 'the genuine delivery was sent');
+    const genuine = deliveries.messages[0]!;
+    const delivery = genuine.json as { deliveryId: string };
+    const again = (label: string): Record<string, unknown> => ({ ...delivery, deliveryId: `${delivery.deliveryId}:${label}` });
+
+    const forgeries = [
+      { label: 'unsigned', body: again('unsigned'), headers: undefined },
+      { label: 'signed with another key', body: again('other-key'), headers: internalSignature('notify.delivery', again('other-key'), 'not-the-services-key-0123456789abcdef') },
+      { label: "the genuine delivery's signature on another body", body: again('copied-signature'), headers: { 'x-subpack-signature': String(genuine.headers['x-subpack-signature']) } },
+    ];
+    for (const f of forgeries) await stack.publishTask(f.body, { routingKey: 'notify.delivery', ...(f.headers ? { headers: f.headers } : {}) });
+    await parked.waitFor(`${forgeries.length} parked forgeries`, (m) => m.length >= forgeries.length, 30_000);
+    for (const f of forgeries) {
+      const message = parked.messages.find((m) => m.body.equals(Buffer.from(JSON.stringify(f.body))));
+      assert.ok(message, `${f.label}: parked`);
+      assert.equal(headerText(message, 'x-subpack-error'), FORGED_REASON, `${f.label}: parked as forged`);
+    }
+    // A retry tier (1 s in e2e) has time to bring anything back before the count is taken.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(receiver.requests.length, 1, `no request for a forged delivery: ${receiver.requests.map((r) => r.headers['webhook-id']).join(', ')}`);
+    assert.equal(parked.messages.length, forgeries.length, 'nothing else was parked');
+
+    // The same body, signed with the services' key, is sent: the signature alone kept the forgeries out.
+    const signed = again('signed');
+    await stack.publishTask(signed, { routingKey: 'notify.delivery', headers: internalSignature('notify.delivery', signed) });
+    const signedDeadline = Date.now() + 30_000;
+    while (receiver.requests.length < 2 && Date.now() < signedDeadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(receiver.requests.length, 2, 'the signed copy was sent');
+    assert.equal(receiver.requests[1]!.headers['webhook-id'], signed.deliveryId);
+  } finally {
+    await receiver.close();
+  }
 });
 
 test('a message signed with the previous key is still handled during a rotation', { timeout: 120_000 }, async () => {
