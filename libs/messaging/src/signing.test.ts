@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { QUEUES, signedQueues } from '@subpack/rules';
 import type { AmqpConnectionManager } from './connection-manager';
 import { TransientError } from './errors';
 import { HEADERS } from './names';
@@ -24,6 +28,35 @@ describe('MessageSigner', () => {
     assert.equal(signer.verify('pack.batch', body, old), true, 'the previous key during a rotation');
     assert.equal(new MessageSigner(KEY).verify('pack.batch', body, old), false, 'not once the rotation is over');
     assert.equal(signer.verify('pack.batch', body, { [SIGNATURE_HEADER]: new MessageSigner('someone-else-key-0123456789abcdef').sign('pack.batch', body) }), false);
+  });
+});
+
+describe('the signature as libs/contracts/README.md documents it', () => {
+  const readme = readFileSync(join(resolve(__dirname, '..', '..', '..'), 'libs', 'contracts', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Signed internal messages (`x-subpack-signature`)'));
+
+  it('its Python snippet computes the header the services send', () => {
+    assert.ok(section.length < readme.length, 'the README has the section');
+    const snippet = /```python\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(snippet, 'the section has a Python snippet');
+    const cases = [
+      { routingKey: 'channel.store', body: '{"taskId":"t1","channel":"huawei","batchIndex":0}' },
+      { routingKey: 'notify.delivery', body: '{"taskId":"签名 ✓","events":[]}' },
+    ];
+    const program = `${snippet}
+import json, sys
+cases = json.load(sys.stdin)
+print(json.dumps([subpack_signature(c["key"], c["routingKey"], c["body"].encode("utf-8")) for c in cases]))
+`;
+    const output = execFileSync('python3', ['-c', program], { input: JSON.stringify(cases.map((c) => ({ ...c, key: KEY }))), encoding: 'utf8' });
+    const signer = new MessageSigner(KEY);
+    assert.deepEqual(JSON.parse(output), cases.map((c) => signer.sign(c.routingKey, Buffer.from(c.body, 'utf8'))));
+  });
+
+  it('its table names exactly the queues that check signatures, each with its routing key', () => {
+    const checked = [...section.matchAll(/^\| `([^`]+)` \| [^|]+ \| [^|]*on `([^`]+)` \|$/gm)].map((m) => [m[2], m[1]]);
+    assert.deepEqual(Object.fromEntries(checked), signedQueues(QUEUES));
+    for (const key of ['SUBPACK_INTERNAL_KEY', 'SUBPACK_INTERNAL_KEY_PREVIOUS', SIGNATURE_HEADER, FORGED_REASON]) assert.ok(section.includes(key), `the section names ${key}`);
   });
 });
 
