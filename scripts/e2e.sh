@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of the distributed stack: the services run as real processes against the local RabbitMQ and Redis,
 # each test file in its own vhost and Redis prefix. Expects the workspace built (npx tsc -b tsconfig.json); builds the
-# e2e package itself. Files run one at a time; zz-broker-restart.test.js restarts the broker app, so it runs last.
+# e2e package itself. Files run one at a time. Tests that stop or kill a broker or Redis node use nodes of their own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,11 +31,4 @@ for compiled in e2e/dist/*.test.js; do
   name="$(basename "$compiled" .js)"
   [ -f "e2e/src/$name.ts" ] || rm -f "e2e/dist/$name".*
 done
-# SUBPACK_E2E_SKIP_BROKER_RESTART=1 leaves out the files that stop the shared broker (zz-*), for machines where other
-# work uses the same RabbitMQ at the same time. CI runs everything.
-if [ "${SUBPACK_E2E_SKIP_BROKER_RESTART:-0}" = 1 ]; then
-  mapfile -t files < <(find e2e/dist -maxdepth 1 -name '*.test.js' ! -name 'zz-*' | sort)
-  node --test --test-concurrency=1 "${files[@]}"
-else
-  node --test --test-concurrency=1 e2e/dist
-fi
+node --test --test-concurrency=1 e2e/dist

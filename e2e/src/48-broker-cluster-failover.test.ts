@@ -57,7 +57,7 @@ test('the node the services use dies mid-task: they move to another node, every 
   };
 
   await killAndFollow(first);
-  const log = services[0]!.outputTail(20_000);
+  const log = services[0]!.stdout;
   assert.match(log, /RabbitMQ connection connected to 127\.0\.0\.1:560[23]/, 'the node now in use is logged');
   assert.doesNotMatch(log, /guest:guest/, 'without credentials');
 

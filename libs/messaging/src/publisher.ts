@@ -105,7 +105,7 @@ export class Publisher {
       } catch (error) {
         if (error instanceof PublishNackedError) {
           if (attempt >= MAX_PUBLISH_ATTEMPTS) throw error;
-          this.logger.warn({ exchange, routingKey, attempt }, 'broker nacked the publish; publishing again on a new channel');
+          this.logger.debug({ exchange, routingKey, attempt }, 'broker nacked the publish; publishing again on a new channel');
           await sleep(NACK_BACKOFF_MS * 2 ** (attempt - 1));
           continue;
         }
@@ -149,6 +149,7 @@ export class Publisher {
         } else if (isNack(error) && !state.closed) {
           // Seen after a cluster node died: a channel opened during the failover nacked every publish routed to a
           // quorum queue for minutes, while a fresh channel was acked at once. The message is not (fully) enqueued.
+          if (!state.retired) this.logger.warn({ exchange, routingKey, pending: state.pending.size }, 'broker nacked a publish; its channel is retired and the publishes it refuses are sent again on a new one');
           state.retired = true;
           closeWhenDrained(state);
           reject(new PublishNackedError(exchange, routingKey));

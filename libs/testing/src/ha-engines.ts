@@ -187,14 +187,17 @@ export class RabbitCluster {
     await node.waitListening(timeoutMs);
   }
 
+  /** Runs rabbitmqctl against `node` of this cluster (with the cluster's own Erlang cookie). */
+  async ctl(node: EngineNode, args: readonly string[]): Promise<string> {
+    const { stdout } = await runWithEnv(join(RABBITMQ_BIN, 'rabbitmqctl'), ['-n', node.name, ...args], { HOME: join(this.dir, 'home') });
+    return stdout;
+  }
+
   /** Every queue of the default vhost with its ready + unacked messages, as a running node reports them. */
   async listQueues(): Promise<{ name: string; messages: number }[]> {
     const node = this.nodes.find((n) => n.running);
     if (node === undefined) throw new Error('no node of the cluster runs');
-    const { stdout } = await runWithEnv(join(RABBITMQ_BIN, 'rabbitmqctl'), ['-n', node.name, '-q', 'list_queues', 'name', 'messages', '--formatter', 'json'], {
-      HOME: join(this.dir, 'home'),
-    });
-    return JSON.parse(stdout) as { name: string; messages: number }[];
+    return JSON.parse(await this.ctl(node, ['-q', 'list_queues', 'name', 'messages', '--formatter', 'json'])) as { name: string; messages: number }[];
   }
 
   outputs(): string {

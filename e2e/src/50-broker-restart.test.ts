@@ -1,10 +1,10 @@
 // RabbitMQ restarting in the middle of a task (rabbitmqctl stop_app / start_app): the services reconnect and the task
-// completes. The broker is shared with everything else on this machine, so this file runs last and the outage is short.
+// completes. The broker is a node of this file's own (port 5631), so nothing else on the machine sees the outage.
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { frameworkResApk } from '@subpack/testing';
+import { frameworkResApk, RabbitCluster } from '@subpack/testing';
 import {
   channelIds,
   checkChannelApks,
@@ -15,7 +15,6 @@ import {
   fileUrl,
   listTarget,
   packTask,
-  rabbitmqctl,
   storedChannels,
   storedFiles,
   uniqueTaskId,
@@ -26,53 +25,52 @@ import {
 const CHANNELS = 200;
 const OUTAGE_MS = 3000;
 
-let stack: E2eStack;
-let brokerStopped = false;
+let broker: RabbitCluster | undefined;
+let stack: E2eStack | undefined;
 before(async () => {
-  stack = await E2eStack.create('restart');
+  broker = await RabbitCluster.start({ ports: [5631], distBase: 25631, prefix: 'subpack-e2e-restart-' });
+  stack = await E2eStack.create('restart', { amqpUrls: broker.urls() });
 });
 after(async () => {
-  // Whatever happened, leave the shared broker running.
-  if (brokerStopped) await rabbitmqctl(['start_app']);
-  await stack.cleanup();
+  try {
+    await stack?.cleanup();
+  } finally {
+    await broker?.stop();
+  }
 });
 
-// Known defect, found on the combined pipeline: after the broker goes away mid-task, the task does not complete (the
-// same regression the broker-node failover tests found). Skipped, not deleted, so every run reports it until fixed.
-const KNOWN_DEFECT = 'known defect: a task does not complete after the broker goes away mid-task';
-
-test('a broker restart mid-task: the services reconnect and the task completes once', { timeout: 300_000, skip: KNOWN_DEFECT }, async () => {
+test('a broker restart mid-task: the services reconnect and the task completes once', { timeout: 300_000 }, async () => {
+  const s = stack!;
+  const node = broker!.nodes[0]!;
   const master = await frameworkResApk();
-  const targetDir = join(stack.workDir, 'target');
+  const targetDir = join(s.workDir, 'target');
   await mkdir(targetDir);
-  await Promise.all([stack.start('packer', { SUBPACK_BATCH_SIZE: '10' }), stack.start('uploader'), stack.start('retry-scheduler')]);
-  const tap = await stack.eventTap();
+  await Promise.all([s.start('packer', { SUBPACK_BATCH_SIZE: '10' }), s.start('uploader'), s.start('retry-scheduler')]);
+  const tap = await s.eventTap();
 
   const taskId = uniqueTaskId('restart');
   const channels = channelIds(CHANNELS);
-  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels }));
-  await tap.waitFor('10 channels stored', (m) => storedChannels(m, taskId).size >= 10, 120_000, () => stack.describe(tap));
+  await s.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels }));
+  await tap.waitFor('10 channels stored', (m) => storedChannels(m, taskId).size >= 10, 120_000, () => s.describe(tap));
 
-  brokerStopped = true;
-  await rabbitmqctl(['stop_app']);
+  await broker!.ctl(node, ['stop_app']);
   const storedAtStop = storedChannels(tap.messages, taskId).size;
   try {
     await delay(OUTAGE_MS);
   } finally {
-    await rabbitmqctl(['start_app']);
-    brokerStopped = false;
+    await broker!.ctl(node, ['start_app']);
   }
   assert.ok(storedAtStop < CHANNELS, `the broker must stop mid-task (${storedAtStop} of ${CHANNELS} were stored already)`);
   assert.ok(storedAtStop > 0, 'the task had started');
 
-  const [completed] = await stack.waitForEvent(tap, taskId, 'task.completed', 180_000);
+  const [completed] = await s.waitForEvent(tap, taskId, 'task.completed', 180_000);
   await delay(2000); // redelivered work must not complete the task a second time
   assert.equal(eventsFor(tap.messages, taskId, 'task.completed').length, 1, 'exactly one task.completed event');
   assert.equal(completed!.event.status, 'done', JSON.stringify(completed!.event));
   assert.deepEqual([...storedChannels(tap.messages, taskId)].sort(), channels);
   assert.ok(tap.reconnectCount >= 1, 'the outage was real: the event tap itself had to reconnect');
 
-  for (const service of stack.services) {
+  for (const service of s.services) {
     assert.ok(service.running, `${service.label} survived the broker restart\n${service.outputTail()}`);
     await waitFor(`${service.label} ready again`, async () => (await service.get('/health/ready'))?.status === 200, {
       timeoutMs: 30_000,
@@ -89,6 +87,6 @@ test('a broker restart mid-task: the services reconnect and the task completes o
   );
   assert.equal(listing.length, CHANNELS);
   assert.deepEqual(await checkChannelApks(files, 2), []);
-  const status = await stack.status(taskId);
+  const status = await s.status(taskId);
   assert.equal(status.status, 'done', `status: ${JSON.stringify(status)}`);
 });
