@@ -225,7 +225,7 @@ describe('subpack pack', () => {
     await fh.close();
     const summary = await subpack(args.filter((a) => a !== '--json'));
     assert.equal(summary.code, 0, summary.stderr);
-    assert.match(summary.stderr, /packed 2\/2 channels into .* in [\d.]+s: 1 written, 1 kept, 0 failed/);
+    assert.match(summary.stderr, /channels into .* in [\d.]+s: 2 stored \(1 written, 1 kept\), 0 failed, 2 total\n/);
     const replaced = await readFile(xiaomi!.file);
     assert.equal(createHash('sha256').update(replaced).digest('hex'), xiaomi!.sha256, 'the different output holds the channel APK again');
     assert.notEqual((await stat(xiaomi!.file)).ino, before.xiaomi.ino, 'replaced by a rename, not rewritten in place');
@@ -415,7 +415,7 @@ describe('command line details', () => {
     const r = await subpack(['pack', apks.v2Only, '--out', out, '--channel', 'ok', '--channel', 'blocked']);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /channel "blocked" failed/);
-    assert.match(r.stderr, /packed 1\/2 channels/);
+    assert.match(r.stderr, /: 1 stored \(1 written, 0 kept\), 1 failed, 2 total\n/);
     assert.ok(!r.stderr.includes('\x1b') && !r.stderr.includes('\r'), JSON.stringify(r.stderr));
   });
 

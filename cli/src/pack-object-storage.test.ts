@@ -91,14 +91,22 @@ test('pack s3:// → s3://, local → oss://, s3:// → dir, composed or streame
   assert.ok((await readFile(new URL(fromS3!.url!))).equals(expected.get('xiaomi')!.bytes));
 });
 
-test('pack names a missing master object (exit 2) and a missing target bucket (exit 1), never a secret', async () => {
+test('pack names a missing master object and a missing target bucket once, before any channel (exit 2), never a secret', async () => {
   const missing = await subpack(['pack', 's3://rel/masters/none.apk', '--out', 's3://rel/x/', '-c', 'a']);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /master s3:\/\/rel\/masters\/none\.apk does not exist \(bucket rel, key masters\/none\.apk\)/);
-  const noBucket = await subpack(['pack', 's3://rel/masters/app.apk', '--out', 's3://no-bucket/x/', '-c', 'a']);
-  assert.equal(noBucket.code, 1);
-  assert.match(noBucket.stderr, /bucket no-bucket does not exist/);
-  for (const out of [missing.stderr, noBucket.stderr]) assert.ok(!out.includes(moto.env.AWS_SECRET_ACCESS_KEY!));
+  const channels = ['-c', 'a', '-c', 'b', '-c', 'c'];
+  const noBucket = await subpack(['pack', 's3://rel/masters/app.apk', '--out', 's3://no-bucket/x/', ...channels]);
+  assert.equal(noBucket.code, 2, noBucket.stderr);
+  assert.equal(noBucket.stderr, `subpack: target bucket no-bucket does not exist (endpoint ${moto.endpoint})\n`);
+  const fromLocal = await subpack(['pack', master, '--out', 's3://no-bucket/x/', ...channels, '--json']);
+  assert.deepEqual([fromLocal.code, fromLocal.stdout, fromLocal.stderr], [2, '', noBucket.stderr]);
+  const noOssBucket = await subpack(['pack', master, '--out', 'oss://no-oss-bucket/x/', ...channels]);
+  assert.equal(noOssBucket.code, 2, noOssBucket.stderr);
+  assert.equal(noOssBucket.stderr, `subpack: target bucket no-oss-bucket does not exist (endpoint ${oss.env.OSS_ENDPOINT})\n`);
+  for (const out of [missing.stderr, noBucket.stderr, noOssBucket.stderr]) {
+    assert.ok(!out.includes(moto.env.AWS_SECRET_ACCESS_KEY!) && !out.includes('cli-oss-secret'), out);
+  }
 });
 
 test('a rerun to s3:// keeps identical objects and replaces a different one', async () => {
@@ -111,11 +119,14 @@ test('a rerun to s3:// keeps identical objects and replaces a different one', as
   const again = await subpack(args);
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(lines(again.stdout).map((l) => [l.channel, l.outcome]), [['huawei', 'kept'], ['xiaomi', 'kept']]);
+  const quiet = await subpack(args.filter((a) => a !== '--json'));
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.match(quiet.stderr, /^channels into s3:\/\/rel\/rerun\/ in [\d.]+s: 2 stored \(0 written, 2 kept\), 0 failed, 2 total\n$/);
 
   // Another build under the same key: same size, other bytes, other digest in its metadata.
   await s3.send(new PutObjectCommand({ Bucket: 'rel', Key: 'rerun/com.example.large-1.0.0-xiaomi.apk', Body: Buffer.alloc(want.get('xiaomi')!.length, 7) }));
   const summary = await subpack(args.filter((a) => a !== '--json'));
   assert.equal(summary.code, 0, summary.stderr);
-  assert.match(summary.stderr, /packed 2\/2 channels into s3:\/\/rel\/rerun\/ in [\d.]+s: 1 written, 1 kept, 0 failed/);
+  assert.match(summary.stderr, /^channels into s3:\/\/rel\/rerun\/ in [\d.]+s: 2 stored \(1 written, 1 kept\), 0 failed, 2 total\n$/);
   for (const l of lines(first.stdout)) assert.ok((await s3Object(l.url!)).equals(want.get(l.channel)!), `${l.url} holds the channel's APK again`);
 });

@@ -50,6 +50,8 @@ export async function packCommand(argv: string[]): Promise<number> {
     process.stderr.write(`subpack: ${line}\n`);
   };
   const target = openTarget(locationUrl(values.out, 'directory'), { compose: !values['no-compose'], log });
+  // A missing bucket is one line before any work, not the same failure once per channel.
+  await target.check();
   const started = Date.now();
   let done = 0;
   const { results, failures } = await packChannels(
@@ -75,9 +77,10 @@ export async function packCommand(argv: string[]): Promise<number> {
   if (!values.quiet && !values.json) {
     const secs = (Date.now() - started) / 1000;
     const kept = results.filter((r) => r.outcome === 'kept').length;
+    // The counts read as `subpack status` gives them; a kept output already held these exact bytes and was not written.
     process.stderr.write(
-      `packed ${results.length}/${channels.length} channels into ${values.out} in ${secs.toFixed(2)}s: ` +
-        `${results.length - kept} written, ${kept} kept, ${failures.length} failed\n`,
+      `channels into ${values.out} in ${secs.toFixed(2)}s: ${results.length} stored (${results.length - kept} written, ${kept} kept), ` +
+        `${failures.length} failed, ${channels.length} total\n`,
     );
     const spaced = idsWithSpaces(channels);
     if (spaced.length > 0) {

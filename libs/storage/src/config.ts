@@ -189,6 +189,20 @@ export function storeIdentity(s: StoreSettings): string {
   return [s.scheme, s.endpoint ?? 'default', s.region ?? '', s.credentials?.accessKeyId ?? 'chain'].join('|');
 }
 
+/** Where a store is, for messages: its endpoint without user info, or the provider's default for the region. */
+export function storeWhere(s: StoreSettings): string {
+  if (s.endpoint) {
+    try {
+      const u = new URL(s.endpoint);
+      return `endpoint ${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+    } catch {
+      return 'the configured endpoint';
+    }
+  }
+  const provider = s.scheme === 's3' ? 'S3' : 'OSS';
+  return `the ${provider} endpoint${s.region ? ` of region ${s.region}` : ''}`;
+}
+
 /** Values that must never appear in a message. */
 export function secretsOf(s: StoreSettings): string[] {
   return s.credentials ? [s.credentials.secretAccessKey] : [];

@@ -5,13 +5,16 @@
  */
 export class StorageError extends Error {
   override readonly name: string = 'StorageError';
+  /** The store's error code (NoSuchBucket, AccessDenied...), when a store gave one. */
+  readonly code: string | undefined;
 
   constructor(
     message: string,
     readonly permanent: boolean,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { code?: string },
   ) {
     super(message, options);
+    this.code = options?.code;
   }
 }
 
@@ -61,7 +64,7 @@ export function storageError(what: string, failure: StoreFailure, secrets: reado
   const permanent = PERMANENT_CODES.has(failure.code) || (failure.status !== undefined && failure.status >= 400 && failure.status < 500 && failure.status !== 408 && failure.status !== 429);
   const detail = failure.message && failure.message !== failure.code ? `: ${failure.message}` : '';
   const status = failure.status !== undefined ? ` (HTTP ${failure.status})` : '';
-  return new StorageError(redact(`${what} failed: ${failure.code}${status}${detail}`, secrets), permanent);
+  return new StorageError(redact(`${what} failed: ${failure.code}${status}${detail}`, secrets), permanent, { code: failure.code });
 }
 
 /** Masks every non-trivial secret that occurs in `text`. */

@@ -29,6 +29,9 @@ export class FileTarget implements ChannelTarget {
     return this.dir;
   }
 
+  /** A missing directory is created with the first channel; every other problem is the file system's, per file. */
+  async check(): Promise<void> {}
+
   private pathOf(name: string): string {
     return join(this.dir, name);
   }

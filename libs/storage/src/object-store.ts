@@ -28,6 +28,9 @@ export interface CompletedPart {
 /** Either bytes in memory or a stream of exactly `length` bytes. */
 export type PartBody = Buffer | Readable;
 
+/** What a call was for, as its error says: the master is read, the target written. */
+export type AccessVerb = 'reading' | 'writing';
+
 /**
  * The handful of object-store calls composition needs, one adapter per provider SDK. Errors are StorageErrors that
  * name the bucket and key; a missing object on head() is null, not an error.
@@ -38,7 +41,13 @@ export interface ObjectStore {
   readonly identity: string;
   /** Request body bytes this client has sent, for the benchmark's bytes-per-channel figure. */
   readonly sentBytes: number;
-  head(bucket: string, key: string): Promise<ObjectHead | null>;
+  /** `verb` phrases its error: 'writing' when the object looked up is an output about to be written. */
+  head(bucket: string, key: string, verb?: AccessVerb): Promise<ObjectHead | null>;
+  /**
+   * True only when the store says the bucket does not exist; false when it exists, or when these credentials may not
+   * ask (a key allowed to write objects need not be allowed to look at the bucket).
+   */
+  bucketMissing(bucket: string): Promise<boolean>;
   /** Bytes [start, end) of the object, failing if its ETag is no longer `ifMatch`. */
   getRange(bucket: string, key: string, start: number, end: number, ifMatch?: string): Promise<Readable>;
   createUpload(bucket: string, key: string, metadata: Record<string, string>, contentType: string): Promise<string>;

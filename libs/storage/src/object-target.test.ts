@@ -217,6 +217,30 @@ test('S3: a missing bucket or key is a clear permanent error naming both', async
   await assert.rejects(openTarget('s3://no-such-out/x/').store(req), (e: unknown) => e instanceof StorageError && e.permanent && /no-such-out/.test(e.message));
 });
 
+test('a missing target bucket reads the same from the check and from a channel write, says writing, and is permanent', async () => {
+  const req = await requestFor('s3://masters/app/large.apk', 'nobucket');
+  const said = `target bucket no-such-out does not exist (endpoint ${moto.endpoint})`;
+  const missing = (e: unknown): boolean => e instanceof StorageError && e.permanent && e.message === said;
+  await assert.rejects(openTarget('s3://no-such-out/x/').check(), missing);
+  await assert.rejects(openTarget('s3://no-such-out/x/').existing(req), missing);
+  await openTarget('s3://out/x/').check();
+  await openTarget(pathToFileURL(join(dir, 'not-yet')).href).check();
+
+  const ossReq = await requestFor('oss://oss-masters/app/large.apk', 'nobucket');
+  const ossSaid = `target bucket no-such-oss-out does not exist (endpoint ${oss.endpoint})`;
+  await assert.rejects(openTarget('oss://no-such-oss-out/x/').check(), (e: unknown) => e instanceof StorageError && e.permanent && e.message === ossSaid);
+  await openTarget('oss://oss-out/x/').check();
+  // OSS answers a HEAD in a missing bucket as a missing key: the write that follows is what finds out.
+  const ossTarget = openTarget('oss://no-such-oss-out/x/');
+  assert.equal(await ossTarget.existing(ossReq), null);
+  await assert.rejects(ossTarget.store(ossReq), (e: unknown) => e instanceof StorageError && e.permanent && e.message === ossSaid);
+
+  // Refused keys: the target's object is named as being written, the master's as being read.
+  const wrong = new OssStore({ ...storeSettings('oss', 'oss-out', 'x/'), credentials: { accessKeyId: 'oss-key-id', secretAccessKey: 'wrong-secret-value-999' } });
+  await assert.rejects(new ObjectTarget('oss://oss-out/x/', wrong, 'oss-out', 'x/').existing(ossReq), /^StorageError: writing oss:\/\/oss-out\/x\/nobucket\.apk failed: SignatureDoesNotMatch/);
+  await assert.rejects(wrong.head('oss-masters', 'app/large.apk'), /^StorageError: reading oss:\/\/oss-masters\/app\/large\.apk failed: SignatureDoesNotMatch/);
+});
+
 test('OSS (fake, V4-signed): composed with uploadPartCopy, streamed below 100 KB, byte-identical', async () => {
   const req = await requestFor('oss://oss-masters/app/large.apk', 'huawei');
   const target = openTarget('oss://oss-out/rel/') as ObjectTarget;

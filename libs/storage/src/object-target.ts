@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { StorageError } from './errors';
+import { secretsOf, storeWhere } from './config';
+import { StorageError, redact } from './errors';
 import { ObjectMaster, type MasterSource } from './master-source';
 import type { CompletedPart, ObjectStore } from './object-store';
 import { APK_CONTENT_TYPE, requiredDigests, type ChannelTarget, type StoredObject, type StoreRequest, type TargetOptions } from './target';
@@ -58,15 +59,45 @@ export class ObjectTarget implements ChannelTarget {
     return objectUrl(this.objects.settings.scheme, this.bucket, key);
   }
 
+  async check(): Promise<void> {
+    if (await this.objects.bucketMissing(this.bucket)) throw this.missingBucket();
+  }
+
+  /** The same words wherever a missing target bucket shows up: the CLI's check and every channel's write. */
+  private missingBucket(): StorageError {
+    const where = redact(storeWhere(this.objects.settings), secretsOf(this.objects.settings));
+    return new StorageError(`target bucket ${this.bucket} does not exist (${where})`, true, { code: 'NoSuchBucket' });
+  }
+
+  /**
+   * Runs a step of writing into this target; a missing bucket fails it with the words check() uses. Only the bucket
+   * itself is trusted for that: a NoSuchBucket may be about a copy source, and OSS answers a HEAD in a missing bucket
+   * as if only the key were missing.
+   */
+  private async writing<T>(step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      if (err instanceof StorageError && err.code === 'NoSuchBucket' && (await this.objects.bucketMissing(this.bucket).catch(() => false))) {
+        throw this.missingBucket();
+      }
+      throw err;
+    }
+  }
+
   /** An object with this channel's sha256 in its metadata and the right size was written by an earlier delivery. */
   async existing(req: StoreRequest): Promise<StoredObject | null> {
     const key = this.keyOf(req.name);
-    const head = await this.objects.head(this.bucket, key);
+    const head = await this.writing(() => this.objects.head(this.bucket, key, 'writing'));
     if (!head || head.size !== req.plan.size || head.metadata.sha256 !== requiredDigests(req).sha256) return null;
     return { url: this.urlOf(key), bytes: head.size };
   }
 
-  async store(req: StoreRequest): Promise<StoredObject> {
+  store(req: StoreRequest): Promise<StoredObject> {
+    return this.writing(() => this.storeOnce(req));
+  }
+
+  private async storeOnce(req: StoreRequest): Promise<StoredObject> {
     const key = this.keyOf(req.name);
     const refusal = this.compositionRefusal(req);
     if (refusal === null) {
@@ -110,11 +141,11 @@ export class ObjectTarget implements ChannelTarget {
     let copy = this.masterCopies.get(key);
     if (!copy) {
       copy = (async () => {
-        let head = await this.objects.head(this.bucket, key);
+        let head = await this.objects.head(this.bucket, key, 'writing');
         if (!head || head.size !== master.size || head.metadata.sha256 !== sha256) {
           this.log(`${this.url}: uploading the master ${master.url} once to ${this.urlOf(key)}, to compose channels from it`);
           await this.uploadParts(key, { sha256 }, master.size, (start, end) => master.stream(start, end));
-          head = await this.objects.head(this.bucket, key);
+          head = await this.objects.head(this.bucket, key, 'writing');
           if (!head) throw new StorageError(`${this.urlOf(key)} is missing right after its upload completed`, false);
         }
         return { bucket: this.bucket, key, etag: head.etag };
@@ -184,7 +215,7 @@ export class ObjectTarget implements ChannelTarget {
     }
     if (resumed) {
       // A reused upload carries the metadata it was started with; if that was another build of this key, redo it.
-      const head = await this.objects.head(this.bucket, key);
+      const head = await this.objects.head(this.bucket, key, 'writing');
       if (head?.metadata.sha256 !== requiredDigests(req).sha256) await this.composed(req, key, source, false);
     }
   }

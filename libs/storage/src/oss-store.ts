@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
 import { secretsOf, storeIdentity, type StoreSettings } from './config';
 import { StorageError, storageError, type StoreFailure } from './errors';
-import { normaliseEtag, type CompletedPart, type ObjectHead, type ObjectStore, type PartBody, type PartInfo, type UploadInfo } from './object-store';
+import { normaliseEtag, type AccessVerb, type CompletedPart, type ObjectHead, type ObjectStore, type PartBody, type PartInfo, type UploadInfo } from './object-store';
 
 interface OssError {
   code?: string;
@@ -75,7 +75,7 @@ export class OssStore implements ObjectStore {
     }
   }
 
-  async head(bucket: string, key: string): Promise<ObjectHead | null> {
+  async head(bucket: string, key: string, verb: AccessVerb = 'reading'): Promise<ObjectHead | null> {
     try {
       const out = await this.client(bucket).head(key);
       const headers = (out.res as unknown as ResponseHeaders['res']).headers;
@@ -86,7 +86,20 @@ export class OssStore implements ObjectStore {
       if (err instanceof StorageError) throw err;
       const f = failureOf(err);
       if (f.code === 'NoSuchKey') return null;
-      throw storageError(`reading ${url(bucket, key)}`, f, this.secrets);
+      throw storageError(`${verb} ${url(bucket, key)}`, f, this.secrets);
+    }
+  }
+
+  async bucketMissing(bucket: string): Promise<boolean> {
+    try {
+      await this.client(bucket).getBucketInfo(bucket);
+      return false;
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      const f = failureOf(err);
+      if (f.code === 'NoSuchBucket') return true;
+      if (f.status === 403) return false;
+      throw storageError(`looking up bucket oss://${bucket}`, f, this.secrets);
     }
   }
 

@@ -15,7 +15,7 @@ import {
 import type { Readable } from 'node:stream';
 import { secretsOf, storeIdentity, type StoreSettings } from './config';
 import { storageError, type StoreFailure } from './errors';
-import { normaliseEtag, type CompletedPart, type ObjectHead, type ObjectStore, type PartBody, type PartInfo, type UploadInfo } from './object-store';
+import { normaliseEtag, type AccessVerb, type CompletedPart, type ObjectHead, type ObjectStore, type PartBody, type PartInfo, type UploadInfo } from './object-store';
 
 function failureOf(err: unknown): StoreFailure {
   if (err instanceof S3ServiceException) {
@@ -61,22 +61,31 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async head(bucket: string, key: string): Promise<ObjectHead | null> {
+  async head(bucket: string, key: string, verb: AccessVerb = 'reading'): Promise<ObjectHead | null> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       return { size: out.ContentLength ?? 0, etag: normaliseEtag(out.ETag), metadata: out.Metadata ?? {} };
     } catch (err) {
       const f = failureOf(err);
-      if (f.status !== 404) throw storageError(`reading ${url(bucket, key)}`, f, this.secrets);
+      if (f.status !== 404) throw storageError(`${verb} ${url(bucket, key)}`, f, this.secrets);
     }
     // HEAD answers 404 without a body for a missing bucket too; ask the bucket so the error says which is missing.
-    try {
-      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
-    } catch (err) {
-      const f = failureOf(err);
-      throw storageError(`reading ${url(bucket, key)}`, f.status === 404 ? { code: 'NoSuchBucket', status: 404, message: `bucket ${bucket} does not exist` } : f, this.secrets);
+    if (await this.bucketMissing(bucket)) {
+      throw storageError(`${verb} ${url(bucket, key)}`, { code: 'NoSuchBucket', status: 404, message: `bucket ${bucket} does not exist` }, this.secrets);
     }
     return null;
+  }
+
+  async bucketMissing(bucket: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+      return false;
+    } catch (err) {
+      const f = failureOf(err);
+      if (f.status === 404) return true;
+      if (f.status === 403) return false;
+      throw storageError(`looking up bucket s3://${bucket}`, f, this.secrets);
+    }
   }
 
   async getRange(bucket: string, key: string, start: number, end: number, ifMatch?: string): Promise<Readable> {

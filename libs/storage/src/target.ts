@@ -47,6 +47,11 @@ export interface ChannelTarget {
   readonly root: string;
   /** Object stores record each channel's digests and compose from a content-addressed copy of a local master. */
   readonly needsDigests: boolean;
+  /**
+   * Fails with a permanent StorageError when nothing can be written at all (an object-store target whose bucket does
+   * not exist), so a caller with many channels says it once instead of failing each one.
+   */
+  check(): Promise<void>;
   /** An object that already holds exactly these bytes, so a redelivery can skip the write. */
   existing(req: StoreRequest): Promise<StoredObject | null>;
   store(req: StoreRequest): Promise<StoredObject>;

@@ -191,6 +191,9 @@ export class FakeOss {
     const bucket = this.bucket(bucketName);
     const uploadId = q.get('uploadId');
     if (method === 'GET' && key === '' && q.has('uploads')) return this.listUploads(res, bucketName, q.get('prefix') ?? '');
+    if (method === 'GET' && key === '' && q.has('bucketInfo')) {
+      return xmlReply(res, `<BucketInfo><Bucket><Name>${bucketName}</Name><Location>oss-${this.opts.region}</Location></Bucket></BucketInfo>`);
+    }
     if (method === 'POST' && q.has('uploads')) {
       const id = randomBytes(16).toString('hex').toUpperCase();
       this.uploads.set(id, { bucket: bucketName, key, meta: metaOf(req), contentType: String(req.headers['content-type'] ?? ''), initiated: new Date(), parts: new Map() });
