@@ -84,6 +84,13 @@ export class E2eStack {
 
   /** Starts a service process and waits until it is ready; `env` adds or overrides variables (e.g. SUBPACK_BATCH_SIZE). */
   async start(name: ServiceName, env: Record<string, string> = {}, readyTimeoutMs = 30_000): Promise<ServiceProcess> {
+    const service = await this.launch(name, env);
+    await service.waitReady(readyTimeoutMs);
+    return service;
+  }
+
+  /** Starts a service process without waiting for it to be ready (for a test that watches readiness itself). */
+  async launch(name: ServiceName, env: Record<string, string> = {}): Promise<ServiceProcess> {
     if (this.closed) throw new Error(`cannot start ${name}: the stack was cleaned up`);
     const n = (this.counters.get(name) ?? 0) + 1;
     this.counters.set(name, n);
@@ -93,7 +100,6 @@ export class E2eStack {
     });
     // Tracked before it is ready, so cleanup also kills a service whose start is still pending when a test fails.
     this.services.push(service);
-    await service.waitReady(readyTimeoutMs);
     return service;
   }
 

@@ -47,6 +47,9 @@ export interface ConnectionManagerEvents {
   state: [state: ConnectionState, previous: ConnectionState];
   connected: [connection: ChannelModel, node: string];
   disconnected: [error: unknown];
+  /** The broker stopped reading what this connection publishes (a memory or disk alarm), with its reason. */
+  blocked: [reason: string];
+  unblocked: [];
   closed: [];
 }
 
@@ -86,6 +89,7 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
   /** The node tried first on the next connect: the one after the node last connected to (or last tried). */
   private nextNode = 0;
   private nodeValue?: string;
+  private blockedReason?: string;
 
   constructor(private readonly options: AmqpConnectionOptions) {
     super();
@@ -111,6 +115,14 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
   /** The node of the live connection (`host:port`, no credentials), or undefined while not connected. */
   get node(): string | undefined {
     return this.connection === undefined ? undefined : this.nodeValue;
+  }
+
+  /**
+   * Why the broker blocks the live connection (connection.blocked, e.g. "low on memory"), or undefined. RabbitMQ tells
+   * a connection only when it publishes during an alarm, and lifts it with connection.unblocked.
+   */
+  get blocked(): string | undefined {
+    return this.connection === undefined ? undefined : this.blockedReason;
   }
 
   /** Starts connecting; resolves once connected with the topology declared. */
@@ -276,6 +288,8 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
     }
     this.connection = connection;
     this.nodeValue = node;
+    // A new connection starts unblocked; the broker says so again at its first publish if the alarm still holds.
+    this.blockedReason = undefined;
     this.everConnected = true;
     this.lastError = undefined;
     this.setState('connected');
@@ -290,8 +304,19 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
   private watch(connection: ChannelModel): { closed: boolean } {
     const liveness = { closed: false };
     connection.on('error', (error: unknown) => this.logger.warn({ error: describeError(error) }, 'RabbitMQ connection error'));
-    connection.on('blocked', (reason: unknown) => this.logger.warn({ reason }, 'RabbitMQ blocked the connection (resource alarm)'));
-    connection.on('unblocked', () => this.logger.info({}, 'RabbitMQ unblocked the connection'));
+    connection.on('blocked', (reason: unknown) => {
+      const text = typeof reason === 'string' && reason !== '' ? reason : 'resource alarm';
+      this.logger.warn({ reason: text }, `RabbitMQ blocked the connection: ${text} (a memory or disk alarm)`);
+      if (this.connection !== connection) return;
+      this.blockedReason = text;
+      this.emit('blocked', text);
+    });
+    connection.on('unblocked', () => {
+      this.logger.info({}, 'RabbitMQ unblocked the connection');
+      if (this.connection !== connection || this.blockedReason === undefined) return;
+      this.blockedReason = undefined;
+      this.emit('unblocked');
+    });
     connection.once('close', (error: unknown) => {
       liveness.closed = true;
       if (this.connection === connection) this.onConnectionLost(error);

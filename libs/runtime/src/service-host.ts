@@ -143,6 +143,9 @@ async function startService<S extends Record<string, Field<unknown>>>(
     name: 'rabbitmq',
     check: async () => {
       if (manager.state !== 'connected') throw new Error(`connection ${manager.state}`);
+      // Publishes would hang until the alarm clears: take no more work meanwhile.
+      const blocked = manager.blocked;
+      if (blocked !== undefined) throw new Error(`the broker blocks this connection: ${blocked} (a memory or disk alarm)`);
     },
   };
   const redisCheck: ReadinessCheck = {
