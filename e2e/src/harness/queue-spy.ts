@@ -32,20 +32,29 @@ export class QueueSpy {
   private closed = false;
   private reconnects = 0;
 
+  private next = 0;
+
   private constructor(
-    private readonly amqpUrl: string,
+    private readonly amqpUrls: readonly string[],
     readonly queue: string,
     private readonly binding: SpyBinding,
   ) {}
 
-  static async open(amqpUrl: string, name: string, binding: SpyBinding): Promise<QueueSpy> {
-    const spy = new QueueSpy(amqpUrl, `e2e.spy.${name}.${randomBytes(3).toString('hex')}`, binding);
+  /**
+   * Given the nodes of a cluster, the spy's queue is a quorum queue and the spy reconnects to the next node that
+   * answers, so it keeps recording while any one node is down.
+   */
+  static async open(amqpUrls: string | readonly string[], name: string, binding: SpyBinding): Promise<QueueSpy> {
+    const urls = typeof amqpUrls === 'string' ? [amqpUrls] : amqpUrls;
+    const spy = new QueueSpy(urls, `e2e.spy.${name}.${randomBytes(3).toString('hex')}`, binding);
     await spy.attach();
     return spy;
   }
 
   private async attach(): Promise<void> {
-    const connection = await connect(this.amqpUrl, CONNECT_OPTIONS);
+    const url = this.amqpUrls[this.next % this.amqpUrls.length]!;
+    this.next += 1;
+    const connection = await connect(url, CONNECT_OPTIONS);
     this.connection = connection;
     connection.on('error', () => undefined);
     connection.on('close', () => {
@@ -55,7 +64,7 @@ export class QueueSpy {
     channel.on('error', () => undefined);
     // The exchange must already exist: the services declare the topology; checking it catches a wrong vhost early.
     await channel.checkExchange(this.binding.exchange);
-    await channel.assertQueue(this.queue, { durable: true });
+    await channel.assertQueue(this.queue, { durable: true, ...(this.amqpUrls.length > 1 ? { arguments: { 'x-queue-type': 'quorum' } } : {}) });
     await channel.bindQueue(this.queue, this.binding.exchange, this.binding.routingKey ?? '', this.binding.arguments);
     await channel.prefetch(200);
     await channel.consume(this.queue, (message) => {

@@ -104,7 +104,9 @@ export class E2eStack {
   }
 
   async spy(name: string, binding: SpyBinding): Promise<QueueSpy> {
-    const spy = await QueueSpy.open(this.amqpUrl, name, binding);
+    // On a cluster the spy starts on the last node (the services start on the first) and follows the others.
+    const urls = this.options.amqpUrls === undefined ? this.amqpUrl : [...this.options.amqpUrls].reverse();
+    const spy = await QueueSpy.open(urls, name, binding);
     this.spies.push(spy);
     return spy;
   }
