@@ -5,13 +5,24 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { ALLOWLIST_SETTING, HostAllowlist, sendRequest } from '@subpack/notify';
 
 const BIN = resolve(__dirname, '..', 'bin', 'subpack.js');
 
-function subpack(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the CLI with the notifier's allowlist set to `allowed` (127.0.0.1, the test receiver, unless told otherwise; null: unset). */
+function subpack(args: string[], allowed: string | null = '127.0.0.1'): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env[ALLOWLIST_SETTING];
+  if (allowed !== null) env[ALLOWLIST_SETTING] = allowed;
   return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [BIN, ...args], { env }, (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
   });
+}
+
+/** Why the notifier's sender refuses `url` under `allowed`, or undefined when it would send. */
+async function notifierRefusal(url: string, allowed: string): Promise<string | undefined> {
+  const outcome = await sendRequest({ url, headers: {}, body: '{}' }, { allowlist: HostAllowlist.parse(allowed), timeoutMs: 5000, maxResponseBytes: 1024 });
+  return outcome.ok || outcome.status !== undefined ? undefined : outcome.reason;
 }
 
 describe('subpack notify test', () => {
@@ -55,15 +66,44 @@ describe('subpack notify test', () => {
     assert.equal(robot.stderr, 'subpack: not delivered: dingtalk refused the message: code 310000 (keywords not in content)\n');
   });
 
+  it('refuses what the notifier refuses under SUBPACK_NOTIFY_ALLOWED_HOSTS, with the same reason', async () => {
+    const url = `${base}/allow`;
+    const localhost = url.replace('127.0.0.1', 'localhost');
+    for (const [target, allowed] of [[url, null], [url, ''], [url, 'hooks.example.com,*.example.com'], [localhost, 'localhost']] as const) {
+      const reason = await notifierRefusal(target, allowed ?? '');
+      assert.ok(reason !== undefined, `the notifier refuses ${target} under ${String(allowed)}`);
+      const run = await subpack(['notify', 'test', target], allowed);
+      assert.deepEqual([run.code, run.stderr], [1, `subpack: not delivered: ${reason}\n`]);
+    }
+    assert.equal(received.filter((r) => r.path === '/allow').length, 0, 'a refused delivery makes no request');
+    const allowed = await subpack(['notify', 'test', url], 'hooks.example.com, 127.0.0.1');
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal(received.filter((r) => r.path === '/allow').length, 1);
+    const bad = await subpack(['notify', 'test', url], 'http://hooks.example.com/');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^subpack: SUBPACK_NOTIFY_ALLOWED_HOSTS entry 1 \("http:\/\/hooks\.example\.com\/"\) must be a host name/);
+  });
+
+  it('says what came back from a receiver that is not the robot the format names', async () => {
+    const run = await subpack(['notify', 'test', `${base}/not-a-robot`, '--format', 'dingtalk']);
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr, "subpack: not delivered: the receiver answered HTTP 204 with an empty body, not a dingtalk robot's reply (the notifier would retry this)\n");
+  });
+
   it('names bad arguments', async () => {
     const format = await subpack(['notify', 'test', `${base}/hook`, '--format', 'slack']);
     assert.equal(format.code, 2);
     assert.match(format.stderr, /--format must be one of json, dingtalk, wecom, feishu/);
     const secret = await subpack(['notify', 'test', `${base}/hook`, '--secret', 'plain']);
     assert.equal(secret.code, 2);
-    assert.equal(secret.stderr, 'subpack: subscription[0].secret: must be a Standard Webhooks secret: whsec_ followed by base64\n');
+    assert.equal(secret.stderr, 'subpack: --secret: must be a Standard Webhooks secret: whsec_ followed by base64\n');
+    const control = await subpack(['notify', 'test', `${base}/hook`, '--format', 'dingtalk', '--secret', 'a\nb']);
+    assert.deepEqual([control.code, control.stderr], [2, 'subpack: --secret: must not contain control or invisible characters\n']);
+    const wecom = await subpack(['notify', 'test', `${base}/hook`, '--format', 'wecom', '--secret', 'x']);
+    assert.deepEqual([wecom.code, wecom.stderr], [2, 'subpack: wecom robots take no secret (the key is in the URL)\n']);
     const url = await subpack(['notify', 'test', 'ftp://x.example/']);
     assert.equal(url.code, 2);
-    assert.match(url.stderr, /subscription\[0\]\.url: must be an http:\/\/ or https:\/\/ URL/);
+    assert.match(url.stderr, /^subpack: <url>: must be an http:\/\/ or https:\/\/ URL/);
+    for (const run of [secret, control, wecom, url]) assert.doesNotMatch(run.stderr, /subscription/);
   });
 });

@@ -78,6 +78,8 @@ ${BROKER_NOTE}`,
   --format <f>         json (Standard Webhooks, default), dingtalk, wecom or feishu
   --secret <secret>    whsec_<base64> for json, the robot's signing secret for dingtalk and feishu
   --timeout <seconds>  how long to wait for the answer (default 10)
+The receiver's host must be on SUBPACK_NOTIFY_ALLOWED_HOSTS, checked as the notifier checks it (private and
+loopback addresses only when the address itself is listed): a receiver the notifier would refuse is refused here.
 Exit 0 when the receiver accepted it (2xx, and errcode/code 0 for robots); 1 with the reason otherwise.
 `,
   },

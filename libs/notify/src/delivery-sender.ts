@@ -67,7 +67,7 @@ export class DeliverySender {
     const request = renderRequest({ deliveryId: delivery.deliveryId, taskId: delivery.taskId, events, subscription, facts, now: new Date() });
     const outcome = await sendRequest(request, this.deps.send);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const problem = outcome.ok ? robotReplyProblem(subscription.format, outcome.body) : outcome;
+    const problem = outcome.ok ? robotReplyProblem(subscription.format, outcome.status, outcome.body) : outcome;
     if (problem === undefined) {
       this.deps.report({ ...base, outcome: 'delivered', seconds });
       return;

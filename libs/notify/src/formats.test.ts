@@ -77,11 +77,16 @@ describe('robot formats', () => {
   });
 
   it('read the error code robots answer with HTTP 200', () => {
-    assert.equal(robotReplyProblem('dingtalk', '{"errcode":0,"errmsg":"ok"}'), undefined);
-    assert.deepEqual(robotReplyProblem('dingtalk', '{"errcode":310000,"errmsg":"sign not match"}'), { permanent: true, reason: 'dingtalk refused the message: code 310000 (sign not match)' });
-    assert.equal(robotReplyProblem('wecom', '{"errcode":45009,"errmsg":"api freq out of limit"}')?.permanent, false);
-    assert.equal(robotReplyProblem('feishu', '{"code":0,"msg":"success"}'), undefined);
-    assert.equal(robotReplyProblem('feishu', '{"code":19021,"msg":"sign match fail"}')?.permanent, true);
-    assert.equal(robotReplyProblem('json', 'anything'), undefined);
+    assert.equal(robotReplyProblem('dingtalk', 200, '{"errcode":0,"errmsg":"ok"}'), undefined);
+    assert.deepEqual(robotReplyProblem('dingtalk', 200, '{"errcode":310000,"errmsg":"sign not match"}'), { permanent: true, reason: 'dingtalk refused the message: code 310000 (sign not match)' });
+    assert.equal(robotReplyProblem('wecom', 200, '{"errcode":45009,"errmsg":"api freq out of limit"}')?.permanent, false);
+    assert.equal(robotReplyProblem('feishu', 200, '{"code":0,"msg":"success"}'), undefined);
+    assert.equal(robotReplyProblem('feishu', 200, '{"code":19021,"msg":"sign match fail"}')?.permanent, true);
+    assert.equal(robotReplyProblem('json', 200, 'anything'), undefined);
+    // A URL that is not the robot's: what came back is named, not an undefined code.
+    assert.deepEqual(robotReplyProblem('dingtalk', 200, '{"ok":true}'), { permanent: true, reason: "the receiver answered HTTP 200 with JSON without an errcode, not a dingtalk robot's reply" });
+    assert.deepEqual(robotReplyProblem('feishu', 201, '[]'), { permanent: true, reason: "the receiver answered HTTP 201 with JSON without a code, not a feishu robot's reply" });
+    assert.deepEqual(robotReplyProblem('wecom', 204, ''), { permanent: false, reason: "the receiver answered HTTP 204 with an empty body, not a wecom robot's reply" });
+    assert.equal(robotReplyProblem('dingtalk', 200, '<html>')?.reason, "the receiver answered HTTP 200 with a body that is not JSON, not a dingtalk robot's reply");
   });
 });

@@ -181,20 +181,23 @@ const ROBOT_RATE_LIMIT_CODES: ReadonlySet<number> = new Set([130101, 45009, 1123
 
 /**
  * Robots answer HTTP 200 with an error code in the body (DingTalk and WeCom `errcode`, Feishu `code`); 0 means sent.
- * Returns undefined for success and for json receivers, whose status code alone counts.
+ * Returns undefined for success and for json receivers, whose status code alone counts. A body without the code is
+ * not a robot's reply at all (a URL that is not the robot's): the reason says what came back instead.
  */
-export function robotReplyProblem(format: NotifyFormat, body: string): ReplyProblem | undefined {
+export function robotReplyProblem(format: NotifyFormat, status: number, body: string): ReplyProblem | undefined {
   if (format === 'json') return undefined;
+  const notARobot = (what: string): string => `the receiver answered HTTP ${status} with ${what}, not a ${format} robot's reply`;
   let reply: unknown;
   try {
     reply = JSON.parse(body);
   } catch {
-    return { permanent: false, reason: `${format} answered with a body that is not JSON` };
+    return { permanent: false, reason: notARobot(body.trim() === '' ? 'an empty body' : 'a body that is not JSON') };
   }
   const fields = reply !== null && typeof reply === 'object' ? (reply as Record<string, unknown>) : {};
   const code = format === 'feishu' ? (fields.code ?? fields.StatusCode) : fields.errcode;
   if (code === 0) return undefined;
+  if (typeof code !== 'number') return { permanent: true, reason: notARobot(`JSON without ${format === 'feishu' ? 'a code' : 'an errcode'}`) };
   const message = fields.errmsg ?? fields.msg ?? fields.StatusMessage;
   const text = `${format} refused the message: code ${String(code)}${typeof message === 'string' ? ` (${clip(message)})` : ''}`;
-  return { permanent: !(typeof code === 'number' && ROBOT_RATE_LIMIT_CODES.has(code)), reason: text };
+  return { permanent: !ROBOT_RATE_LIMIT_CODES.has(code), reason: text };
 }
