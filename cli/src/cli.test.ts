@@ -324,6 +324,19 @@ describe('bad input gets one clear line and exit code 2', () => {
     assertOneLineError(await subpack(['pack', apks.v2Only, '--out', outDir(), '--channels', file]), /dupes\.txt line 4: channel "huawei" is listed more than once \(first on line 1\)/);
   });
 
+  test('an id given with --channel and again in the file, or twice with --channel, names where each was given', async () => {
+    const file = join(dir, 'also-option.txt');
+    await writeFile(file, '# stores\nhuawei\n\noppo\n');
+    assertOneLineError(
+      await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'xiaomi', '--channel', 'oppo', '--channels', file]),
+      /^subpack: .*also-option\.txt line 4: channel "oppo" is listed more than once \(also given with --channel\)\n$/,
+    );
+    assertOneLineError(
+      await subpack(['pack', apks.v2Only, '--out', outDir(), '--channel', 'oppo,campaign=a', '--channel', 'oppo,campaign=b']),
+      /^subpack: --channel: channel "oppo" is listed more than once \(also given with --channel\)\n$/,
+    );
+  });
+
   test('inner spaces are allowed and mentioned once in the summary', async () => {
     const out = outDir();
     const r = await subpack(['pack', apks.v2Only, '--out', out, '--channel', 'Huawei Store', '--channel', 'App Gallery', '--channel', 'oppo', '--name', '{channel}.apk']);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { idsWithSpaces, packChannels, parseChannelList, parseChannelOption, parseExtra, type ChannelSpec, type PackedChannel } from '@subpack/pack';
+import { idsWithSpaces, packChannels, parseChannelArguments, parseExtra, type PackedChannel } from '@subpack/pack';
 import { MasterUnavailableError, locationUrl, openMaster, openTarget } from '@subpack/storage';
 import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, PACK_FORMATS, isPackFormat, quoted, type Extras } from '@subpack/rules';
 import { ProgressBar } from '../progress';
@@ -34,14 +34,14 @@ export async function packCommand(argv: string[]): Promise<number> {
     const [k, v] = parseExtra(e, '--extra');
     extras[k] = v;
   }
-  const channels: ChannelSpec[] = [];
-  for (const c of values.channel) channels.push(parseChannelOption(c));
-  if (values.channels) {
-    const text = await readFile(values.channels, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read --channels ${values.channels}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-    });
-    channels.push(...parseChannelList(text, values.channels));
-  }
+  const file = values.channels;
+  const listed = file === undefined ? undefined : {
+    label: file,
+    text: await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(`cannot read --channels ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    }),
+  };
+  const channels = parseChannelArguments(values.channel, listed);
 
   const source = await openMaster(locationUrl(positionals[0]!, 'file')).catch(asFileError);
   const bar = new ProgressBar(channels.length, process.stderr, Boolean(process.stderr.isTTY) && !values.quiet && !values.json);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseChannelList, parseChannelOption, parseExtra, type ChannelSpec } from '@subpack/pack';
+import { parseChannelArguments, parseExtra } from '@subpack/pack';
 import { PACK_FORMATS, isPackFormat, type Extras } from '@subpack/rules';
 import { parseDuration } from '@subpack/config';
 import { runService } from '@subpack/runtime';
@@ -128,9 +128,8 @@ const CHANNEL_COMMANDS: Record<string, Sub> = {
       options: { channel: { type: 'string', short: 'c', multiple: true, default: [] }, channels: { type: 'string' }, json: { type: 'boolean', default: false } },
     });
     if (positionals.length !== 1) throw new UsageError('serve channel add takes exactly one app name');
-    const channels: ChannelSpec[] = [];
-    for (const c of values.channel) channels.push(parseChannelOption(c));
-    if (values.channels) channels.push(...parseChannelList(await readFile(values.channels, 'utf8'), values.channels));
+    const file = values.channels;
+    const channels = parseChannelArguments(values.channel, file === undefined ? undefined : { text: await readFile(file, 'utf8'), label: file });
     if (channels.length === 0) throw new UsageError('serve channel add needs --channel <id> or --channels <file>');
     const added = await withAdmin((admin) => admin.putChannels(positionals[0]!, channels));
     print(values.json, added, `${added.length} channel(s) added to ${positionals[0]}\n`);

@@ -65,26 +65,56 @@ export function parseChannelOption(text: string, option = '--channel'): ChannelS
 /** A comment runs from `#` to the end of the line, with the blanks just before it; neither is part of the id. */
 const COMMENT = /[ \t]*#.*$/;
 
+/** A parsed channel and where it was given: a line of a file, or an option. */
+interface Placed {
+  spec: ChannelSpec;
+  /** Prefixes its errors: "ch.txt line 3" or "--channel". */
+  where: string;
+  file?: string;
+  line?: number;
+}
+
+function fileEntries(text: string, fileLabel: string): Placed[] {
+  const out: Placed[] = [];
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(COMMENT, '');
+    if (line.trim() === '') return;
+    const where = `${fileLabel} line ${i + 1}`;
+    out.push({ spec: parseEntry(line, where), where, file: fileLabel, line: i + 1 });
+  });
+  return out;
+}
+
+/** Refuses an id given twice, naming both places: "(first on line 2)" in one file, else where the first one was. */
+function unique(entries: readonly Placed[]): ChannelSpec[] {
+  const first = new Map<string, Placed>();
+  for (const entry of entries) {
+    const earlier = first.get(entry.spec.id);
+    if (earlier !== undefined) {
+      const at = earlier.file === undefined ? `also given with ${earlier.where}` : earlier.file === entry.file ? `first on line ${earlier.line}` : `first in ${earlier.where}`;
+      throw new PackInputError(`${entry.where}: channel ${quoted(entry.spec.id)} is listed more than once (${at})`);
+    }
+    first.set(entry.spec.id, entry);
+  }
+  return entries.map((e) => e.spec);
+}
+
 /**
  * A channels file: one channel per line, `#` starts a comment, `id,key=value,…` adds extras. UTF-8 (a BOM is
  * dropped) with LF or CRLF line ends. Blank lines are skipped; anything else is checked as written (no trimming), and a
  * channel listed twice is refused with both line numbers.
  */
 export function parseChannelList(text: string, fileLabel = 'channels file'): ChannelSpec[] {
-  const out: ChannelSpec[] = [];
-  const firstLine = new Map<string, number>();
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  lines.forEach((raw, i) => {
-    const line = raw.replace(COMMENT, '');
-    if (line.trim() === '') return;
-    const where = `${fileLabel} line ${i + 1}`;
-    const spec = parseEntry(line, where);
-    const first = firstLine.get(spec.id);
-    if (first !== undefined) throw new PackInputError(`${where}: channel ${quoted(spec.id)} is listed more than once (first on line ${first})`);
-    firstLine.set(spec.id, i + 1);
-    out.push(spec);
-  });
-  return out;
+  return unique(fileEntries(text, fileLabel));
+}
+
+/**
+ * The channels of a command line: each `--channel` value, then the lines of the `--channels` file. An id given twice,
+ * in either or across both, is refused naming both places.
+ */
+export function parseChannelArguments(options: readonly string[], file?: { text: string; label: string }, option = '--channel'): ChannelSpec[] {
+  const fromOptions = options.map((text): Placed => ({ spec: parseChannelOption(text, option), where: option }));
+  return unique([...fromOptions, ...(file ? fileEntries(file.text, file.label) : [])]);
 }
 
 /** The ids with a space inside: allowed, but they become file and object names, which some tools handle badly. */

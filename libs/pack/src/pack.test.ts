@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PackInputError } from './errors';
-import { idsWithSpaces, parseChannelList, parseChannelOption, validateChannels } from './channels';
+import { idsWithSpaces, parseChannelArguments, parseChannelList, parseChannelOption, validateChannels } from './channels';
 import { assertUniqueNames, checkNameTemplate, renderName } from './naming';
 
 const values = { channel: 'c', package: 'com.x', versionName: '1.0', versionCode: '7', label: 'L', md5: 'm', sha256: 's' };
@@ -30,6 +30,9 @@ test('channel list: ids are checked as written, never trimmed', () => {
 
 test('channel list: a duplicate names its line and the first one', () => {
   assert.throws(() => parseChannelList('# list\nhuawei\noppo\nhuawei # again\n', 'ch.txt'), /^PackInputError: ch\.txt line 4: channel "huawei" is listed more than once \(first on line 2\)$/);
+  assert.deepEqual(parseChannelArguments(['a,k=v'], { text: 'b\n', label: 'ch.txt' }), [{ id: 'a', extras: { k: 'v' } }, { id: 'b', extras: {} }]);
+  assert.throws(() => parseChannelArguments(['b'], { text: 'a\n# x\nb\n', label: 'ch.txt' }), /^PackInputError: ch\.txt line 3: channel "b" is listed more than once \(also given with --channel\)$/);
+  assert.throws(() => parseChannelArguments(['b', 'b']), /^PackInputError: --channel: channel "b" is listed more than once \(also given with --channel\)$/);
 });
 
 test('--channel: one entry, no comment or line syntax, errors name the option', () => {
