@@ -377,6 +377,34 @@ void describe('TaskStore', () => {
   });
 });
 
+void describe('TaskStore waiting for replicas', () => {
+  // The test Redis is a primary without replicas: what a primary left alone after a failover looks like.
+  let env: TestRedis;
+  before(() => {
+    env = openTestRedis();
+  });
+  after(async () => {
+    await env.cleanup();
+  });
+
+  const waitCalls = async (): Promise<number> => {
+    const stats = await env.redis.info('commandstats');
+    return Number(/cmdstat_wait:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+  };
+
+  void it('a primary without replicas carries on alone, and does not block each write in WAIT to find that out', async () => {
+    const store = new TaskStore(env.redis, { keyPrefix: env.prefix, replicas: 1, replicationTimeoutMs: 200 });
+    const before = await waitCalls();
+    const taskId = 'alone';
+    await store.createTask(taskId, meta(20));
+    for (let i = 0; i < 20; i++) await store.markChannelStored(taskId, `c${i}`, stored(`c${i}`));
+    assert.equal((await store.getTaskSummary(taskId))?.done, 20, 'every write went through');
+    const waits = (await waitCalls()) - before;
+    // One WAIT finds no replica; ROLE (which does not block) then checks again at most once a second.
+    assert.ok(waits >= 1 && waits <= 2, `${waits} WAIT calls for 21 writes`);
+  });
+});
+
 function pick(r: ChannelMarkResult): Pick<ChannelMarkResult, 'firstTime' | 'replacedFailure' | 'done' | 'failed' | 'complete'> {
   return { firstTime: r.firstTime, replacedFailure: r.replacedFailure, done: r.done, failed: r.failed, complete: r.complete };
 }

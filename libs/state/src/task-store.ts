@@ -62,6 +62,8 @@ export interface TaskStoreOptions {
 }
 
 const DAY_SECONDS = 24 * 60 * 60;
+/** How often a primary found without replicas is asked again whether one has connected. */
+const ALONE_RECHECK_MS = 1000;
 /** The error code of a task that failed because none of its channels could be stored. */
 export const ALL_CHANNELS_FAILED = 'ALL_CHANNELS_FAILED';
 /** Channels per HSET when recording inputs: keeps each command well below Redis's argument limits. */
@@ -80,6 +82,8 @@ export class TaskStore {
   readonly activeTtlSeconds: number;
   private readonly replicas: number;
   private readonly replicationTimeoutMs: number;
+  /** When ROLE last showed this primary without a connected replica (WAIT is skipped until the next check). */
+  private aloneSince: number | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -521,12 +525,28 @@ export class TaskStore {
    */
   private async replicated(operation: string): Promise<void> {
     if (this.replicas === 0) return;
+    if (this.aloneSince !== undefined) {
+      // WAIT on a primary without replicas blocks the connection for its whole timeout, every write: ask ROLE (which
+      // does not block) at most once per ALONE_RECHECK_MS instead, until a replica is back.
+      if (Date.now() - this.aloneSince < ALONE_RECHECK_MS) return;
+      if ((await this.connectedReplicas(operation)) === 0) {
+        this.aloneSince = Date.now();
+        return;
+      }
+      this.aloneSince = undefined;
+    }
     const acked = replyInteger(await this.redis.wait(this.replicas, this.replicationTimeoutMs), operation);
     if (acked >= this.replicas) return;
-    const role = replyArray(await this.redis.call('ROLE'), operation);
-    const connected = Array.isArray(role[2]) ? role[2].length : 0;
-    if (connected === 0) return;
+    if ((await this.connectedReplicas(operation)) === 0) {
+      this.aloneSince = Date.now();
+      return;
+    }
     throw new ReplicationError(operation, acked, this.replicas, this.replicationTimeoutMs);
+  }
+
+  private async connectedReplicas(operation: string): Promise<number> {
+    const role = replyArray(await this.redis.call('ROLE'), operation);
+    return Array.isArray(role[2]) ? role[2].length : 0;
   }
 
   /** Forgets a once() marker, e.g. when the guarded work failed and must be allowed to run again. */
