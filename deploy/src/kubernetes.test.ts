@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { QUEUES } from '@subpack/rules';
 import { DEPLOY_DIR, overlayNames, renderKustomization, selects, validateObject, type K8sObject, type LabelSelector } from './kubernetes';
 import { ROOT, serviceCommand, serviceNames } from './repo';
-import { DELIVERY_TIME_VARIABLES, effectiveValue, longestDeliveryMs, readsVariable, serviceVariables } from './service-config';
+import { configProblems, DELIVERY_TIME_VARIABLES, effectiveValue, longestDeliveryMs, readsVariable, serviceVariables } from './service-config';
 import { readFileSync } from 'node:fs';
 
 interface Container {
@@ -238,6 +238,16 @@ for (const overlay of overlayNames()) {
         }
         for (const v of d.spec.template.spec.volumes ?? []) {
           if (v.persistentVolumeClaim && !r().named('PersistentVolumeClaim', v.persistentVolumeClaim.claimName)) problems.push(`${service}: no PVC ${v.persistentVolumeClaim.claimName}`);
+        }
+      }
+      assert.deepEqual(problems, []);
+    });
+
+    it("each service's own start-up check accepts the configuration its Deployment gives it", () => {
+      const problems: string[] = [];
+      for (const service of serviceNames()) {
+        for (const c of r().deploymentOf(service)?.spec.template.spec.containers ?? []) {
+          problems.push(...configProblems(service, r().environment(c).env).map((p) => `${service}: ${p}`));
         }
       }
       assert.deepEqual(problems, []);

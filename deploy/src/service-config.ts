@@ -41,6 +41,19 @@ export function serviceVariables(name: string): ServiceVariable[] {
   return all;
 }
 
+/**
+ * What the service's own start-up check says of an environment (`--check-config`: the same validation a start runs,
+ * without connecting anywhere): one line per problem, none when the service would start with it.
+ */
+export function configProblems(service: string, env: Readonly<Record<string, string>>): string[] {
+  const main = join(ROOT, 'services', service, 'dist', 'main.js');
+  const run = spawnSync(process.execPath, [main, '--check-config'], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH, ...env } });
+  if (run.status === 0) return [];
+  // EX_CONFIG: the service names each problem on a line of its own.
+  if (run.status === 78) return run.stderr.split('\n').map((line) => line.trim()).filter((line) => line.startsWith('- ')).map((line) => line.slice(2));
+  throw new Error(`${main} --check-config exited ${run.status ?? run.signal}: ${run.stderr}`);
+}
+
 /** The value a service runs with: what the environment sets, else the variable's default; undefined if it does not read it. */
 export function effectiveValue(service: string, env: Readonly<Record<string, string>>, name: string): string | undefined {
   const v = serviceVariables(service).find((x) => x.env === name);

@@ -57,6 +57,13 @@ export const EXIT_CONFIG = 78;
  */
 export const PRINT_CONFIG_FLAG = '--print-config';
 
+/**
+ * `node services/<name>/dist/main.js --check-config` checks the environment exactly as a start would and exits, 0 or
+ * 78 with one line per problem, without connecting anywhere: a deployment's settings are checked before it is rolled
+ * out (the deployment checks run it on what compose and the manifests give each service).
+ */
+export const CHECK_CONFIG_FLAG = '--check-config';
+
 type InternalKeys = ConfigOf<typeof INTERNAL_KEY_CONFIG>;
 
 /** The internal key settings, for services that talk to the broker. */
@@ -85,6 +92,10 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
       process.exit(EXIT_CONFIG);
     }
     throw err;
+  }
+  if (process.argv.includes(CHECK_CONFIG_FLAG)) {
+    process.stdout.write(`${def.name}: configuration valid; Redis: ${describeRedisTarget(redisAt)}\n`);
+    process.exit(0);
   }
   const logger = createLogger(def.name, config.logLevel);
   try {
