@@ -150,8 +150,8 @@ before(() => {
   for (const overlay of overlayNames()) rendered.set(overlay, new Rendered(overlay, renderKustomization(join(DEPLOY_DIR, 'overlays', overlay))));
 });
 
-test('there are dev and prod overlays, and every component is used by one', () => {
-  assert.ok(overlayNames().includes('dev') && overlayNames().includes('prod'), overlayNames().join(', '));
+test('there are dev, prod and ha overlays, and every component is used by one', () => {
+  assert.ok(['dev', 'prod', 'ha'].every((o) => overlayNames().includes(o)), overlayNames().join(', '));
   const used = overlayNames().flatMap((o) => [...readFileSync(join(DEPLOY_DIR, 'overlays', o, 'kustomization.yaml'), 'utf8').matchAll(/components\/([\w-]+)/g)].map((m) => m[1]!));
   const unused = readdirSync(join(DEPLOY_DIR, 'components')).filter((c) => existsSync(join(DEPLOY_DIR, 'components', c, 'kustomization.yaml')) && !used.includes(c));
   assert.deepEqual(unused, [], 'components no overlay renders (so nothing validates them)');
@@ -388,4 +388,117 @@ test('both autoscaling paths are rendered: KEDA in one overlay, the HPA fallback
   const kinds = [...rendered.values()].map((r) => new Set(r.objects.map((o) => o.kind)));
   assert.ok(kinds.some((k) => k.has('ScaledObject') && k.has('TriggerAuthentication')));
   assert.ok(kinds.some((k) => k.has('HorizontalPodAutoscaler')));
+});
+
+describe('overlay ha', () => {
+  const r = (): Rendered => {
+    const ha = rendered.get('ha');
+    assert.ok(ha, `no overlays/ha (overlays: ${overlayNames().join(', ')})`);
+    return ha;
+  };
+  const subpackContainers = (): [string, Container][] =>
+    serviceNames().flatMap((service) => (r().deploymentOf(service)?.spec.template.spec.containers ?? []).map((c) => [service, c] as [string, Container]));
+  const redis = (): Workload & { spec: { serviceName: string } } => {
+    const sts = r().named<Workload & { spec: { serviceName: string } }>('StatefulSet', 'subpack-redis');
+    assert.ok(sts, 'StatefulSet subpack-redis');
+    return sts;
+  };
+  const container = (name: string): Container & { args?: string[] } => {
+    const c = redis().spec.template.spec.containers.find((x) => x.name === name);
+    assert.ok(c, `subpack-redis has a ${name} container`);
+    return c;
+  };
+  /** The start script the Redis pods run, from the ConfigMap mounted at /scripts. */
+  const script = (): string => {
+    const volume = redis().spec.template.spec.volumes?.find((v) => v.name === 'scripts');
+    const text = volume?.configMap && r().keysOf('ConfigMap', volume.configMap.name)?.['redis-sentinel.sh'];
+    assert.ok(text, 'the Redis pods mount redis-sentinel.sh from a ConfigMap of this overlay');
+    return text;
+  };
+
+  it('runs a three-node RabbitmqCluster, which every service reaches through its Service or by every node', () => {
+    const clusters = r().ofKind<K8sObject & { spec: { replicas?: number } }>('RabbitmqCluster');
+    assert.equal(clusters.length, 1);
+    const { metadata: { name }, spec: { replicas } } = clusters[0]!;
+    assert.equal(replicas, 3);
+    const nodes = Array.from({ length: replicas }, (_, i) => `${name}-server-${i}.${name}-nodes`);
+    const problems: string[] = [];
+    for (const [service, c] of subpackContainers()) {
+      const amqp = r().environment(c).env.AMQP_URL;
+      if (amqp === undefined) continue;
+      const hosts = amqp.split(',').map((u) => new URL(u).hostname).sort();
+      if (JSON.stringify(hosts) !== JSON.stringify([name]) && JSON.stringify(hosts) !== JSON.stringify(nodes)) problems.push(`${service}: AMQP_URL names ${hosts.join(', ')}: the Service ${name} or all of ${nodes.join(', ')}`);
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('runs Redis as three pods, each a Redis with AOF and a sentinel, named through a headless Service', () => {
+    const sts = redis();
+    assert.equal(sts.spec.replicas, 3);
+    const service = r().named<K8sObject & { spec: { clusterIP?: string; publishNotReadyAddresses?: boolean; selector: Record<string, string>; ports: { port: number; targetPort: string }[] } }>('Service', sts.spec.serviceName);
+    assert.ok(service, `the StatefulSet's Service ${sts.spec.serviceName}`);
+    assert.equal(service.spec.clusterIP, 'None', 'headless: one DNS name per pod');
+    assert.equal(service.spec.publishNotReadyAddresses, true, 'a starting pod finds the others before they are ready');
+    assert.ok(selects({ matchLabels: service.spec.selector }, sts.spec.template.metadata.labels));
+    for (const [name, port] of [['redis', 6379], ['sentinel', 26379]] as const) {
+      const c = container(name);
+      assert.ok(c.ports?.some((p) => p.containerPort === port), `${name} listens on ${port}`);
+      assert.ok(service.spec.ports.some((p) => p.port === port && c.ports?.some((cp) => cp.name === p.targetPort)), `the Service forwards ${port} to ${name}`);
+      assert.deepEqual(c.command?.slice(-2), ['/scripts/redis-sentinel.sh', name]);
+    }
+    const args = container('redis').args ?? [];
+    assert.equal(args[args.indexOf('--appendonly') + 1], 'yes');
+    // The script names the same pods as the StatefulSet.
+    assert.equal(/^service=(\S+)$/m.exec(script())?.[1], sts.spec.serviceName);
+    assert.equal(Number(/^pods=(\d+)$/m.exec(script())?.[1]), sts.spec.replicas);
+  });
+
+  it('the sentinels monitor the master name the services use with a majority quorum; every service lists every sentinel, and no REDIS_URL', () => {
+    const sts = redis();
+    const replicas = sts.spec.replicas!;
+    const monitor = /^sentinel monitor \$REDIS_SENTINEL_MASTER \$primary 6379 (\d+)$/m.exec(script());
+    assert.ok(monitor, 'sentinel monitor $REDIS_SENTINEL_MASTER $primary 6379 <quorum>');
+    const quorum = Number(monitor[1]);
+    assert.ok(quorum > replicas / 2 && quorum <= replicas, `quorum ${quorum} of ${replicas} sentinels`);
+    const sentinelEnv = r().environment(container('sentinel')).env;
+    const redisEnv = r().environment(container('redis')).env;
+    assert.ok(sentinelEnv.REDIS_SENTINEL_MASTER, 'the sentinels get the master name');
+    const sentinels = Array.from({ length: replicas }, (_, i) => `${sts.metadata.name}-${i}.${sts.spec.serviceName}:26379`);
+    const problems: string[] = [];
+    for (const [service, c] of subpackContainers()) {
+      const { env } = r().environment(c);
+      if ('REDIS_URL' in env) problems.push(`${service}: REDIS_URL is set beside REDIS_SENTINELS`);
+      if (JSON.stringify((env.REDIS_SENTINELS ?? '').split(',').sort()) !== JSON.stringify(sentinels)) problems.push(`${service}: REDIS_SENTINELS ${env.REDIS_SENTINELS} is not ${sentinels.join(',')}`);
+      if (env.REDIS_SENTINEL_MASTER !== sentinelEnv.REDIS_SENTINEL_MASTER) problems.push(`${service}: REDIS_SENTINEL_MASTER ${env.REDIS_SENTINEL_MASTER} is not the name the sentinels monitor`);
+      if (env.REDIS_PASSWORD !== redisEnv.REDIS_PASSWORD) problems.push(`${service}: REDIS_PASSWORD is not the password Redis requires`);
+      if (env.REDIS_SENTINEL_PASSWORD !== sentinelEnv.REDIS_SENTINEL_PASSWORD) problems.push(`${service}: REDIS_SENTINEL_PASSWORD is not the sentinels' password`);
+      for (const key of ['REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD']) {
+        const literal = c.env?.some((e) => e.name === key && e.value !== undefined) === true;
+        const fromConfigMap = (c.envFrom ?? []).some((f) => f.configMapRef && r().keysOf('ConfigMap', f.configMapRef.name)?.[key] !== undefined);
+        if (literal || fromConfigMap || !env[key]) problems.push(`${service}: ${key} must come from a Secret`);
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('lets the services reach Redis and the sentinels, and the Redis pods reach each other', () => {
+    const policies = r().ofKind<NetworkPolicy & { spec: { ingress?: { from?: NetworkPeer[]; ports?: { port: number }[] }[] } }>('NetworkPolicy');
+    const redisLabels = redis().spec.template.metadata.labels;
+    const problems: string[] = [];
+    for (const service of serviceNames()) {
+      const labels = r().deploymentOf(service)?.spec.template.metadata.labels;
+      if (!labels) continue;
+      const egress = policies.filter((p) => selects(p.spec.podSelector, labels)).flatMap((p) => p.spec.egress ?? []);
+      const ingress = policies.filter((p) => selects(p.spec.podSelector, redisLabels)).flatMap((p) => p.spec.ingress ?? []);
+      for (const port of [6379, 26379]) {
+        if (!egress.some((rule) => rule.ports?.some((p) => p.port === port) && rule.to?.some((peer) => selects(peer.podSelector, redisLabels)))) problems.push(`${service}: no egress to Redis pods on ${port}`);
+        if (!ingress.some((rule) => rule.ports?.some((p) => p.port === port) && rule.from?.some((peer) => selects(peer.podSelector, labels)))) problems.push(`Redis pods: no ingress from ${service} on ${port}`);
+      }
+    }
+    const ingress = policies.filter((p) => selects(p.spec.podSelector, redisLabels)).flatMap((p) => p.spec.ingress ?? []);
+    for (const port of [6379, 26379]) {
+      if (!ingress.some((rule) => rule.ports?.some((p) => p.port === port) && rule.from?.some((peer) => selects(peer.podSelector, redisLabels)))) problems.push(`Redis pods: no ingress from each other on ${port}`);
+    }
+    assert.deepEqual(problems, []);
+  });
 });
