@@ -12,3 +12,4 @@ export * from './wait';
 export * from './tasks';
 export * from './webhook-receiver';
 export * from './failover';
+export * from './s3-proxy';

@@ -32,7 +32,15 @@ export interface StoreSettings {
   concurrency: number;
   /** Unfinished uploads older than this, for a key being written, are aborted. */
   staleUploadMs: number;
+  /**
+   * How long a delivery waits for the part copy of an unfinished upload to show up before copying again: a killed
+   * uploader's copy goes on inside the store. Longer for a longer prefix (see ObjectTarget).
+   */
+  pendingCopyWaitMs: number;
 }
+
+/** The base of pendingCopyWaitMs: a crash between starting an upload and its copy costs each such channel this once. */
+export const PENDING_COPY_WAIT_MS = 20_000;
 
 /** One entry of the storage profile file (SUBPACK_STORAGE_PROFILES). */
 export interface StoreProfile {
@@ -141,6 +149,7 @@ export function storeSettings(scheme: ObjectScheme, bucket: string, key: string,
     partBytes: Math.round(positiveNumber(env, 'SUBPACK_UPLOAD_PART_MB', 16) * MIB),
     concurrency: Math.round(positiveNumber(env, 'SUBPACK_UPLOAD_CONCURRENCY', 4)),
     staleUploadMs: positiveNumber(env, 'SUBPACK_STALE_UPLOAD_HOURS', 24) * 3600 * 1000,
+    pendingCopyWaitMs: PENDING_COPY_WAIT_MS,
     partCopy: profile?.partCopy ?? true,
     conditionalCopy: profile?.conditionalCopy ?? true,
   };

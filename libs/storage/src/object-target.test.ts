@@ -1,4 +1,5 @@
 import { test, before, after } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -192,10 +193,33 @@ test('S3: an interrupted composition is continued, reusing the copied part; stal
   assert.deepEqual(await store.listUploads('out', 'resume/meizu.apk'), []);
   await checkApk(await s3Bytes('out', 'resume/meizu.apk'), await expectedBytes(big, req), 'meizu');
 
-  const stale = new S3Store({ ...storeSettings('s3', 'out', 'resume/'), staleUploadMs: 1 });
+  // A stale upload whose part 1 never showed up is awaited for a moment, then aborted with a line saying why.
+  const stale = new S3Store({ ...storeSettings('s3', 'out', 'resume/'), staleUploadMs: 1, pendingCopyWaitMs: 300 });
   const old = await stale.createUpload('out', 'resume/stale.apk', {}, 'application/octet-stream');
-  await new ObjectTarget('s3://out/resume/', stale, 'out', 'resume/').store({ ...req, name: 'stale.apk' });
+  const lines: string[] = [];
+  await new ObjectTarget('s3://out/resume/', stale, 'out', 'resume/', { log: (l) => lines.push(l) }).store({ ...req, name: 'stale.apk' });
   assert.ok(!(await stale.listUploads('out', 'resume/stale.apk')).some((u) => u.uploadId === old));
+  assert.deepEqual(lines.map((l) => l.replace(/started \S+,/, 'started <date>,')), [
+    `s3://out/resume/stale.apk: aborting unfinished upload ${old}: its first part is not master[0:${req.plan.prefixLength}] (it has no part 1); started <date>, more than SUBPACK_STALE_UPLOAD_HOURS ago`,
+  ]);
+});
+
+test('S3: a part copy an interrupted delivery left running inside the store is awaited and continued, not made again', async () => {
+  const req = await requestFor('s3://masters/app/large.apk', 'pending');
+  const store = new S3Store(storeSettings('s3', 'out', 'resume/'));
+  const key = 'resume/pending.apk';
+  const uploadId = await store.createUpload('out', key, { sha256: req.digests.sha256 }, 'application/vnd.android.package-archive');
+  // The killed delivery's copy lands a moment after the next delivery first looks.
+  const landing = delay(1500).then(() => store.copyPart('out', key, uploadId, 1, { bucket: 'masters', key: 'app/large.apk', start: 0, end: req.plan.prefixLength }));
+  const { store: spy, calls } = recording(store);
+  const lines: string[] = [];
+  const stored = await new ObjectTarget('s3://out/resume/', spy, 'out', 'resume/', { log: (l) => lines.push(l) }).store(req);
+  await landing;
+  assert.equal(stored.method, 'composed');
+  assert.ok(!calls.includes('copyPart') && !calls.includes('createUpload') && !calls.includes('abort'), `the pending copy was awaited and reused: ${calls.join(',')}`);
+  assert.deepEqual(lines, []);
+  assert.deepEqual(await store.listUploads('out', key), []);
+  await checkApk(await s3Bytes('out', key), await expectedBytes(big, req), 'pending');
 });
 
 test('S3: a master replaced after planning fails the pre-complete check (moto, like R2, ignores copy-source-if-match), permanently', async () => {

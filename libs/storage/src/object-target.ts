@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { secretsOf, storeWhere } from './config';
 import { StorageError, redact } from './errors';
 import { ObjectMaster, type MasterSource } from './master-source';
-import type { CompletedPart, ObjectStore } from './object-store';
+import type { CompletedPart, ObjectStore, PartInfo } from './object-store';
 import { APK_CONTENT_TYPE, requiredDigests, type ChannelTarget, type StoredObject, type StoreRequest, type TargetOptions } from './target';
 
 /** Under the target prefix, where a local master is uploaded once so every channel can be composed from it. */
@@ -15,6 +15,18 @@ function metaValue(text: string): string {
 
 function objectUrl(scheme: string, bucket: string, key: string): string {
   return `${scheme}://${bucket}/${key}`;
+}
+
+/** How often the parts of an upload whose copy may still be running are listed again. */
+const PENDING_COPY_POLL_MS = 500;
+/** A conservative server-side copy rate (50 MiB/s) for how long a copy of master[0:k] may take. */
+const COPY_BYTES_PER_MS = (50 * 1024 * 1024) / 1000;
+
+/** A first part as ListParts shows it, against what master[0:k] would be. */
+function describePart(part: PartInfo | undefined, k: number, md5: string): string {
+  if (part === undefined) return 'it has no part 1';
+  if (part.size !== k) return `part 1 is ${part.size} bytes, not ${k}`;
+  return `part 1 has ETag ${part.etag}, not ${md5}`;
 }
 
 interface Source {
@@ -168,27 +180,59 @@ export class ObjectTarget implements ChannelTarget {
   }
 
   /**
-   * Unfinished uploads of `key`: the newest one whose first part is already exactly master[0:k] (size and MD5 ETag)
-   * is returned for reuse, whatever its age; the others are aborted once older than the configured age (younger ones
-   * may belong to a concurrent delivery of the same channel).
+   * Unfinished uploads of `key`: the newest one whose first part is exactly master[0:k] (size and MD5 ETag) is
+   * returned for reuse, whatever its age. When none has that part yet, the copies an interrupted delivery started may
+   * still be running inside the store, so their parts are awaited (pendingCopyWait) before a new copy is made. The
+   * others are aborted once older than the configured age (younger ones may belong to a concurrent delivery of the
+   * same channel), each with a line saying why.
    */
   private async resumable(key: string, k: number, prefixMd5: string | undefined): Promise<{ uploadId: string; etag: string } | null> {
     const uploads = await this.objects.listUploads(this.bucket, key);
+    if (uploads.length === 0) return null;
     uploads.sort((a, b) => b.initiated.getTime() - a.initiated.getTime());
-    let reuse: { uploadId: string; etag: string } | null = null;
-    for (const u of uploads) {
-      if (!reuse && prefixMd5) {
-        const first = (await this.objects.listParts(this.bucket, key, u.uploadId)).find((p) => p.partNumber === 1);
-        if (first && first.size === k && first.etag === prefixMd5) {
-          reuse = { uploadId: u.uploadId, etag: first.etag };
-          continue;
-        }
-      }
-      if (Date.now() - u.initiated.getTime() > this.objects.settings.staleUploadMs) {
-        await this.objects.abort(this.bucket, key, u.uploadId).catch(() => undefined);
+    const firstParts = new Map<string, PartInfo | undefined>();
+    const look = async (uploadId: string): Promise<void> => {
+      firstParts.set(uploadId, (await this.objects.listParts(this.bucket, key, uploadId)).find((p) => p.partNumber === 1));
+    };
+    const matches = (uploadId: string): boolean => {
+      const first = firstParts.get(uploadId);
+      return first !== undefined && first.size === k && first.etag === prefixMd5;
+    };
+    let reuse: string | undefined;
+    if (prefixMd5 !== undefined) {
+      for (const u of uploads) await look(u.uploadId);
+      reuse = uploads.find((u) => matches(u.uploadId))?.uploadId;
+      const deadline = Date.now() + this.pendingCopyWait(k);
+      while (reuse === undefined && Date.now() < deadline) {
+        const pending = uploads.filter((u) => firstParts.get(u.uploadId) === undefined);
+        if (pending.length === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, PENDING_COPY_POLL_MS));
+        for (const u of pending) await look(u.uploadId);
+        reuse = uploads.find((u) => matches(u.uploadId))?.uploadId;
       }
     }
-    return reuse;
+    for (const u of uploads) {
+      if (u.uploadId === reuse || Date.now() - u.initiated.getTime() <= this.objects.settings.staleUploadMs) continue;
+      const why = reuse !== undefined
+        ? `upload ${reuse} of the same object, whose copied part is master[0:${k}], is continued instead`
+        : prefixMd5 === undefined
+          ? 'a streamed upload starts afresh'
+          : `its first part is not master[0:${k}] (${describePart(firstParts.get(u.uploadId), k, prefixMd5)})`;
+      await this.abort(key, u.uploadId, `${why}; started ${u.initiated.toISOString()}, more than SUBPACK_STALE_UPLOAD_HOURS ago`);
+    }
+    if (reuse === undefined) return null;
+    return { uploadId: reuse, etag: firstParts.get(reuse)!.etag };
+  }
+
+  /** A copy of k bytes inside the store takes a while; an interrupted one is given that long to show up. */
+  private pendingCopyWait(k: number): number {
+    return this.objects.settings.pendingCopyWaitMs + k / COPY_BYTES_PER_MS;
+  }
+
+  /** AbortMultipartUpload, with one line naming the object, the upload and why; a failed abort is left to the next run. */
+  private async abort(key: string, uploadId: string, why: string): Promise<void> {
+    this.log(`${this.urlOf(key)}: aborting unfinished upload ${uploadId}: ${why}`);
+    await this.objects.abort(this.bucket, key, uploadId).catch(() => undefined);
   }
 
   /** CreateMultipartUpload, part 1 := copy of source[0:k], part 2 := the tail, Complete. */
@@ -197,10 +241,16 @@ export class ObjectTarget implements ChannelTarget {
     const conditional = this.objects.settings.conditionalCopy;
     const resumed = resumeAllowed ? await this.resumable(key, k, req.prefixMd5) : null;
     const uploadId = resumed?.uploadId ?? (await this.objects.createUpload(this.bucket, key, this.metadata(req), APK_CONTENT_TYPE));
+    let copied = resumed?.etag;
     try {
-      const copied = resumed?.etag ?? (await this.objects.copyPart(this.bucket, key, uploadId, 1, {
+      copied ??= await this.objects.copyPart(this.bucket, key, uploadId, 1, {
         bucket: source.bucket, key: source.key, start: 0, end: k, ...(conditional ? { ifMatch: source.etag } : {}),
-      }));
+      });
+    } catch (err) {
+      await this.abort(key, uploadId, `copying master[0:${k}] into it failed: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    }
+    try {
       const tail = await this.objects.uploadPart(this.bucket, key, uploadId, 2, req.plan.tail, req.plan.tail.length);
       // Checked even where copy-source-if-match is honoured: some stores (Cloudflare R2, moto) accept and ignore it,
       // and a reused part was copied by an earlier delivery. One HEAD per channel is the price.
@@ -210,7 +260,8 @@ export class ObjectTarget implements ChannelTarget {
       }
       await this.objects.complete(this.bucket, key, uploadId, [{ partNumber: 1, etag: copied }, { partNumber: 2, etag: tail }]);
     } catch (err) {
-      await this.objects.abort(this.bucket, key, uploadId).catch(() => undefined);
+      // The copied part is kept for the next attempt to continue, unless it can never be used (a changed master).
+      if (err instanceof StorageError && err.permanent) await this.abort(key, uploadId, `composing it failed for good: ${err.message}`);
       throw err;
     }
     if (resumed) {
@@ -255,7 +306,7 @@ export class ObjectTarget implements ChannelTarget {
       await Promise.all(Array.from({ length: Math.min(s.concurrency, count) }, worker));
       await this.objects.complete(this.bucket, key, uploadId, parts);
     } catch (err) {
-      await this.objects.abort(this.bucket, key, uploadId).catch(() => undefined);
+      await this.abort(key, uploadId, `the streamed upload failed: ${err instanceof Error ? err.message : String(err)}`);
       throw err;
     }
   }
