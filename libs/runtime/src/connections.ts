@@ -21,6 +21,20 @@ export function openRedis(target: RedisTarget, options: RedisOptions = {}): Redi
   });
 }
 
+/**
+ * How long a command waits for Redis before it fails. One server: a few reconnects (about a second), so an outage
+ * shows at once as failed steps that the retry tiers take over. Sentinel: about a minute, enough for the sentinels to
+ * find the primary dead (down-after-milliseconds) and promote a replica, so a failover delays the steps in hand
+ * instead of spending their retries (a short retry ladder would otherwise park them before the new primary is up).
+ */
+export function redisPatience(target: RedisTarget): Pick<RedisOptions, 'maxRetriesPerRequest' | 'retryStrategy'> {
+  if (target.kind === 'url') return { maxRetriesPerRequest: 3 };
+  return { maxRetriesPerRequest: SENTINEL_COMMAND_RETRIES, retryStrategy: (times: number) => Math.min(times * 100, 1000) };
+}
+
+/** Reconnects a queued command survives with Sentinel: 0.1 s, 0.2 s, … then 1 s apart, about a minute in all. */
+const SENTINEL_COMMAND_RETRIES = 60;
+
 /** Replicas a write that decides an outcome waits for: none for one server, SUBPACK_REDIS_WAIT_REPLICAS (1) with Sentinel. */
 export function redisReplicas(target: RedisTarget): number {
   return target.kind === 'sentinel' ? target.waitReplicas : 0;

@@ -10,7 +10,7 @@ import { AmqpConnectionManager, AmqpMessagingModule, AmqpTransport, describeErro
 import { signedQueues } from '@subpack/rules';
 import { TaskStore } from '@subpack/state';
 import { COMMON_CONFIG, ConfigError, describeConfig, describeRedisTarget, loadConfig, redisTarget, type CommonConfig, type ConfigOf, type Field, type RedisTarget } from '@subpack/config';
-import { openRedis, redisAddress, redisReplicas, registerNodeMetrics } from './connections';
+import { openRedis, redisAddress, redisPatience, redisReplicas, registerNodeMetrics } from './connections';
 import { INTERNAL_KEY_CONFIG } from './internal-key';
 import { createLogger, PinoNestLogger, type Logger } from './logger';
 import { OpsModule, type ReadinessCheck } from './ops.module';
@@ -124,7 +124,7 @@ async function startService<S extends Record<string, Field<unknown>>>(
     // A service outlives a broker that starts after it or goes away: it keeps trying (capped backoff, a line each).
     connectTimeoutMs: Number.POSITIVE_INFINITY,
   });
-  const redis = openRedis(redisAt, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const redis = openRedis(redisAt, { lazyConnect: false, ...redisPatience(redisAt) });
   // ioredis retries on its own with a capped delay; each failed attempt is one line, without a stack trace.
   redis.on('error', (err: Error) => logger.warn({ error: describeError(err) }, 'cannot reach Redis; retrying'));
   redis.on('ready', () => logger.info({ redis: describeRedisTarget(redisAt), node: redisAddress(redis) }, `Redis ready at ${redisAddress(redis) ?? '?'}`));
