@@ -21,6 +21,8 @@ function objectUrl(scheme: string, bucket: string, key: string): string {
 const PENDING_COPY_POLL_MS = 500;
 /** A conservative server-side copy rate (50 MiB/s) for how long a copy of master[0:k] may take. */
 const COPY_BYTES_PER_MS = (50 * 1024 * 1024) / 1000;
+/** Well inside a handler's default deadline (SUBPACK_HANDLER_TIMEOUT_MS, 120 s), which also has the copy to make. */
+const MAX_PENDING_COPY_WAIT_MS = 60_000;
 
 /** A first part as ListParts shows it, against what master[0:k] would be. */
 function describePart(part: PartInfo | undefined, k: number, md5: string): string {
@@ -202,13 +204,17 @@ export class ObjectTarget implements ChannelTarget {
     if (prefixMd5 !== undefined) {
       for (const u of uploads) await look(u.uploadId);
       reuse = uploads.find((u) => matches(u.uploadId))?.uploadId;
-      const deadline = Date.now() + this.pendingCopyWait(k);
-      while (reuse === undefined && Date.now() < deadline) {
-        const pending = uploads.filter((u) => firstParts.get(u.uploadId) === undefined);
-        if (pending.length === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, PENDING_COPY_POLL_MS));
-        for (const u of pending) await look(u.uploadId);
-        reuse = uploads.find((u) => matches(u.uploadId))?.uploadId;
+      const pending = (): typeof uploads => uploads.filter((u) => firstParts.get(u.uploadId) === undefined);
+      if (reuse === undefined && pending().length > 0) {
+        const waitMs = this.pendingCopyWait(k);
+        const ids = pending().map((u) => u.uploadId).join(', ');
+        this.log(`${this.urlOf(key)}: waiting up to ${Math.round(waitMs / 1000)} s for the part copy an interrupted attempt may still have running (unfinished upload ${ids})`);
+        const deadline = Date.now() + waitMs;
+        while (reuse === undefined && pending().length > 0 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, PENDING_COPY_POLL_MS));
+          for (const u of pending()) await look(u.uploadId);
+          reuse = uploads.find((u) => matches(u.uploadId))?.uploadId;
+        }
       }
     }
     for (const u of uploads) {
@@ -226,7 +232,7 @@ export class ObjectTarget implements ChannelTarget {
 
   /** A copy of k bytes inside the store takes a while; an interrupted one is given that long to show up. */
   private pendingCopyWait(k: number): number {
-    return this.objects.settings.pendingCopyWaitMs + k / COPY_BYTES_PER_MS;
+    return Math.min(MAX_PENDING_COPY_WAIT_MS, this.objects.settings.pendingCopyWaitMs + k / COPY_BYTES_PER_MS);
   }
 
   /** AbortMultipartUpload, with one line naming the object, the upload and why; a failed abort is left to the next run. */
