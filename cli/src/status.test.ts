@@ -33,6 +33,26 @@ test('status lists channels in id order with readable paths; --json keeps the st
   assert.equal(json.channels['应用宝']?.url, 'file:///srv/out/app-%E5%BA%94%E7%94%A8%E5%AE%9D.apk');
 });
 
+test('object URLs show their keys decoded, kept channels are marked, and the order is the same on every run', async () => {
+  const objects = 'status-object-urls';
+  const store = new TaskStore(redis.redis, { keyPrefix: redis.prefix });
+  await store.createTask(objects, { total: 3, batches: 1, master: 's3://rel/app.apk', target: 's3://rel/out/' });
+  const url = (c: string): string => `s3://rel/out/app-${encodeURIComponent(c)}.apk`;
+  for (const c of ['华为 应用市场', 'Oppo', 'apple']) {
+    await store.markChannelStored(objects, c, { url: url(c), bytes: 1, md5: 'm', sha256: 's', ...(c === 'Oppo' ? { kept: true } : {}) });
+  }
+  const env = { SUBPACK_REDIS_PREFIX: redis.prefix };
+  const runs = await Promise.all([runCli(['status', objects], { env }), runCli(['status', objects], { env })]);
+  for (const r of runs) assert.equal(r.code, 0, r.stderr);
+  assert.equal(runs[0].stdout, runs[1].stdout);
+  assert.deepEqual(runs[0].stdout.split('\n').filter((l) => l.startsWith('  ')), [
+    '  Oppo: stored (kept) s3://rel/out/app-Oppo.apk',
+    '  apple: stored s3://rel/out/app-apple.apk',
+    '  华为 应用市场: stored s3://rel/out/app-华为 应用市场.apk',
+  ]);
+  assert.match(runs[0].stdout, /^channels: 3 stored \(2 written, 1 kept\), 0 failed, 3 total$/m);
+});
+
 test('status into a closed pipe ends quietly', async () => {
   const r = await runCli(['status', taskId], { env: { SUBPACK_REDIS_PREFIX: redis.prefix }, closedStdout: true });
   assert.deepEqual({ code: r.code, stderr: r.stderr }, { code: EXIT_BROKEN_PIPE, stderr: '' });

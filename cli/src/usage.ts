@@ -28,7 +28,7 @@ const BROKER_NOTE = `Broker commands read AMQP_URL, REDIS_URL and SUBPACK_REDIS_
   --broker-timeout <seconds>  how long to wait for Redis or RabbitMQ to connect, and for each request or publish
                        (default 10); then the command names what it could not reach and exits 1
 `;
-const EXIT_CODES = 'Exit codes: 0 success; 1 some channels failed, or Redis/RabbitMQ not reachable in time; 2 bad input (arguments, APK, channel list); 141 output closed.\n';
+const EXIT_CODES = 'Exit codes: 0 success; 1 some channels failed, or Redis/RabbitMQ not reachable in time; 2 bad input (arguments, APK, channel list, a missing bucket or master); 141 output closed.\n';
 
 /** One synopsis per command, plus the options it explains under `subpack <command> --help`. */
 export const COMMAND_USAGE: Readonly<Record<string, { synopsis: string; details: string }>> = {
