@@ -1,13 +1,11 @@
-import { ApkError } from '@subpack/apk';
-import { PackInputError } from '@subpack/pack';
-import { StorageConfigError, StorageError, StorageUrlError } from '@subpack/storage';
 import { escapeUnsafe } from '@subpack/contracts';
+import { isBadInput } from '@subpack/rules';
 import { inspectCommand } from './commands/inspect';
 import { packCommand } from './commands/pack';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lifetime } from './lifetime';
-import { USAGE, UsageError, commandUsage } from './usage';
+import { USAGE, commandUsage } from './usage';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -24,9 +22,8 @@ const COMMANDS: Record<string, Command> = {
 
 /** Errors a person can act on get one line; anything else is a bug and keeps its stack under SUBPACK_DEBUG. */
 export function describeError(err: unknown): { message: string; code: number } {
-  if (err instanceof UsageError || err instanceof PackInputError || err instanceof ApkError) return { message: err.message, code: 2 };
-  // Missing buckets or keys, refused credentials, bad storage settings: bad input, not a bug.
-  if ((err instanceof StorageError && err.permanent) || err instanceof StorageUrlError || err instanceof StorageConfigError) return { message: err.message, code: 2 };
+  // Bad arguments, APKs, channel lists, storage URLs and settings, missing buckets or keys, refused credentials.
+  if (isBadInput(err)) return { message: err.message, code: 2 };
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && 'code' in e && typeof e.code === 'string') {
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {

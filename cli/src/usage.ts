@@ -1,6 +1,6 @@
-import { DEFAULT_NAMING, PACK_FORMATS, PLACEHOLDER_LIST } from '@subpack/rules';
+import { BadInputError, DEFAULT_NAMING, PACK_FORMATS, PLACEHOLDER_LIST } from '@subpack/rules';
 
-export class UsageError extends Error {
+export class UsageError extends BadInputError {
   override readonly name = 'UsageError';
 }
 

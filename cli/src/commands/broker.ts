@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { buildTopology } from '@subpack/contracts';
-import { AmqpConnectionManager, settleWithin, silentLogger, type ConnectionManagerEvents } from '@subpack/messaging';
+import { AmqpConnectionManager, NotConnectedError, settleWithin, silentLogger, type ConnectionManagerEvents } from '@subpack/messaging';
 import { COMMON_CONFIG, ConfigError, describeRedisTarget, loadConfig, REDIS_CONFIG, redisTarget, urlWithoutCredentials } from '@subpack/config';
 import { openRedis, redisReplicas } from '@subpack/runtime';
 import { TaskStore } from '@subpack/state';
@@ -80,8 +80,7 @@ export async function withBroker<T>(timeoutMs: number, fn: (broker: BrokerSessio
     await manager.connect();
   } catch (err) {
     // The manager's message repeats the timeout; the cause it carries is what helps.
-    const message = (err as Error).message;
-    const cause = /last error: (.*)\)$/.exec(message)?.[1] ?? message;
+    const cause = (err instanceof NotConnectedError ? err.lastError : undefined) ?? (err as Error).message;
     throw new DependencyError(`cannot reach ${where} within ${seconds(timeoutMs)}: ${cause}`);
   }
   const session: BrokerSession = {

@@ -1,3 +1,4 @@
+import { BadInputError } from '@subpack/rules';
 /** Machine-readable reasons, so services can tell bad input (park at once) from transient trouble. */
 export type ApkErrorCode =
   | 'NOT_A_ZIP'
@@ -18,7 +19,7 @@ export type ApkErrorCode =
   | 'NOT_A_FILE';
 
 /** An APK that cannot be channel-packed as asked. The message names the file and the problem. */
-export class ApkError extends Error {
+export class ApkError extends BadInputError {
   override readonly name = 'ApkError';
   constructor(
     readonly code: ApkErrorCode,

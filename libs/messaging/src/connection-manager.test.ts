@@ -177,6 +177,9 @@ describe('AmqpConnectionManager', () => {
     await assert.rejects(manager.connect(), (error: unknown) => {
       assert.ok(error instanceof NotConnectedError);
       assert.match(error.message, /within 400 ms.*ECONNREFUSED/);
+      // The cause on its own, for callers that say the timeout their own way.
+      assert.match(error.lastError ?? '', /ECONNREFUSED/);
+      assert.ok(!/within/.test(error.lastError ?? ''), error.lastError);
       return true;
     });
     assert.equal(manager.state, 'closed');

@@ -149,7 +149,7 @@ export class AmqpConnectionManager extends EventEmitter<ConnectionManagerEvents>
       const timer = !Number.isFinite(timeoutMs) ? undefined : setTimeout(() => {
         this.waiters.delete(waiter);
         const cause = this.lastError === undefined ? '' : `; last error: ${this.lastError}`;
-        reject(new NotConnectedError(`no connection to RabbitMQ within ${timeoutMs} ms (state ${this.stateValue}${cause})`));
+        reject(new NotConnectedError(`no connection to RabbitMQ within ${timeoutMs} ms (state ${this.stateValue}${cause})`, this.lastError));
       }, timeoutMs);
       const waiter: Waiter = {
         resolve: (connection) => {

@@ -55,6 +55,14 @@ export class PublishInterruptedError extends Error {
 /** No connection to RabbitMQ within the allowed time, or the manager is closed. */
 export class NotConnectedError extends Error {
   override readonly name = 'NotConnectedError';
+
+  /** `lastError`: why the last connection attempt failed, when one did (refused, bad credentials, unknown host). */
+  constructor(
+    message: string,
+    readonly lastError?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** An exchange, queue or binding could not be declared (usually: it exists with different arguments). */

@@ -6,3 +6,4 @@ export * from './formats';
 export * from './task-id';
 export * from './topology';
 export * from './serve-app';
+export * from './errors';

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApkError } from '@subpack/apk';
-import { PackInputError } from '@subpack/pack';
+import { isBadInput } from '@subpack/rules';
 import { MasterUnavailableError, OutsideRootsError } from '@subpack/storage';
 import type { Logger } from '@subpack/runtime';
 import type { AppRegistry, ServedApp, ServedChannel } from './app-registry';
@@ -63,7 +62,7 @@ export class ApkResponder {
       }
       const unavailable = err instanceof MasterUnavailableError || err instanceof OutsideRootsError;
       const status = unavailable ? 503 : 500;
-      const known = unavailable || err instanceof ApkError || err instanceof PackInputError;
+      const known = unavailable || isBadInput(err);
       this.opts.logger.error({ error: err, 'url.path': req.url }, 'cannot serve channel APK');
       this.fail(res, status, known ? (err as Error).message : 'internal error');
     } finally {

@@ -23,10 +23,9 @@ import {
   type DynamicModule,
   type ExecutionContext,
 } from '@nestjs/common';
-import { ApkError } from '@subpack/apk';
-import { PackInputError, parseChannelList, type Extras } from '@subpack/pack';
+import { parseChannelList, type Extras } from '@subpack/pack';
+import { isBadInput } from '@subpack/rules';
 import type { TaskStore } from '@subpack/state';
-import { MasterUnavailableError, OutsideRootsError } from '@subpack/storage';
 import { QuietNotFoundModule, type Logger } from '@subpack/runtime';
 import { MasterCache } from '@subpack/pack';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -94,9 +93,7 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof UnknownAppError) throw new NotFoundException(err.message);
-    if (err instanceof RegistryInputError || err instanceof PackInputError || err instanceof ApkError || err instanceof MasterUnavailableError || err instanceof OutsideRootsError) {
-      throw new BadRequestException(err.message);
-    }
+    if (isBadInput(err)) throw new BadRequestException(err.message);
     throw err;
   }
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { BadInputError } from '@subpack/rules';
 
 /** Minimum size of every part but the last: 5 MiB on S3 and the stores that copy its API (MinIO, COS, R2, KS3). */
 export const S3_MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -56,7 +57,7 @@ export interface StoreProfile {
   minPartBytes?: number;
 }
 
-export class StorageConfigError extends Error {
+export class StorageConfigError extends BadInputError {
   override readonly name = 'StorageConfigError';
 }
 

@@ -1,9 +1,11 @@
+import { BAD_INPUT, type MaybeBadInput } from '@subpack/rules';
+
 /**
  * A storage failure, already phrased for the user: it names the bucket and key (or path) and the store's reason, never
  * a credential. `permanent` is true when repeating the call cannot help (no such bucket or key, access denied, bad
  * credentials, a master that changed), so callers park the work at once instead of retrying.
  */
-export class StorageError extends Error {
+export class StorageError extends Error implements MaybeBadInput {
   override readonly name: string = 'StorageError';
   /** The store's error code (NoSuchBucket, AccessDenied...), when a store gave one. */
   readonly code: string | undefined;
@@ -15,6 +17,10 @@ export class StorageError extends Error {
   ) {
     super(message, options);
     this.code = options?.code;
+  }
+
+  get [BAD_INPUT](): boolean {
+    return this.permanent;
   }
 }
 

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { BadInputError } from '@subpack/rules';
 import { isWithin, realRoot, resolveBeyond } from './real-path';
 
 /**
@@ -69,7 +70,7 @@ export class StorageRoots {
 }
 
 /** A location outside the configured roots: permanent, since resending the same URL cannot succeed. */
-export class OutsideRootsError extends Error {
+export class OutsideRootsError extends BadInputError {
   override readonly name = 'OutsideRootsError';
 }
 

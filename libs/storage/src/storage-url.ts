@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BadInputError } from '@subpack/rules';
 import { ossConfigured } from './config';
 
 /** Storage locations are URLs so one task format covers local disks and object stores. */
@@ -9,7 +10,7 @@ export type StorageUrl =
 
 export type StorageScheme = StorageUrl['scheme'];
 
-export class StorageUrlError extends Error {
+export class StorageUrlError extends BadInputError {
   override readonly name = 'StorageUrlError';
 }
 

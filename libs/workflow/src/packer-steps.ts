@@ -1,12 +1,12 @@
 import { ApkError } from '@subpack/apk';
 import { channelStoreMessageId, DEFAULT_NAMING, DEFAULT_PACK_FORMAT, packBatchMessageId, packTaskFingerprint, validatePackBatch, validatePackTask, type ChannelStoreJob, type PackBatch, type PackTask } from '@subpack/contracts';
 import { PermanentError, publishEvent, type Publisher } from '@subpack/messaging';
-import { EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
+import { EXCHANGES, isBadInput, ROUTING_KEYS } from '@subpack/rules';
 import { planNamedChannel, preparePack, type MasterCache } from '@subpack/pack';
 import type { TaskStore } from '@subpack/state';
 import { channelsOf, checkServable, loadAcceptedTask, openTask, prefixDigestsOf } from './accepted-task';
 import { ANNOUNCE_LEASE_MS, announceOnce, failChannel } from './completion';
-import { asPermanent, isBadInput } from './permanent';
+import { asPermanent } from './permanent';
 import type { ServiceRoots } from './roots';
 import { now } from './events';
 

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { frameworkResApk, makeTempDir, removeDir, standardApk } from '@subpack/testing';
 import { ApkError } from '../errors';
 import { writeZip } from '../manifest/test-support/zip-writer';
-import { readEntries, readEntry } from './entries';
+import { readEntries, readEntry, yauzlOpenErrorCode } from './entries';
 import { CD_RECORD, EOCD, LOCAL_FILE_HEADER } from './records';
 
 /** unzip's view of an entry: an independent reader to compare against. */
@@ -90,6 +90,40 @@ describe('readEntry / readEntries', () => {
     const empty = join(dir, 'empty.apk');
     await writeFile(empty, '');
     await assert.rejects(readEntry(empty, 'AndroidManifest.xml', { maxBytes: 1 << 20 }), /empty\.apk: not a ZIP file, or truncated/);
+  });
+
+  it("reads yauzl's own refusals of a non-ZIP and of a multi-disk archive, made from real files", async () => {
+    const yauzl = await import('yauzl');
+    const refusal = async (bytes: Buffer): Promise<string> => {
+      const path = join(dir, 'yauzl-refusal.zip');
+      await writeFile(path, bytes);
+      const err = await yauzl.openPromise(path, { lazyEntries: true }).then(
+        (zip) => {
+          zip.close();
+          return assert.fail('yauzl opened it');
+        },
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof Error);
+      return err.message;
+    };
+    const zip = await readFile(await standardApk('chinese'));
+    const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+    const multiDisk = Buffer.from(zip);
+    multiDisk.writeUInt16LE(1, eocd + 4);
+    assert.equal(yauzlOpenErrorCode(await refusal(Buffer.from('plain text, not a ZIP\n'.repeat(10)))), 'NOT_A_ZIP');
+    assert.equal(yauzlOpenErrorCode(await refusal(multiDisk)), 'MULTI_DISK');
+    // Any other refusal stays unclassified: a corrupt central directory is a different problem from "not a ZIP".
+    const badComment = Buffer.concat([zip, Buffer.from('trailing bytes')]);
+    const other = await refusal(badComment);
+    assert.equal(yauzlOpenErrorCode(other), undefined, other);
+    await assert.rejects(readEntry(join(dir, 'yauzl-refusal.zip'), 'AndroidManifest.xml', { maxBytes: 1 << 20 }), (err: unknown) => {
+      assert.ok(err instanceof ApkError);
+      assert.equal(err.code, 'BAD_CENTRAL_DIRECTORY');
+      return true;
+    });
+    await writeFile(join(dir, 'multi-disk.apk'), multiDisk);
+    await assert.rejects(readEntry(join(dir, 'multi-disk.apk'), 'AndroidManifest.xml', { maxBytes: 1 << 20 }), (err: unknown) => err instanceof ApkError && err.code === 'MULTI_DISK');
   });
 
   it('says a truncated APK is truncated', async () => {

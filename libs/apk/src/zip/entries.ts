@@ -95,12 +95,22 @@ async function openZip(apk: string | ByteSource): Promise<yauzl.ZipFile> {
   } catch (err) {
     await owned?.close();
     const message = messageOf(err);
-    if (/end of central directory record signature not found/i.test(message)) {
-      throw withCause(new ApkError('NOT_A_ZIP', `${apkPath}: not a ZIP file, or truncated (${message})`), err);
-    }
-    if (/multi-disk/i.test(message)) throw withCause(new ApkError('MULTI_DISK', `${apkPath}: ${message}`), err);
+    const code = yauzlOpenErrorCode(message);
+    if (code === 'NOT_A_ZIP') throw withCause(new ApkError(code, `${apkPath}: not a ZIP file, or truncated (${message})`), err);
+    if (code === 'MULTI_DISK') throw withCause(new ApkError(code, `${apkPath}: ${message}`), err);
     throw zipError(err, `${apkPath}: not a readable ZIP file`);
   }
+}
+
+/**
+ * What yauzl's refusal to open an archive means. yauzl (3.x) gives its errors no code or type, so its message text is
+ * the only signal; this is the one place that reads it, and entries.test.ts makes yauzl refuse real files of each kind
+ * so that a change of wording in a new yauzl fails there rather than turning bad APKs into unexplained errors.
+ */
+export function yauzlOpenErrorCode(message: string): 'NOT_A_ZIP' | 'MULTI_DISK' | undefined {
+  if (/end of central directory record signature not found/i.test(message)) return 'NOT_A_ZIP';
+  if (/multi-disk/i.test(message)) return 'MULTI_DISK';
+  return undefined;
 }
 
 /** System (I/O) failures stay plain errors, as they may be transient; everything else is a bad archive. */
