@@ -29,13 +29,17 @@ export interface BindingSpec {
   readonly arguments?: Readonly<Record<string, unknown>>;
 }
 
+/** AMQP 0-9-1 reply code a broker closes the channel with when a declare disagrees with what exists. */
+const PRECONDITION_FAILED = 406;
+
 async function declareStep(what: string, step: () => Promise<unknown>): Promise<void> {
   try {
     await step();
   } catch (error) {
     const reason = describeError(error);
     // RabbitMQ never changes an existing queue's arguments; the operator has to re-create it (see the contracts README).
-    const hint = /PRECONDITION_FAILED.*inequivalent arg/.test(reason)
+    // amqplib puts the broker's reply code on the error it rejects with.
+    const hint = (error as { code?: unknown }).code === PRECONDITION_FAILED
       ? '; the queue exists with other arguments: delete it (after draining what it holds) so it is declared anew'
       : '';
     throw new TopologyError(`cannot declare ${what}: ${reason}${hint}`, { cause: error });
