@@ -10,6 +10,7 @@ import {
   TaskIdSchema,
 } from './common';
 import { StringEnum } from './rules';
+import { taskAttemptRef } from '../topology/message-properties';
 
 type EventProperties<T extends string, P extends TProperties> = { type: TLiteral<T>; taskId: TString } & P & {
   at: TString;
@@ -38,6 +39,18 @@ function eventSchema<T extends string, P extends TProperties>(
 
 const countOf = (what: string) => Type.Integer({ minimum: 0, description: what });
 
+/** Carried by the events of a task's run, so an event of a retried run says so. */
+const taskAttempt = {
+  taskAttempt: Type.Optional(
+    Type.Integer({
+      minimum: 2,
+      description:
+        'Which run of the task this event belongs to when the task was retried (`subpack retry`): 2 for the first retry, ' +
+        'and so on. Absent on the first run. Each run has its own message ids.',
+    }),
+  ),
+};
+
 export const TaskAcceptedEventSchema = eventSchema(
   'task.accepted',
   {
@@ -46,6 +59,8 @@ export const TaskAcceptedEventSchema = eventSchema(
     package: Type.String({ minLength: 1, maxLength: 255, description: 'Android package name of the master.' }),
     versionName: Type.String({ maxLength: 255, description: 'android:versionName of the master.' }),
     versionCode: Type.Integer({ minimum: 0, description: 'android:versionCode of the master.' }),
+
+    ...taskAttempt,
   },
   {
     description:
@@ -75,6 +90,8 @@ export const ChannelStoredEventSchema = eventSchema(
     bytes: ByteCountSchema('Size of the written APK.'),
     md5: Md5HexSchema,
     sha256: Sha256HexSchema,
+
+    ...taskAttempt,
   },
   {
     description:
@@ -97,7 +114,7 @@ export type ChannelStoredEvent = Static<typeof ChannelStoredEventSchema>;
 
 export const ChannelFailedEventSchema = eventSchema(
   'channel.failed',
-  { channel: ChannelIdSchema, error: ErrorInfoSchema },
+  { channel: ChannelIdSchema, error: ErrorInfoSchema, ...taskAttempt },
   {
     description: 'One channel could not be produced; the other channels carry on. Routing key event.channel.failed.',
     examples: [
@@ -126,6 +143,8 @@ export const TaskCompletedEventSchema = eventSchema(
     written: Type.Optional(countOf('Of done, the channels written.')),
     kept: Type.Optional(countOf('Of done, the channels whose output already held exactly their bytes (a rerun): kept, not written.')),
     failed: countOf('Channels failed.'),
+
+    ...taskAttempt,
   },
   {
     description: 'Every channel of the task is either stored or failed. Emitted once. Routing key event.task.completed.',
@@ -148,7 +167,7 @@ export type TaskCompletedEvent = Static<typeof TaskCompletedEventSchema>;
 
 export const TaskFailedEventSchema = eventSchema(
   'task.failed',
-  { error: ErrorInfoSchema },
+  { error: ErrorInfoSchema, ...taskAttempt },
   {
     description:
       'The whole task failed: before any channel could be produced (bad input, unreadable master), or because no ' +
@@ -173,6 +192,8 @@ export const TaskStalledEventSchema = eventSchema(
     total: countOf('Channels in the task.'),
     done: countOf('Channels stored so far.'),
     failed: countOf('Channels failed so far.'),
+
+    ...taskAttempt,
   },
   {
     description:
@@ -204,6 +225,8 @@ export const RetryScheduledEventSchema = eventSchema(
     tier: Type.String({ minLength: 1, maxLength: 64, description: 'Retry tier the message waits in, e.g. 30s.' }),
     delayMs: Type.Integer({ minimum: 0, description: 'How long the message waits before it is tried again.' }),
     reason: Type.String({ minLength: 1, maxLength: REASON_MAX_LENGTH, description: 'Why the last attempt failed.' }),
+
+    ...taskAttempt,
   },
   {
     description:
@@ -278,6 +301,11 @@ interface EventEntry<S extends TObject> {
   readonly idParts: (event: Static<S>) => readonly (string | number)[];
 }
 
+/** The run of the task an event belongs to, in its message id: a retried run's events are not repeats of the first's. */
+function run(event: { taskId: string; taskAttempt?: number }): string {
+  return taskAttemptRef(event.taskId, event.taskAttempt);
+}
+
 function entry<S extends TObject>(schema: S, rest: Omit<EventEntry<S>, 'schema'>): EventEntry<S> {
   return { schema, ...rest };
 }
@@ -287,19 +315,19 @@ function entry<S extends TObject>(schema: S, rest: Omit<EventEntry<S>, 'schema'>
  * and the AsyncAPI channels and messages all come from this list.
  */
 export const EVENT_CATALOG = {
-  'task.accepted': entry(TaskAcceptedEventSchema, { title: 'Task accepted', exampleName: 'accepted', idParts: (e) => [e.taskId] }),
-  'channel.stored': entry(ChannelStoredEventSchema, { title: 'Channel stored', exampleName: 'stored', idParts: (e) => [e.taskId, e.channel] }),
-  'channel.failed': entry(ChannelFailedEventSchema, { title: 'Channel failed', exampleName: 'writeFailed', idParts: (e) => [e.taskId, e.channel] }),
-  'task.completed': entry(TaskCompletedEventSchema, { title: 'Task completed', exampleName: 'partial', idParts: (e) => [e.taskId] }),
-  'task.failed': entry(TaskFailedEventSchema, { title: 'Task failed', exampleName: 'notAZip', idParts: (e) => [e.taskId] }),
+  'task.accepted': entry(TaskAcceptedEventSchema, { title: 'Task accepted', exampleName: 'accepted', idParts: (e) => [run(e)] }),
+  'channel.stored': entry(ChannelStoredEventSchema, { title: 'Channel stored', exampleName: 'stored', idParts: (e) => [run(e), e.channel] }),
+  'channel.failed': entry(ChannelFailedEventSchema, { title: 'Channel failed', exampleName: 'writeFailed', idParts: (e) => [run(e), e.channel] }),
+  'task.completed': entry(TaskCompletedEventSchema, { title: 'Task completed', exampleName: 'partial', idParts: (e) => [run(e)] }),
+  'task.failed': entry(TaskFailedEventSchema, { title: 'Task failed', exampleName: 'notAZip', idParts: (e) => [run(e)] }),
   'retry.scheduled': entry(RetryScheduledEventSchema, {
     title: 'Retry scheduled',
     exampleName: 'storeRetry',
-    idParts: (e) => [e.taskId, e.route, e.channel ?? e.batch ?? '', e.attempt],
+    idParts: (e) => [run(e), e.route, e.channel ?? e.batch ?? '', e.attempt],
   }),
   'notify.failed': entry(NotifyFailedEventSchema, { title: 'Notification failed', exampleName: 'hostNotAllowed', idParts: (e) => [e.deliveryId] }),
   // A task can stall again after progress: each stall is its own event.
-  'task.stalled': entry(TaskStalledEventSchema, { title: 'Task stalled', exampleName: 'noUploader', idParts: (e) => [e.taskId, e.lastProgressAt] }),
+  'task.stalled': entry(TaskStalledEventSchema, { title: 'Task stalled', exampleName: 'noUploader', idParts: (e) => [run(e), e.lastProgressAt] }),
 } as const;
 
 export type EventType = keyof typeof EVENT_CATALOG;

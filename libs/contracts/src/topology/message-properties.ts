@@ -2,13 +2,26 @@ export const JSON_CONTENT_TYPE = 'application/json';
 export const PERSISTENT_DELIVERY_MODE = 2;
 
 /**
- * Deterministic message ids: a redelivered or re-sent message keeps its id, so consumers (and the notifier's
- * webhook receivers) can de-duplicate.
+ * The task as one run of it: the task id alone for the first attempt, `<taskId>#<attempt>` for a retried one
+ * (`subpack retry`). Task ids cannot contain "#", so the two never collide, and a retried run's messages and events get
+ * ids of their own that consumers deduplicating on ids do not drop as repeats of the earlier run.
  */
-export function packBatchMessageId(taskId: string, batchIndex: number): string {
-  return `pack.batch:${taskId}:${batchIndex}`;
+export function taskAttemptRef(taskId: string, attempt?: number): string {
+  return attempt !== undefined && attempt > 1 ? `${taskId}#${attempt}` : taskId;
 }
 
-export function channelStoreMessageId(taskId: string, channel: string): string {
-  return `channel.store:${taskId}:${channel}`;
+/**
+ * Deterministic message ids: a redelivered or re-sent message keeps its id, so consumers (and the notifier's
+ * webhook receivers) can de-duplicate. Each attempt of a retried task has its own.
+ */
+export function packTaskMessageId(taskId: string, attempt?: number): string {
+  return `task.pack:${taskAttemptRef(taskId, attempt)}`;
+}
+
+export function packBatchMessageId(taskId: string, batchIndex: number, attempt?: number): string {
+  return `pack.batch:${taskAttemptRef(taskId, attempt)}:${batchIndex}`;
+}
+
+export function channelStoreMessageId(taskId: string, channel: string, attempt?: number): string {
+  return `channel.store:${taskAttemptRef(taskId, attempt)}:${channel}`;
 }
