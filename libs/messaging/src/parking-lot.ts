@@ -56,8 +56,11 @@ export class ParkingLot {
     });
   }
 
-  /** Republishes the selected messages to their origin queue (attempt reset); each is acked after its confirm. */
-  async replayParked(selection: ReplaySelection): Promise<ReplayResult> {
+  /**
+   * Republishes the selected messages to their origin queue (attempt reset); each is acked after its confirm. `gate`,
+   * asked for each selected message before it is sent, may keep it parked by returning why.
+   */
+  async replayParked(selection: ReplaySelection, options: { readonly gate?: (message: ParkedMessage) => Promise<string | undefined> } = {}): Promise<ReplayResult> {
     const wanted = 'ids' in selection ? new Set(selection.ids) : undefined;
     return this.withChannel(async (channel) => {
       const replayed: string[] = [];
@@ -80,6 +83,12 @@ export class ParkingLot {
           continue;
         }
         try {
+          const kept = await options.gate?.(parked);
+          if (kept !== undefined) {
+            skipped.push({ id: parked.id, reason: kept });
+            keep.push(raw);
+            continue;
+          }
           await this.republish(raw, parked.originQueue);
           channel.ack(raw);
           replayed.push(parked.id);

@@ -21,6 +21,7 @@ export type {
   CreateTaskResult,
   FailTaskResult,
   ReserveResult,
+  RetryReset,
   StallMark,
   StoredChannel,
   TaskError,

@@ -7,7 +7,7 @@ import { LuaScript } from './lua-script';
  * Multi-key task scripts receive KEYS in the order of allTaskKeys():
  *   1 task hash, 2 channels hash, 3 completed-event guard, 4 failed-event guard, 5 planned-batches set,
  *   6 notification subscriptions, 7 channel inputs hash, 8 fingerprint reservation, 9 accepted-event guard,
- *   10 channel-stored event guards.
+ *   10 channel-stored event guards, 11 the task's content as sent.
  * Scripts that only need two keys get [task, <that key>].
  */
 
@@ -32,12 +32,17 @@ function script(name: string, body: string): LuaScript {
   return new LuaScript(name, `${HELPERS}\n${body}`);
 }
 
-/** KEYS: task. ARGV: activeTtlMs (0 = none), field, value, ... Returns {created 0|1, HGETALL of the task}. */
+/**
+ * KEYS: task. ARGV: activeTtlMs (0 = none), field, value, ... Returns {created 0|1, HGETALL of the task}.
+ * A pending record without channels is the one a retry leaves of a task that failed before it was accepted: it is
+ * filled in (its attempt kept) as if new.
+ */
 export const CREATE_TASK = script(
   'createTask',
   `
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  return {0, redis.call('HGETALL', KEYS[1])}
+  local placeholder = redis.call('HGET', KEYS[1], 'status') == 'pending' and tonumber(redis.call('HGET', KEYS[1], 'total')) == 0
+  if not placeholder then return {0, redis.call('HGETALL', KEYS[1])} end
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 local ttl = tonumber(ARGV[1])
@@ -47,22 +52,53 @@ return {1, redis.call('HGETALL', KEYS[1])}
 );
 
 /**
- * KEYS: task, fingerprint reservation. ARGV: fingerprint, reservationTtlMs.
+ * KEYS: task, fingerprint reservation, content. ARGV: fingerprint, reservationTtlMs, the task's content (JSON).
  * Returns 'reserved' (first claim, or a repeat of it), 'same' (the task exists with this content) or 'conflict'
- * (the id is taken by different content). Only 'reserved' and 'same' may go on to record inputs and the task.
+ * (the id is taken by different content). Only 'reserved' and 'same' may go on to record inputs and the task. The
+ * content is kept beside the reservation: it is what a retry runs again. A record without a fingerprint (one left by a
+ * task that failed before it was accepted) goes by the reservation.
  */
 export const RESERVE_TASK = script(
   'reserveTask',
   `
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local recorded = redis.call('HGET', KEYS[1], 'fingerprint')
-  if recorded == ARGV[1] then return 'same' end
-  return 'conflict'
+local recorded = redis.call('HGET', KEYS[1], 'fingerprint')
+if recorded then
+  if recorded ~= ARGV[1] then return 'conflict' end
+  if redis.call('SET', KEYS[3], ARGV[3], 'NX') then inheritTtl(KEYS[1], KEYS[3]) end
+  return 'same'
 end
 local reserved = redis.call('GET', KEYS[2])
 if reserved and reserved ~= ARGV[1] then return 'conflict' end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[2])
 return 'reserved'
+`,
+);
+
+/**
+ * KEYS: all task keys. ARGV: activeTtlMs (0 = none), now, '1' when the task's content must be recorded.
+ * Starts the next run of a failed or partial task: its attempt goes up by one, its progress (counters, channel records,
+ * planned batches) and every once-only event guard are cleared, and it is pending again with the active TTL; what it
+ * was accepted with (record, inputs, fingerprint, content, subscriptions) is kept. Returns {'reset', attempt, previous
+ * status} | {'no-task'} | {'running', status} | {'done'} | {'no-content'}; only 'reset' changed anything.
+ */
+export const RETRY_TASK = script(
+  'retryTask',
+  `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'no-task'} end
+if status == 'pending' or status == 'running' then return {'running', status} end
+if status ~= 'failed' and status ~= 'partial' then return {'done'} end
+if ARGV[3] == '1' and redis.call('EXISTS', KEYS[11]) == 0 then return {'no-content'} end
+local attempt = (tonumber(redis.call('HGET', KEYS[1], 'attempt')) or 1) + 1
+redis.call('HSET', KEYS[1], 'status', 'pending', 'attempt', attempt, 'done', 0, 'failed', 0, 'kept', 0, 'updatedAt', ARGV[2])
+redis.call('HDEL', KEYS[1], 'error', 'finishedAt', 'stalledAt')
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[9], KEYS[10])
+local ttl = tonumber(ARGV[1])
+for _, i in ipairs({1, 6, 7, 8, 11}) do
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[i], ttl) else redis.call('PERSIST', KEYS[i]) end
+end
+return {'reset', attempt, status}
 `,
 );
 

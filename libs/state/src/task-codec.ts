@@ -57,6 +57,7 @@ export function decodeTaskSummary(key: string, hash: ReadonlyMap<string, string>
     target: text('target'),
     createdAt: text('createdAt'),
     updatedAt: text('updatedAt'),
+    attempt: hash.has('attempt') ? integer('attempt') : 1,
   };
   if (hash.has('package')) summary.package = text('package');
   if (hash.has('versionName')) summary.versionName = text('versionName');

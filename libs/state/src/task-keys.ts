@@ -32,6 +32,8 @@ export interface TaskKeys {
   acceptedEvent: string;
   /** Hash: channel id -> `lease:<owner>:<expiry ms>` while someone sends its channel.stored, `sent` afterwards. */
   storedEvents: string;
+  /** String: the task as it was sent (PackTask JSON), recorded with the reservation; what a retry runs again. */
+  content: string;
 }
 
 export function taskKeys(prefix: string, taskId: string): TaskKeys {
@@ -48,6 +50,7 @@ export function taskKeys(prefix: string, taskId: string): TaskKeys {
     fingerprint: `${base}:fingerprint`,
     acceptedEvent: `${base}:event:accepted`,
     storedEvents: `${base}:event:stored`,
+    content: `${base}:content`,
   };
 }
 
@@ -64,5 +67,6 @@ export function allTaskKeys(keys: TaskKeys): string[] {
     keys.fingerprint,
     keys.acceptedEvent,
     keys.storedEvents,
+    keys.content,
   ];
 }

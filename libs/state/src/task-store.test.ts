@@ -318,13 +318,13 @@ void describe('TaskStore', () => {
 
   void it('reserveTask lets one content through per task id, however many different sends race', async () => {
     const taskId = newTaskId();
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.reserveTask(taskId, `fp-${i % 2}`)));
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.reserveTask(taskId, `fp-${i % 2}`, `{"n":${i}}`)));
     const winner = results.findIndex((r) => r === 'reserved');
     assert.ok(winner >= 0);
     results.forEach((r, i) => assert.equal(r, i % 2 === winner % 2 ? 'reserved' : 'conflict', `send ${i}`));
     await store.createTask(taskId, meta(1, { fingerprint: `fp-${winner % 2}` }));
-    assert.equal(await store.reserveTask(taskId, `fp-${winner % 2}`), 'same');
-    assert.equal(await store.reserveTask(taskId, `fp-${(winner + 1) % 2}`), 'conflict');
+    assert.equal(await store.reserveTask(taskId, `fp-${winner % 2}`, '{}'), 'same');
+    assert.equal(await store.reserveTask(taskId, `fp-${(winner + 1) % 2}`, '{}'), 'conflict');
     const keys = store.keysOf(taskId);
     assert.ok((await env.redis.pttl(keys.fingerprint)) > 0, 'the reservation expires with the task');
   });
@@ -374,6 +374,81 @@ void describe('TaskStore', () => {
     assert.ok((await store.quietTasks(0, 10_000)).some((t) => t.taskId === taskId));
     assert.equal(await store.markStalled(taskId), 'no-task');
     assert.ok(!(await store.quietTasks(0, 10_000)).some((t) => t.taskId === taskId), 'and it leaves the index');
+  });
+
+  void it('resetForRetry starts the next run of a partial task: progress and event guards cleared, recipe kept, active TTL again', async () => {
+    const taskId = newTaskId();
+    const keys = store.keysOf(taskId);
+    assert.equal(await store.reserveTask(taskId, 'fp-r', '{"taskId":"r"}'), 'reserved');
+    await store.recordChannelInputs(taskId, [{ id: 'a' }, { id: 'b', extras: { k: 'v' } }]);
+    await store.saveSubscriptions(taskId, '[]');
+    await store.createTask(taskId, meta(2, { fingerprint: 'fp-r', format: 'walle', naming: '{channel}.apk', extras: {} }));
+    await store.claimAccepted(taskId, 'p', 10_000);
+    await store.confirmAccepted(taskId);
+    await store.markBatchPlanned(taskId, 0);
+    await store.markChannelStored(taskId, 'a', stored('a'));
+    await store.claimChannelStored(taskId, 'a', 'u', 10_000);
+    await store.confirmChannelStored(taskId, 'a');
+    await store.markChannelFailed(taskId, 'b', { code: 'PARKED', message: 'target refused' });
+    assert.equal(await store.claimCompletion(taskId, 'u', 10_000), 'claimed');
+    assert.equal((await store.confirmCompletion(taskId)).status, 'partial');
+    assert.ok((await env.redis.ttl(keys.content)) <= FINISHED_TTL, 'the content expires with the finished task');
+
+    const reset = await store.resetForRetry(taskId);
+    assert.deepEqual(reset, { outcome: 'reset', attempt: 2, previous: 'partial' });
+    const after = await store.getTask(taskId);
+    assert.deepEqual(
+      { status: after?.status, attempt: after?.attempt, done: after?.done, kept: after?.kept, failed: after?.failed, channels: after?.channels, finishedAt: after?.finishedAt },
+      { status: 'pending', attempt: 2, done: 0, kept: 0, failed: 0, channels: {}, finishedAt: undefined },
+    );
+    assert.deepEqual({ total: after?.total, fingerprint: after?.fingerprint, naming: after?.naming }, { total: 2, fingerprint: 'fp-r', naming: '{channel}.apk' });
+    assert.deepEqual(await store.channelInputsOf(taskId, ['a', 'b']), [{}, { k: 'v' }]);
+    assert.equal(await store.taskContent(taskId), '{"taskId":"r"}');
+    assert.equal(await store.getSubscriptions(taskId), '[]');
+    assert.equal((await store.plannedBatches(taskId)).size, 0);
+    // Every once-only event of the new run can be sent again, once.
+    assert.equal(await store.claimAccepted(taskId, 'p2', 10_000), 'claimed');
+    assert.equal(await store.claimChannelStored(taskId, 'a', 'u2', 10_000), 'claimed');
+    assert.equal(await store.claimCompletion(taskId, 'u2', 10_000), 'claimed');
+    assert.equal(await store.claimTaskFailed(taskId, 'u2', 10_000), 'claimed');
+    for (const key of [keys.task, keys.inputs, keys.fingerprint, keys.content, keys.subscriptions]) {
+      const ttl = await env.redis.ttl(key);
+      assert.ok(ttl > FINISHED_TTL && ttl <= ACTIVE_TTL, `${key} has the active TTL again: ${ttl}`);
+    }
+    assert.ok((await store.quietTasks(0, 10_000)).some((t) => t.taskId === taskId), 'the new run is watched for stalls');
+
+    // A running run is not reset again.
+    assert.deepEqual(await store.resetForRetry(taskId), { outcome: 'running', status: 'pending' });
+    await store.markChannelStored(taskId, 'a', { ...stored('a'), kept: true });
+    assert.deepEqual(await store.resetForRetry(taskId), { outcome: 'running', status: 'running' });
+    await store.markChannelStored(taskId, 'b', stored('b'));
+    await store.confirmCompletion(taskId);
+    assert.deepEqual(await store.resetForRetry(taskId), { outcome: 'done' });
+    assert.equal((await store.getTaskSummary(taskId))?.attempt, 2, 'a refused reset changes nothing');
+    assert.deepEqual(await store.resetForRetry(newTaskId()), { outcome: 'no-task' });
+  });
+
+  void it('resetForRetry of a task that failed before it was accepted leaves a record the next acceptance fills in', async () => {
+    const taskId = newTaskId();
+    assert.equal(await store.reserveTask(taskId, 'fp-m', '{"taskId":"m"}'), 'reserved');
+    await store.failTask(taskId, { code: 'MASTER', message: 'master missing' });
+    const reset = await store.resetForRetry(taskId);
+    assert.deepEqual(reset, { outcome: 'reset', attempt: 2, previous: 'failed' });
+    const pending = await store.getTaskSummary(taskId);
+    assert.deepEqual({ status: pending?.status, total: pending?.total, error: pending?.error }, { status: 'pending', total: 0, error: undefined });
+    assert.equal(await store.reserveTask(taskId, 'fp-other', '{}'), 'conflict', 'the reservation still holds for the same content only');
+    assert.equal(await store.reserveTask(taskId, 'fp-m', '{"taskId":"m"}'), 'reserved');
+    const created = await store.createTask(taskId, meta(3, { fingerprint: 'fp-m' }));
+    assert.equal(created.created, true);
+    assert.deepEqual({ status: created.state.status, total: created.state.total, attempt: created.state.attempt }, { status: 'pending', total: 3, attempt: 2 });
+    assert.equal((await store.createTask(taskId, meta(9))).created, false, 'a filled-in record is not filled again');
+
+    // Without recorded content a retry cannot run it again, unless the caller brings the content (a parked message).
+    const bare = newTaskId();
+    await store.failTask(bare, { code: 'INVALID', message: 'bad task' });
+    assert.deepEqual(await store.resetForRetry(bare), { outcome: 'no-content' });
+    assert.equal((await store.getTaskSummary(bare))?.status, 'failed');
+    assert.deepEqual(await store.resetForRetry(bare, { requireContent: false }), { outcome: 'reset', attempt: 2, previous: 'failed' });
   });
 });
 

@@ -15,6 +15,7 @@ import {
   MARK_STALLED,
   SAVE_SUBSCRIPTIONS,
   RESERVE_TASK,
+  RETRY_TASK,
 } from './lua-scripts';
 import { execResults, pairsToMap, parseJsonField, replyArray, replyInteger, replyString } from './redis-reply';
 import { decodeChannelRecord, decodeExtras, decodeTaskSummary, encodeChannelRecord, encodeNewTask } from './task-codec';
@@ -29,6 +30,7 @@ import type {
   CreateTaskResult,
   FailTaskResult,
   ReserveResult,
+  RetryReset,
   StallMark,
   StoredChannel,
   TaskError,
@@ -74,7 +76,8 @@ type EventGuard = 'completedEvent' | 'failedEvent' | 'acceptedEvent';
  * Task state, idempotency markers and the exactly-once guards for task events, in Redis.
  *
  * Keys (prefix 'subpack:' by default): `task:{<id>}` hash, `task:{<id>}:channels` hash,
- * `task:{<id>}:event:completed|failed|accepted` guards, `task:{<id>}:event:stored` per-channel guards, `task:{<id>}:batches` set, and `once:<key>` generic markers.
+ * `task:{<id>}:event:completed|failed|accepted` guards, `task:{<id>}:event:stored` per-channel guards, `task:{<id>}:batches` set,
+ * `task:{<id>}:content` (the task as sent), and `once:<key>` generic markers.
  */
 export class TaskStore {
   readonly keyPrefix: string;
@@ -106,15 +109,49 @@ export class TaskStore {
   /**
    * Claims the task id for content with this fingerprint, before anything else of the task is written: 'reserved' or
    * 'same' (go on: record the inputs, then the task), or 'conflict' (the id belongs to different content; write
-   * nothing). Two different tasks sent at once with one id cannot both get through.
+   * nothing). Two different tasks sent at once with one id cannot both get through. `content` (the task as sent) is
+   * kept with the reservation for a later retry.
    */
-  async reserveTask(taskId: string, fingerprint: string): Promise<ReserveResult> {
+  async reserveTask(taskId: string, fingerprint: string, content: string): Promise<ReserveResult> {
     if (fingerprint.length === 0) throw new InvalidArgumentError('reserveTask: fingerprint must not be empty');
     const keys = this.keysOf(taskId);
     const ttlMs = (this.activeTtlSeconds || this.finishedTtlSeconds) * 1000;
-    const result = replyString(await RESERVE_TASK.run(this.redis, [keys.task, keys.fingerprint], [fingerprint, ttlMs]), 'reserveTask') as ReserveResult;
+    const result = replyString(
+      await RESERVE_TASK.run(this.redis, [keys.task, keys.fingerprint, keys.content], [fingerprint, ttlMs, content]),
+      'reserveTask',
+    ) as ReserveResult;
     await this.replicated('reserveTask');
     return result;
+  }
+
+  /** The fingerprint the task id is reserved for, or null (never reserved, or expired). */
+  async reservedFingerprint(taskId: string): Promise<string | null> {
+    return this.redis.get(this.keysOf(taskId).fingerprint);
+  }
+
+  /** The task as it was sent (the JSON given to reserveTask), or null when none was recorded. */
+  async taskContent(taskId: string): Promise<string | null> {
+    return this.redis.get(this.keysOf(taskId).content);
+  }
+
+  /**
+   * Starts the next run of a failed or partial task, atomically: the attempt goes up by one, progress and the
+   * once-only event guards are cleared, and the task is pending again (see RETRY_TASK). Refuses, changing nothing, a
+   * task that is unknown, still running, done, or (with `requireContent`, the default) has no recorded content.
+   */
+  async resetForRetry(taskId: string, options: { requireContent?: boolean } = {}): Promise<RetryReset> {
+    const operation = 'resetForRetry';
+    const keys = this.keysOf(taskId);
+    const reply = replyArray(
+      await RETRY_TASK.run(this.redis, allTaskKeys(keys), [this.activeTtlSeconds * 1000, nowIso(), options.requireContent === false ? '0' : '1']),
+      operation,
+    );
+    const head = replyString(reply[0], operation);
+    if (head === 'running') return { outcome: 'running', status: replyString(reply[1], operation) as TaskStatus };
+    if (head !== 'reset') return { outcome: head as 'no-task' | 'done' | 'no-content' };
+    await this.noteProgress(taskId);
+    await this.replicated(operation);
+    return { outcome: 'reset', attempt: replyInteger(reply[1], operation), previous: replyString(reply[2], operation) as 'failed' | 'partial' };
   }
 
   /**

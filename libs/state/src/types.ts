@@ -49,6 +49,8 @@ export interface TaskSummary extends TaskMeta {
   finishedAt?: string;
   /** Set while the task is stalled: when it was found without progress for the configured time. */
   stalledAt?: string;
+  /** Which run of the task this is: 1, then one more for each retry (resetForRetry). */
+  attempt: number;
 }
 
 export type ChannelStatus = 'stored' | 'failed';
@@ -108,6 +110,16 @@ export type ClaimResult = 'claimed' | 'already-sent' | 'held-by-other';
 export type ReserveResult = 'reserved' | 'same' | 'conflict';
 
 export type StallMark = 'no-task' | 'finished' | 'already' | 'marked';
+
+/**
+ * What resetForRetry did: 'reset' started run `attempt` of a failed or partial task; otherwise nothing changed because
+ * the task is unknown ('no-task'), not finished ('running', with its status), done, or has no recorded content to run
+ * again ('no-content').
+ */
+export type RetryReset =
+  | { outcome: 'reset'; attempt: number; previous: 'failed' | 'partial' }
+  | { outcome: 'no-task' | 'done' | 'no-content' }
+  | { outcome: 'running'; status: TaskStatus };
 
 export interface FailTaskResult {
   /** True when this call moved the task to failed; false when it was already finished. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TransientError, type Publisher, publishEvent } from '@subpack/messaging';
 import { ALL_CHANNELS_FAILED, type ClaimResult, type TaskStore } from '@subpack/state';
-import { now } from './events';
+import { attemptField, now } from './events';
 
 /** How long a claimant may take to publish an event and see the broker's confirm before another may take over. */
 export const ANNOUNCE_LEASE_MS = 30_000;
@@ -54,8 +54,19 @@ export interface StoredChannelFacts {
   sha256: string;
 }
 
-/** Publishes a channel's channel.stored once, however many deliveries (and completion sweeps) reach this point. */
-export function announceChannelStored(store: TaskStore, publisher: Publisher, processOwner: string, taskId: string, channel: string, facts: StoredChannelFacts): Promise<boolean> {
+/**
+ * Publishes a channel's channel.stored once per run of its task (`attempt`), however many deliveries (and completion
+ * sweeps) reach this point.
+ */
+export function announceChannelStored(
+  store: TaskStore,
+  publisher: Publisher,
+  processOwner: string,
+  taskId: string,
+  channel: string,
+  facts: StoredChannelFacts,
+  attempt: number | undefined,
+): Promise<boolean> {
   return announceOnce(
     `channel.stored of ${JSON.stringify(channel)} in task ${JSON.stringify(taskId)}`,
     processOwner,
@@ -64,7 +75,7 @@ export function announceChannelStored(store: TaskStore, publisher: Publisher, pr
       release: (owner) => store.releaseChannelStored(taskId, channel, owner),
       confirm: () => store.confirmChannelStored(taskId, channel),
     },
-    () => publishEvent(publisher, { type: 'channel.stored', taskId, channel, ...facts, at: now() }),
+    () => publishEvent(publisher, { type: 'channel.stored', taskId, channel, ...facts, ...attemptField(attempt), at: now() }),
   );
 }
 
@@ -74,7 +85,7 @@ export function announceChannelStored(store: TaskStore, publisher: Publisher, pr
  * a later failure never replaces a stored record), so the completion makes sure no stored channel goes unannounced.
  * A lease held by another delivery is waited for (TransientError), so task.completed always comes last.
  */
-export async function announceStoredChannels(store: TaskStore, publisher: Publisher, taskId: string, processOwner: string): Promise<number> {
+export async function announceStoredChannels(store: TaskStore, publisher: Publisher, taskId: string, processOwner: string, attempt?: number): Promise<number> {
   let announced = 0;
   let cursor: string | undefined;
   do {
@@ -87,7 +98,7 @@ export async function announceStoredChannels(store: TaskStore, publisher: Publis
       if (url === undefined || bytes === undefined || md5 === undefined || sha256 === undefined) {
         throw new TransientError(`channel ${JSON.stringify(entry.channel)} of task ${JSON.stringify(taskId)} is recorded stored without its object's facts`);
       }
-      if (await announceChannelStored(store, publisher, processOwner, taskId, entry.channel, { url, bytes, md5, sha256 })) announced++;
+      if (await announceChannelStored(store, publisher, processOwner, taskId, entry.channel, { url, bytes, md5, sha256 }, attempt)) announced++;
     }
     cursor = page.nextCursor ?? undefined;
   } while (cursor !== undefined);
@@ -137,7 +148,7 @@ export async function completeTaskOnce(store: TaskStore, publisher: Publisher, t
     await failTaskOnce(store, publisher, taskId, await channelFailureSummary(store, taskId, before.failed), processOwner);
     return false;
   }
-  if (before.done > 0 && !(await store.completionAnnounced(taskId))) await announceStoredChannels(store, publisher, taskId, processOwner);
+  if (before.done > 0 && !(await store.completionAnnounced(taskId))) await announceStoredChannels(store, publisher, taskId, processOwner, before.attempt);
   const owner = claimant(processOwner);
   const claim = await store.claimCompletion(taskId, owner, 30_000);
   if (claim !== 'claimed') return false;
@@ -153,6 +164,7 @@ export async function completeTaskOnce(store: TaskStore, publisher: Publisher, t
       written: summary.done - summary.kept,
       kept: summary.kept,
       failed: summary.failed,
+      ...attemptField(summary.attempt),
       at: now(),
     });
   } catch (err) {
@@ -177,7 +189,8 @@ export async function failTaskOnce(
   const claim = await store.claimTaskFailed(taskId, owner, 30_000);
   if (claim !== 'claimed') return;
   try {
-    await publishEvent(publisher, { type: 'task.failed', taskId, error, at: now() });
+    const attempt = (await store.getTaskSummary(taskId))?.attempt;
+    await publishEvent(publisher, { type: 'task.failed', taskId, error, ...attemptField(attempt), at: now() });
   } catch (err) {
     await store.releaseTaskFailed(taskId, owner);
     throw err;
@@ -194,10 +207,10 @@ export async function failChannel(
   store: TaskStore,
   publisher: Publisher,
   owner: string,
-  failure: { taskId: string; channel: string; error: { code: string; message: string } },
+  failure: { taskId: string; channel: string; error: { code: string; message: string }; attempt?: number },
 ): Promise<void> {
   const { taskId, channel, error } = failure;
   const mark = await store.markChannelFailed(taskId, channel, error);
-  if (mark.firstTime) await publishEvent(publisher, { type: 'channel.failed', taskId, channel, error, at: now() });
+  if (mark.firstTime) await publishEvent(publisher, { type: 'channel.failed', taskId, channel, error, ...attemptField(failure.attempt), at: now() });
   if (mark.complete) await completeTaskOnce(store, publisher, taskId, owner);
 }

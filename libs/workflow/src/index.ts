@@ -7,3 +7,4 @@ export * from './parked';
 export * from './retries';
 export * from './roots';
 export * from './stalls';
+export * from './task-retry';

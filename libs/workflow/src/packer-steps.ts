@@ -8,7 +8,8 @@ import { channelsOf, checkServable, loadAcceptedTask, openTask, prefixDigestsOf 
 import { ANNOUNCE_LEASE_MS, announceOnce, failChannel } from './completion';
 import { asPermanent } from './permanent';
 import type { ServiceRoots } from './roots';
-import { now } from './events';
+import { attemptField, now } from './events';
+import { resentTaskNote } from './task-retry';
 
 export interface PackerDeps {
   store: TaskStore;
@@ -38,22 +39,39 @@ export function parseTask(body: unknown, maxChannels: number): PackTask {
   return result.value;
 }
 
+/** What became of a task.pack: accepted (or re-split while running), or a resend of a finished task, with what to do. */
+export interface AcceptOutcome {
+  batches: number;
+  resent: boolean;
+  /** For a resend of a finished task: that it is not started again, and how to run it again (`subpack retry`). */
+  note?: string;
+}
+
 /**
  * A new task: every check the old tool made plus the roots, format, naming and channel rules, then the task and each
  * channel's inputs are recorded (the recipe every later step reads) and the task is split into batches of channel ids
  * so several packers share it. A resend of a known task id with the same content does not start it again; one with
  * different content is refused and changes nothing.
  */
-export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ batches: number; resent: boolean }> {
+export async function acceptTask(deps: PackerDeps, body: unknown): Promise<AcceptOutcome> {
   const task = parseTask(body, deps.maxChannels);
   // Before anything is looked up: a scheme this deployment cannot serve is refused as it always was, first.
   checkServable(task);
   const fingerprint = packTaskFingerprint(task);
   const existing = await deps.store.getTaskSummary(task.taskId);
   if (existing?.fingerprint !== undefined && existing.fingerprint !== fingerprint) throw new PermanentError(taskIdReusedReason(task.taskId));
-  // A finished task is never redone. A running one is re-split: after a crash mid-split the missing batches must go
-  // out, and duplicates are harmless because every channel is stored idempotently.
-  if (existing && existing.status !== 'pending' && existing.status !== 'running') return { batches: existing.batches, resent: true };
+  // A finished task is never redone by a resend (`subpack retry` runs it again). A running one is re-split: after a
+  // crash mid-split the missing batches must go out, and duplicates are harmless because every channel is stored
+  // idempotently.
+  if (existing && existing.status !== 'pending' && existing.status !== 'running') {
+    // A task that failed before it was accepted has only its reservation to say which content the id belongs to.
+    const reserved = existing.fingerprint ?? (await deps.store.reservedFingerprint(task.taskId));
+    if (reserved !== null && reserved !== fingerprint) throw new PermanentError(taskIdReusedReason(task.taskId));
+    const note = resentTaskNote(task.taskId, existing.status);
+    return { batches: existing.batches, resent: true, ...(note !== undefined ? { note } : {}) };
+  }
+  // The id is claimed for this content, and the content kept for a retry, before anything else of the task is written.
+  if ((await deps.store.reserveTask(task.taskId, fingerprint, JSON.stringify(task))) === 'conflict') throw new PermanentError(taskIdReusedReason(task.taskId));
   // Before the master is read: a task that fails on its master still reaches its own subscribers.
   if (task.notify !== undefined) await deps.store.saveSubscriptions(task.taskId, JSON.stringify(task.notify));
   const recipe = { format: task.format ?? DEFAULT_PACK_FORMAT, naming: task.naming ?? DEFAULT_NAMING, extras: task.extras ?? {} };
@@ -64,11 +82,10 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
   } catch (err) {
     asPermanent(err);
   }
-  if ((await deps.store.reserveTask(task.taskId, fingerprint)) === 'conflict') throw new PermanentError(taskIdReusedReason(task.taskId));
   await deps.store.recordChannelInputs(task.taskId, task.channels);
   const batchCount = Math.ceil(ids.length / deps.batchSize);
   const m = master.manifest;
-  await deps.store.createTask(task.taskId, {
+  const { state } = await deps.store.createTask(task.taskId, {
     total: ids.length,
     batches: batchCount,
     master: task.master,
@@ -98,6 +115,7 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
         package: m.package,
         versionName: m.versionName ?? '',
         versionCode: m.versionCode,
+        ...attemptField(state.attempt),
         at: now(),
       }),
   );
@@ -106,7 +124,7 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<{ bat
   for (let index = 0; index < batchCount; index++) {
     if (planned.has(index)) continue;
     const batch: PackBatch = { taskId: task.taskId, batch: { index, count: batchCount }, channels: ids.slice(index * deps.batchSize, (index + 1) * deps.batchSize) };
-    await deps.publisher.publish(EXCHANGES.main, ROUTING_KEYS.packBatch, batch, { messageId: packBatchMessageId(task.taskId, index) });
+    await deps.publisher.publish(EXCHANGES.main, ROUTING_KEYS.packBatch, batch, { messageId: packBatchMessageId(task.taskId, index, state.attempt) });
   }
   return { batches: batchCount, resent: false };
 }
@@ -146,11 +164,11 @@ export async function planBatch(deps: PackerDeps, body: unknown): Promise<{ plan
       continue;
     }
     // Confirms are awaited together: one round trip to the broker per batch, not per channel.
-    handedOn.push(deps.publisher.publish(EXCHANGES.main, ROUTING_KEYS.channelStore, job, { messageId: channelStoreMessageId(batch.taskId, channel.id) }));
+    handedOn.push(deps.publisher.publish(EXCHANGES.main, ROUTING_KEYS.channelStore, job, { messageId: channelStoreMessageId(batch.taskId, channel.id, task.summary.attempt) }));
   }
   await Promise.all(handedOn);
   // Failures are recorded after the good channels are handed on, so a failure that completes the task comes last.
-  for (const failure of failures) await failChannel(deps.store, deps.publisher, deps.owner, { taskId: batch.taskId, ...failure });
+  for (const failure of failures) await failChannel(deps.store, deps.publisher, deps.owner, { taskId: batch.taskId, attempt: task.summary.attempt, ...failure });
   await deps.store.markBatchPlanned(batch.taskId, batch.batch.index);
   return { planned: handedOn.length, failed: failures.length };
 }

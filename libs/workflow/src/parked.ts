@@ -67,7 +67,7 @@ export async function accountParked(store: TaskStore, publisher: Publisher, owne
   const inputs = await store.channelInputsOf(taskId, channels);
   if (split !== undefined && (split !== task.batches || inputs.includes(null))) return;
   for (const [i, channel] of channels.entries()) {
-    if (inputs[i] !== null) await failChannel(store, publisher, owner, { taskId, channel, error });
+    if (inputs[i] !== null) await failChannel(store, publisher, owner, { taskId, channel, error, attempt: task.attempt });
   }
 }
 

@@ -1,7 +1,7 @@
 import { reasonText, validateEvent, type RetryScheduledEvent } from '@subpack/contracts';
 import { publishEvent, type Publisher } from '@subpack/messaging';
 import { ROUTING_KEYS } from '@subpack/rules';
-import { now } from './events';
+import { attemptField, now } from './events';
 
 export interface RetriedMessage {
   /** The routing key the message was first published with. */
@@ -10,6 +10,8 @@ export interface RetriedMessage {
   attempt: number;
   tier: { name: string; ttlMs: number };
   reason: string;
+  /** The run of the task the message belongs to, when the task was retried. */
+  taskAttempt?: number;
 }
 
 /** Only the task pipeline's own messages are announced; a retried webhook delivery announcing itself could loop. */
@@ -33,6 +35,7 @@ export async function announceRetry(publisher: Publisher, retried: RetriedMessag
     tier: retried.tier.name,
     delayMs: retried.tier.ttlMs,
     reason: reasonText(retried.reason),
+    ...attemptField(retried.taskAttempt),
     at: now(),
   };
   const checked = validateEvent(candidate);

@@ -1,6 +1,6 @@
 import { type Publisher, publishEvent } from '@subpack/messaging';
 import type { TaskStore } from '@subpack/state';
-import { now } from './events';
+import { attemptField, now } from './events';
 import { reportLostState } from './parked';
 
 export interface StallSweep {
@@ -32,6 +32,7 @@ export async function sweepStalls(store: TaskStore, publisher: Publisher, stallA
         total: task.total,
         done: task.done,
         failed: task.failed,
+        ...attemptField(task.attempt),
         at: now(),
       });
       sweep.stalled.push(taskId);

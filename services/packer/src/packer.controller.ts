@@ -29,9 +29,10 @@ export class PackerController {
   async onTask(@Payload() body: unknown): Promise<void> {
     const taskId = (body as { taskId?: unknown } | null)?.taskId;
     // A failure is logged once, by the consumer, with the task it concerns.
-    const { batches, resent } = await acceptTask(this.deps, body);
+    const { batches, resent, note } = await acceptTask(this.deps, body);
     this.tasks.inc();
-    this.logger.info({ taskId, batches, resent }, resent ? 'task already known; not started again' : 'task accepted');
+    if (note !== undefined) this.logger.warn({ taskId, batches, resent }, note);
+    else this.logger.info({ taskId, batches, resent }, resent ? 'task already known; not started again' : 'task accepted');
   }
 
   @EventPattern(QUEUES.packerBatches)

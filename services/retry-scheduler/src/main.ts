@@ -42,12 +42,14 @@ void runService({
       policy: { tiers: ctx.config.retryTiers, maxAttempts: ctx.config.maxAttempts },
       prefetch: ctx.config.prefetch,
       onRetry: async (message, retry) => {
+        const body = jsonOrNull(message);
         const announced = await announceRetry(ctx.manager.publisher, {
           routingKey: originRoutingKey(message),
-          body: jsonOrNull(message),
+          body,
           attempt: retry.attempt,
           tier: retry.tier,
           reason: retry.reason,
+          taskAttempt: await taskAttemptOf(ctx, body),
         });
         if (announced) ctx.logger.info({ taskId: announced.taskId, route: announced.route, attempt: announced.attempt }, 'retry announced');
       },
@@ -72,6 +74,17 @@ void runService({
 
 function originRoutingKey(message: IncomingMessage): string {
   return headerString(message.headers, HEADERS.originRoutingKey) ?? message.routingKey;
+}
+
+/** Which run of its task a message belongs to, for its retry.scheduled; unknown when it names no recorded task. */
+async function taskAttemptOf(ctx: ServiceContext<object>, body: unknown): Promise<number | undefined> {
+  const taskId = (body as { taskId?: unknown } | null)?.taskId;
+  if (typeof taskId !== 'string') return undefined;
+  try {
+    return (await ctx.store.getTaskSummary(taskId))?.attempt;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Unparseable bodies are retried or parked as they are; there is no task to account them to. */

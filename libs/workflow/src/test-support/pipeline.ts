@@ -65,14 +65,20 @@ export class Pipeline {
 
   /** Takes every message waiting in a queue (acknowledged: the test is its only consumer). */
   async drain(queue: string): Promise<unknown[]> {
+    return (await this.drainMessages(queue)).map((m) => m.body);
+  }
+
+  /** The same, with each message's id. */
+  async drainMessages(queue: string): Promise<{ body: unknown; messageId: string | undefined }[]> {
     const connection = await connect(this.vhost.amqpUrl);
     try {
       const channel = await connection.createChannel();
-      const bodies: unknown[] = [];
+      const messages: { body: unknown; messageId: string | undefined }[] = [];
       while (true) {
         const message = await channel.get(queue, { noAck: true });
-        if (message === false) return bodies;
-        bodies.push(JSON.parse(message.content.toString('utf8')) as unknown);
+        if (message === false) return messages;
+        const messageId: unknown = message.properties.messageId;
+        messages.push({ body: JSON.parse(message.content.toString('utf8')) as unknown, messageId: typeof messageId === 'string' ? messageId : undefined });
       }
     } finally {
       await connection.close();
