@@ -398,6 +398,7 @@ describe('command line details', () => {
       submit: /--timeout <seconds>/,
       status: /subpack status <taskId>/,
       parked: /parked replay/,
+      retry: /subpack retry <taskId>/,
     };
     for (const [command, pattern] of Object.entries(expected)) {
       const r = await subpack([command, '--help']);

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   submit: async (argv) => (await import('./commands/submit.js')).submitCommand(argv),
   status: async (argv) => (await import('./commands/status.js')).statusCommand(argv),
   parked: async (argv) => (await import('./commands/parked.js')).parkedCommand(argv),
+  retry: async (argv) => (await import('./commands/retry.js')).retryCommand(argv),
   notify: async (argv) => (await import('./commands/notify.js')).notifyCommand(argv),
   serve: async (argv) => (await import('./commands/serve.js')).serveCommand(argv),
 };

@@ -65,10 +65,23 @@ ${BROKER_NOTE}`,
 
 ${BROKER_NOTE}`,
   },
+  retry: {
+    synopsis: 'subpack retry <taskId> [--json] [--broker-timeout <seconds>]',
+    details: `retry: run a task that ended failed or partial again, with the content it was sent with. Channels already
+  stored are found holding the same bytes and kept; the others are planned and written again. The new run's events
+  carry taskAttempt, and it ends with one task.completed or task.failed of its own. Follow it with subpack status.
+  Exit 0 when the retry was started; 1 with the reason when it did nothing (task unknown, still running, or done).
+  --json               the outcome as JSON: started, attempt, or the reason
+
+${BROKER_NOTE}`,
+  },
   parked: {
     synopsis: 'subpack parked list [--json] [--limit N] | subpack parked replay --all | --id <messageId>...',
     details: `parked list: the parked messages with their reasons (--limit N, default 100; --json for the bodies)
 parked replay: send parked messages back to their origin queue (--all, or --id <messageId>, repeatable)
+  A parked task.pack of a finished task is sent back only when the task failed before any channel was planned (e.g.
+  its master was missing): the task then runs again as subpack retry would. Otherwise it stays parked with the reason
+  (run subpack retry <taskId>). Exit 1 when any message asked for was left parked or is not in the parking lot.
 
 ${BROKER_NOTE}`,
   },

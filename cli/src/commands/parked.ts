@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
+import { escapeUnsafe } from '@subpack/contracts';
 import { ParkingLot } from '@subpack/messaging';
+import { prepareParkedReplay } from '@subpack/workflow';
 import { UsageError } from '../usage';
-import { BROKER_TIMEOUT_OPTION, brokerTimeoutMs, withBroker } from './broker';
+import { BROKER_TIMEOUT_OPTION, brokerTimeoutMs, withBroker, withStore } from './broker';
 
 export async function parkedCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -28,10 +30,25 @@ export async function parkedCommand(argv: string[]): Promise<number> {
   }
   if (sub === 'replay') {
     if (!values.all && values.id.length === 0) throw new UsageError('parked replay needs --all or --id <messageId>');
-    const result = await withBroker(brokerTimeoutMs(values), (b) => b.within('replay the parked messages', new ParkingLot(b.manager).replayParked(values.all ? { all: true } : { ids: values.id })));
-    process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `replayed ${result.replayed.length}, skipped ${result.skipped.length}\n`);
-    for (const s of result.skipped) process.stderr.write(`skipped ${s.id}: ${s.reason}\n`);
-    return 0;
+    const ms = brokerTimeoutMs(values);
+    // A parked task.pack of a finished task is sent back only when its task may run again from it (see the workflow).
+    const result = await withStore(ms, (store) =>
+      withBroker(ms, (b) =>
+        b.within(
+          'replay the parked messages',
+          new ParkingLot(b.manager).replayParked(values.all ? { all: true } : { ids: values.id }, {
+            gate: (m) => prepareParkedReplay(store, { routingKey: m.originRoutingKey, body: m.body }),
+          }),
+        ),
+      ),
+    );
+    const found = new Set([...result.replayed, ...result.skipped.map((s) => s.id)]);
+    const missing = values.all ? [] : values.id.filter((id) => !found.has(id));
+    process.stdout.write(values.json ? `${JSON.stringify({ ...result, missing })}\n` : `replayed ${result.replayed.length}, skipped ${result.skipped.length}\n`);
+    for (const s of result.skipped) process.stderr.write(`skipped ${escapeUnsafe(s.id)}: ${escapeUnsafe(s.reason)}\n`);
+    for (const id of missing) process.stderr.write(`subpack: no parked message with id ${escapeUnsafe(JSON.stringify(id))} (see subpack parked list)\n`);
+    // Anything asked for and not sent back is a failure the caller must see.
+    return result.skipped.length > 0 || missing.length > 0 ? 1 : 0;
   }
   throw new UsageError('usage: subpack parked list [--json] [--limit N] | parked replay --all | --id <messageId>...');
 }

@@ -22,7 +22,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
 export function formatStatus(s: TaskState): string {
   const lines = [
     `task:     ${s.taskId}`,
-    `status:   ${s.status}`,
+    `status:   ${s.status}${s.attempt > 1 ? ` (attempt ${s.attempt}: retried)` : ''}`,
     `channels: ${s.done} stored (${s.done - s.kept} written, ${s.kept} kept), ${s.failed} failed, ${s.total} total`,
   ];
   if (s.error) lines.push(`error:    ${s.error.message}`);

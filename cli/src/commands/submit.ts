@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { validatePackTask } from '@subpack/contracts';
+import { packTaskMessageId, validatePackTask, type PackTask } from '@subpack/contracts';
 import { EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
+import { resendNote } from '@subpack/workflow';
 import { ProgressBar } from '../progress';
 import { UsageError, parsePositiveSeconds } from '../usage';
 import { BROKER_TIMEOUT_OPTION, brokerTimeoutMs, withBroker, withStore } from './broker';
@@ -28,9 +29,14 @@ export async function submitCommand(argv: string[]): Promise<number> {
   const checked = validatePackTask(body);
   if (!checked.ok) throw new UsageError(`${positionals[0]}: ${checked.errors.join('; ')}`);
   const task = checked.value;
+  const note = await finishedNote(task, brokerMs);
+  if (note !== undefined) {
+    process.stderr.write(`subpack: ${note}\n`);
+    return 1;
+  }
   await withBroker(
     brokerMs,
-    (b) => b.within('confirm the task', b.manager.publisher.publish(EXCHANGES.main, ROUTING_KEYS.packTask, task, { messageId: `task.pack:${task.taskId}` })),
+    (b) => b.within('confirm the task', b.manager.publisher.publish(EXCHANGES.main, ROUTING_KEYS.packTask, task, { messageId: packTaskMessageId(task.taskId) })),
     { onBlocked: (reason) => process.stderr.write(`subpack: RabbitMQ is blocking publishers (${reason}); waiting up to --broker-timeout for it to clear\n`) },
   );
   process.stderr.write(`submitted ${task.taskId} (${task.channels.length} channels)\n`);
@@ -55,4 +61,19 @@ export async function submitCommand(argv: string[]): Promise<number> {
     process.stderr.write(`${task.taskId}: still running after --timeout ${timeoutSeconds}s\n`);
     return 1;
   });
+}
+
+/** How long submit looks in Redis for an earlier run of the task before it sends anyway. */
+const RESEND_CHECK_MS = 2000;
+
+/**
+ * A task that already failed or ended partial with this content is not started again by a resend: say so and what to
+ * run instead. When Redis cannot tell in time, the task is sent and the packer says the same in its log.
+ */
+async function finishedNote(task: PackTask, brokerMs: number): Promise<string | undefined> {
+  try {
+    return await withStore(Math.min(brokerMs, RESEND_CHECK_MS), (store) => resendNote(store, task));
+  } catch {
+    return undefined;
+  }
 }
