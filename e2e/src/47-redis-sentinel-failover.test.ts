@@ -2,32 +2,20 @@
 // started once): what an asynchronous replica can lose, what WAIT keeps, and a task that goes on while its primary is
 // killed and comes back as a replica.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { ReplicationError, TaskStore } from '@subpack/state';
-import { RedisSentinelSet, EngineNode, makeTempDir } from '@subpack/testing';
-import { activeLabel, assertCompletedOnce, E2eStack, ServiceProcess, startFailoverTask, storedChannels, subpack, waitFor } from './harness';
+import { EngineNode, makeTempDir } from '@subpack/testing';
+import { activeLabel, assertCompletedOnce, onOwnEngines, ServiceProcess, startFailoverTask, storedChannels, subpack, waitFor } from './harness';
 
 const CHANNELS = 2000;
 const READY_MS = 120_000;
 const MASTER = 'subpack-e2e';
 
-let set: RedisSentinelSet | undefined;
-let stack: E2eStack | undefined;
-before(async () => {
-  set = await RedisSentinelSet.start({ dataPorts: [26301, 26302], sentinelPorts: [26311, 26312, 26313], masterName: MASTER });
-  stack = await E2eStack.create('sentinel', { redisEnv: set.env });
-});
-after(async () => {
-  try {
-    await stack?.cleanup();
-  } finally {
-    await set?.stop();
-  }
-});
+const engines = onOwnEngines('sentinel', { redis: { dataPorts: [26301, 26302], sentinelPorts: [26311, 26312, 26313], masterName: MASTER } });
 
 test('a service given both REDIS_URL and REDIS_SENTINELS refuses to start, naming both (exit 78)', { timeout: 60_000 }, async () => {
-  const service = await ServiceProcess.spawn('retry-scheduler', { label: 'both-redis', env: { ...stack!.env, REDIS_URL: 'redis://127.0.0.1:6379' } });
+  const service = await ServiceProcess.spawn('retry-scheduler', { label: 'both-redis', env: { ...engines.stack.env, REDIS_URL: 'redis://127.0.0.1:6379' } });
   const status = await service.exited;
   assert.equal(status.code, 78, service.outputTail());
   assert.match(service.outputTail(), /REDIS_URL and REDIS_SENTINELS are both set/);
@@ -73,8 +61,8 @@ test('an acknowledged claim is lost when the primary dies before its replica has
 });
 
 test('the primary dies mid-task and comes back as a replica: every channel stored once, one completion, status throughout', { timeout: 600_000 }, async () => {
-  const s = stack!;
-  const r = set!;
+  const s = engines.stack;
+  const r = engines.redis;
   // One at a time, each with a minute or two: the first declares the topology's quorum queues on every node.
   const services = [await s.start('packer', { SUBPACK_BATCH_SIZE: '50' }, READY_MS), await s.start('uploader', {}, READY_MS), await s.start('retry-scheduler', {}, READY_MS)];
   const primaryOf = (service: ServiceProcess): Promise<string | undefined> => activeLabel(service, 'subpack_redis_node', 'node');

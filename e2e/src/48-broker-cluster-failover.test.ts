@@ -2,30 +2,17 @@
 // services get all three URLs, each starting on another node; the node each of them uses is killed with SIGKILL
 // mid-task, one after another, and restarted before the next kill, so the quorum queues keep their majority.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { RabbitCluster } from '@subpack/testing';
-import { activeLabel, assertCompletedOnce, assertQueuesDrain, E2eStack, type ServiceProcess, startFailoverTask, storedChannels, waitFor } from './harness';
+import { test } from 'node:test';
+import { activeLabel, assertCompletedOnce, assertQueuesDrain, onOwnEngines, type ServiceProcess, startFailoverTask, storedChannels, waitFor } from './harness';
 
 const CHANNELS = 2000;
 const READY_MS = 120_000;
 
-let cluster: RabbitCluster | undefined;
-let stack: E2eStack | undefined;
-before(async () => {
-  cluster = await RabbitCluster.start({ ports: [5601, 5602, 5603], distBase: 25601, prefix: 'subpack-e2e-' });
-  stack = await E2eStack.create('cluster', { amqpUrls: cluster.urls() });
-});
-after(async () => {
-  try {
-    await stack?.cleanup();
-  } finally {
-    await cluster?.stop();
-  }
-});
+const engines = onOwnEngines('cluster', { broker: { ports: [5601, 5602, 5603], distBase: 25601, prefix: 'subpack-e2e-' } });
 
 test('the node each service uses is killed, one after another, mid-task: they move on, every channel stored once, one completion', { timeout: 900_000 }, async (t) => {
-  const s = stack!;
-  const c = cluster!;
+  const s = engines.stack;
+  const c = engines.broker;
   const urls = c.urls();
   // Each service starts on another node (its list begins there); the event tap's queue is a quorum queue of its own.
   // One at a time, each with a minute or two: the first declares the topology's quorum queues on every node. One

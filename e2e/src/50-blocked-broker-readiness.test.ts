@@ -1,31 +1,19 @@
-// A RabbitMQ node of this file's own (free ports, one node) whose memory watermark the test lowers with rabbitmqctl:
+// A RabbitMQ node of this file's own (port 5641) whose memory watermark the test lowers with rabbitmqctl:
 // the node raises a memory alarm and blocks the connections that publish (connection.blocked). A service's readiness
 // turns 503 naming the alarm as soon as its connection is blocked, and 200 again once the alarm clears
 // (connection.unblocked); the work it held finishes. The shared broker is never touched.
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { RabbitCluster, standardApk } from '@subpack/testing';
-import { channelIds, E2eStack, fileTargetUrl, fileUrl, freePort, packTask, uniqueTaskId, waitFor } from './harness';
+import { test } from 'node:test';
+import { standardApk } from '@subpack/testing';
+import { channelIds, fileTargetUrl, fileUrl, onOwnEngines, packTask, uniqueTaskId, waitFor } from './harness';
 
-let cluster: RabbitCluster | undefined;
-let stack: E2eStack | undefined;
-before(async () => {
-  cluster = await RabbitCluster.start({ ports: [await freePort()], distBase: await freePort(), prefix: 'subpack-e2e-blocked-' });
-  stack = await E2eStack.create('blocked', { amqpUrls: cluster.urls() });
-});
-after(async () => {
-  try {
-    await stack?.cleanup();
-  } finally {
-    await cluster?.stop();
-  }
-});
+const engines = onOwnEngines('blocked', { broker: { ports: [5641], distBase: 25641, prefix: 'subpack-e2e-blocked-' } });
 
 test('readiness is 503 naming the alarm while the broker blocks the connection, 200 again once it is lifted', { timeout: 300_000 }, async () => {
-  const s = stack!;
-  const c = cluster!;
+  const s = engines.stack;
+  const c = engines.broker;
   const node = c.nodes[0]!;
   const master = await standardApk('v1v2v3');
   const targetDir = join(s.workDir, 'out');

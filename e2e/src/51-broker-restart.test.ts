@@ -3,13 +3,13 @@
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { frameworkResApk, RabbitCluster } from '@subpack/testing';
+import { test } from 'node:test';
+import { frameworkResApk } from '@subpack/testing';
 import {
   channelIds,
   checkChannelApks,
   delay,
-  E2eStack,
+  onOwnEngines,
   eventsFor,
   fileTargetUrl,
   fileUrl,
@@ -25,23 +25,12 @@ import {
 const CHANNELS = 200;
 const OUTAGE_MS = 3000;
 
-let broker: RabbitCluster | undefined;
-let stack: E2eStack | undefined;
-before(async () => {
-  broker = await RabbitCluster.start({ ports: [5631], distBase: 25631, prefix: 'subpack-e2e-restart-' });
-  stack = await E2eStack.create('restart', { amqpUrls: broker.urls() });
-});
-after(async () => {
-  try {
-    await stack?.cleanup();
-  } finally {
-    await broker?.stop();
-  }
-});
+const engines = onOwnEngines('restart', { broker: { ports: [5631], distBase: 25631, prefix: 'subpack-e2e-restart-' } });
 
 test('a broker restart mid-task: the services reconnect and the task completes once', { timeout: 300_000 }, async () => {
-  const s = stack!;
-  const node = broker!.nodes[0]!;
+  const s = engines.stack;
+  const broker = engines.broker;
+  const node = broker.nodes[0]!;
   const master = await frameworkResApk();
   const targetDir = join(s.workDir, 'target');
   await mkdir(targetDir);
@@ -53,12 +42,12 @@ test('a broker restart mid-task: the services reconnect and the task completes o
   await s.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels }));
   await tap.waitFor('10 channels stored', (m) => storedChannels(m, taskId).size >= 10, 120_000, () => s.describe(tap));
 
-  await broker!.ctl(node, ['stop_app']);
+  await broker.ctl(node, ['stop_app']);
   const storedAtStop = storedChannels(tap.messages, taskId).size;
   try {
     await delay(OUTAGE_MS);
   } finally {
-    await broker!.ctl(node, ['start_app']);
+    await broker.ctl(node, ['start_app']);
   }
   assert.ok(storedAtStop < CHANNELS, `the broker must stop mid-task (${storedAtStop} of ${CHANNELS} were stored already)`);
   assert.ok(storedAtStop > 0, 'the task had started');

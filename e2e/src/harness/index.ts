@@ -13,3 +13,4 @@ export * from './tasks';
 export * from './webhook-receiver';
 export * from './failover';
 export * from './s3-proxy';
+export * from './own-engines';
