@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, describeConfig, durations, int, loadConfig, oneOf, str, url } from './fields';
+import { ConfigError, bool, describeConfig, durations, int, loadConfig, oneOf, optionalStr, positive, str, url } from './fields';
 
 const spec = {
   amqpUrl: url('AMQP_URL', 'amqp://127.0.0.1:5672', ['amqp:', 'amqps:']),
@@ -53,4 +53,16 @@ test('a bad secret-bearing value is reported without echoing it', () => {
       return true;
     },
   );
+});
+
+test('positive, bool and optionalStr: what each accepts, and what it refuses with the variable named', () => {
+  const s = { part: positive('PART_MB', 16, 'MiB'), style: bool('PATH_STYLE', false), region: optionalStr('REGION', 'a region'), key: optionalStr('KEY', 'a key', { secret: true }) };
+  assert.deepEqual(loadConfig(s, {}), { part: 16, style: false, region: undefined, key: undefined });
+  assert.deepEqual(loadConfig(s, { PART_MB: '0.5', PATH_STYLE: 'true', REGION: 'eu', KEY: 'k' }), { part: 0.5, style: true, region: 'eu', key: 'k' });
+  assert.throws(() => loadConfig(s, { PART_MB: '0', PATH_STYLE: 'TRUE', REGION: ' ', KEY: '  ' }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(err.problems, ['PART_MB="0" must be a positive number of MiB', 'PATH_STYLE="TRUE" must be true or false', 'REGION=" " is empty', 'KEY=(value hidden) is empty']);
+    return true;
+  });
+  for (const raw of ['abc', '-1', 'NaN', 'Infinity', '1e400']) assert.throws(() => loadConfig(s, { PART_MB: raw }), /PART_MB=.* must be a positive number of MiB/, raw);
 });

@@ -83,6 +83,41 @@ export const urlList = (env: string, def: string, protocols: string[]): Field<st
   };
 };
 
+/** A number above zero, fractions allowed (0.5 hours); `unit` says what it counts, e.g. "MiB". */
+export const positive = (env: string, def: number, unit: string): Field<number> => ({
+  env,
+  describe: `a positive number of ${unit}`,
+  parse: (raw) => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) throw new Error(`must be a positive number of ${unit}`);
+    return n;
+  },
+  default: def,
+});
+
+/** `true` or `false`, nothing looser: a typo must not silently mean false. */
+export const bool = (env: string, def: boolean): Field<boolean> => ({
+  env,
+  describe: 'true or false',
+  parse: (raw) => {
+    if (raw !== 'true' && raw !== 'false') throw new Error('must be true or false');
+    return raw === 'true';
+  },
+  default: def,
+});
+
+/** A setting that may stay unset; `secret` keeps a bad value out of the report. */
+export const optionalStr = (env: string, describe: string, opts: { secret?: boolean } = {}): Field<string> => ({
+  env,
+  describe,
+  optional: true,
+  ...(opts.secret === true ? { secret: true } : {}),
+  parse: (raw) => {
+    if (!raw.trim()) throw new Error('is empty');
+    return raw;
+  },
+});
+
 export const oneOf = <T extends string>(env: string, def: T, values: readonly T[]): Field<T> => ({
   env,
   describe: `one of ${values.join(', ')}`,

@@ -1,5 +1,5 @@
 import { urlWithoutCredentials } from './display-url';
-import { ConfigError, int, type Field } from './fields';
+import { ConfigError, int, optionalStr, type Field } from './fields';
 
 /** Where the services and the CLI find Redis: one server by URL, or a primary found through Redis Sentinel. */
 export type RedisTarget =
@@ -33,21 +33,12 @@ export const hostPorts = (env: string): Field<{ host: string; port: number }[]> 
 });
 
 const optionalSecret = (env: string, describe: string): Field<string> => ({ env, describe, optional: true, secret: true, parse: (raw) => raw });
-const optionalName = (env: string, describe: string): Field<string> => ({
-  env,
-  describe,
-  optional: true,
-  parse: (raw) => {
-    if (!raw.trim()) throw new Error('is empty');
-    return raw;
-  },
-});
 
 /** The Redis variables: REDIS_URL for one server, or the REDIS_SENTINEL_* ones for a replicated Redis with failover. */
 export const REDIS_CONFIG = {
   redisUrl: urlField(),
   redisSentinels: hostPorts('REDIS_SENTINELS'),
-  redisSentinelMaster: optionalName('REDIS_SENTINEL_MASTER', 'the primary name the sentinels monitor (with REDIS_SENTINELS)'),
+  redisSentinelMaster: optionalStr('REDIS_SENTINEL_MASTER', 'the primary name the sentinels monitor (with REDIS_SENTINELS)'),
   redisSentinelPassword: optionalSecret('REDIS_SENTINEL_PASSWORD', 'password of the sentinels (with REDIS_SENTINELS)'),
   redisPassword: optionalSecret('REDIS_PASSWORD', 'password of the Redis primary and replicas (with REDIS_SENTINELS; REDIS_URL carries its own)'),
   redisWaitReplicas: { ...int('SUBPACK_REDIS_WAIT_REPLICAS', undefined, 0, 16), optional: true } as Field<number>,

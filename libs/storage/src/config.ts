@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ConfigError, bool, loadConfig, optionalStr, positive, url, type ConfigOf, type Field } from '@subpack/config';
 import { BadInputError } from '@subpack/rules';
 
 /** Minimum size of every part but the last: 5 MiB on S3 and the stores that copy its API (MinIO, COS, R2, KS3). */
@@ -105,21 +106,65 @@ export function parseProfiles(text: string, file: string): StoreProfile[] {
 
 const profileCache = new Map<string, StoreProfile[]>();
 
-function loadProfiles(env: Env): StoreProfile[] {
-  const file = env.SUBPACK_STORAGE_PROFILES;
-  if (!file) return [];
+/** Read once per file: a service checks it at start, and every later task uses what was checked. */
+function loadProfileFile(file: string): StoreProfile[] {
   let cached = profileCache.get(file);
   if (!cached) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new StorageConfigError(`SUBPACK_STORAGE_PROFILES: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new StorageConfigError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     cached = parseProfiles(text, file);
     profileCache.set(file, cached);
   }
   return cached;
+}
+
+const optionalUrl = (env: string, describe: string): Field<string> => ({ ...url(env, undefined, ['http:', 'https:']), describe, optional: true });
+
+/**
+ * The object-storage settings, declared like every other setting: the packer, the uploader and serve list them in
+ * --print-config and check them at start (a bad value stops the service with exit 78, before any task could meet
+ * it), and the CLI reads the same fields.
+ */
+export const STORAGE_CONFIG = {
+  storageProfiles: {
+    env: 'SUBPACK_STORAGE_PROFILES',
+    describe: 'path of a JSON storage profile file {"stores": [...]}',
+    optional: true,
+    parse: loadProfileFile,
+  } as Field<StoreProfile[]>,
+  uploadPartMb: positive('SUBPACK_UPLOAD_PART_MB', 16, 'MiB (part size of a streamed upload)'),
+  uploadConcurrency: positive('SUBPACK_UPLOAD_CONCURRENCY', 4, 'parts of one streamed upload in flight'),
+  staleUploadHours: positive('SUBPACK_STALE_UPLOAD_HOURS', 24, 'hours after which an unfinished upload of a key being written is aborted'),
+  s3ForcePathStyle: bool('SUBPACK_S3_FORCE_PATH_STYLE', false),
+  awsEndpointUrlS3: optionalUrl('AWS_ENDPOINT_URL_S3', 'an S3-compatible endpoint URL, e.g. http://minio:9000'),
+  awsEndpointUrl: optionalUrl('AWS_ENDPOINT_URL', 'an S3-compatible endpoint URL (when AWS_ENDPOINT_URL_S3 is unset)'),
+  awsRegion: optionalStr('AWS_REGION', 'the S3 region'),
+  awsDefaultRegion: optionalStr('AWS_DEFAULT_REGION', 'the S3 region (when AWS_REGION is unset)'),
+  awsAccessKeyId: optionalStr('AWS_ACCESS_KEY_ID', 'S3 access key id (with AWS_SECRET_ACCESS_KEY; unset: the AWS default chain)'),
+  awsSecretAccessKey: optionalStr('AWS_SECRET_ACCESS_KEY', 'S3 secret access key', { secret: true }),
+  ossAccessKeyId: optionalStr('ALIBABA_CLOUD_ACCESS_KEY_ID', 'OSS access key id (with ALIBABA_CLOUD_ACCESS_KEY_SECRET)'),
+  ossAccessKeySecret: optionalStr('ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'OSS access key secret', { secret: true }),
+  ossRegion: optionalStr('OSS_REGION', 'the OSS region, e.g. cn-hangzhou'),
+  ossEndpoint: optionalStr('OSS_ENDPOINT', "the OSS endpoint (unset: the region's public one)"),
+};
+
+export type StorageConfig = ConfigOf<typeof STORAGE_CONFIG>;
+
+/**
+ * The storage settings in `env`, through STORAGE_CONFIG. A service has checked them at start, so this cannot fail
+ * there; for the CLI a bad value is its user's input, refused naming the variable.
+ */
+export function storageConfig(env: Env = process.env): StorageConfig {
+  try {
+    return loadConfig(STORAGE_CONFIG, env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new StorageConfigError(err.problems.join('; '));
+    throw err;
+  }
 }
 
 /** The profile entry with the longest `match` that is a prefix of `url` on a path-segment boundary. */
@@ -132,24 +177,17 @@ function profileFor(profiles: readonly StoreProfile[], url: string): StoreProfil
   return best;
 }
 
-function positiveNumber(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new StorageConfigError(`${name} must be a positive number, not ${JSON.stringify(raw)}`);
-  return n;
-}
-
 /**
  * Settings for the bucket of `url` (s3://bucket/... or oss://bucket/...): a matching profile entry wins field by
  * field over the provider's environment variables (AWS_* for S3, ALIBABA_CLOUD_* and OSS_* for OSS).
  */
 export function storeSettings(scheme: ObjectScheme, bucket: string, key: string, env: Env = process.env): StoreSettings {
-  const profile = profileFor(loadProfiles(env), `${scheme}://${bucket}/${key}`);
+  const config = storageConfig(env);
+  const profile = profileFor(config.storageProfiles ?? [], `${scheme}://${bucket}/${key}`);
   const common = {
-    partBytes: Math.round(positiveNumber(env, 'SUBPACK_UPLOAD_PART_MB', 16) * MIB),
-    concurrency: Math.round(positiveNumber(env, 'SUBPACK_UPLOAD_CONCURRENCY', 4)),
-    staleUploadMs: positiveNumber(env, 'SUBPACK_STALE_UPLOAD_HOURS', 24) * 3600 * 1000,
+    partBytes: Math.round(config.uploadPartMb * MIB),
+    concurrency: Math.round(config.uploadConcurrency),
+    staleUploadMs: config.staleUploadHours * 3600 * 1000,
     pendingCopyWaitMs: PENDING_COPY_WAIT_MS,
     partCopy: profile?.partCopy ?? true,
     conditionalCopy: profile?.conditionalCopy ?? true,
@@ -158,26 +196,26 @@ export function storeSettings(scheme: ObjectScheme, bucket: string, key: string,
     ? { accessKeyId: profile.accessKeyId, secretAccessKey: profile.secretAccessKey }
     : undefined;
   if (scheme === 's3') {
-    const envKeys = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
+    const envKeys = config.awsAccessKeyId && config.awsSecretAccessKey
+      ? { accessKeyId: config.awsAccessKeyId, secretAccessKey: config.awsSecretAccessKey }
       : undefined;
     return {
       scheme,
-      endpoint: profile?.endpoint ?? (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined),
-      region: profile?.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined),
-      forcePathStyle: profile?.forcePathStyle ?? env.SUBPACK_S3_FORCE_PATH_STYLE === 'true',
+      endpoint: profile?.endpoint ?? config.awsEndpointUrlS3 ?? config.awsEndpointUrl,
+      region: profile?.region ?? config.awsRegion ?? config.awsDefaultRegion,
+      forcePathStyle: profile?.forcePathStyle ?? config.s3ForcePathStyle,
       credentials: profileKeys ?? envKeys,
       minPartBytes: profile?.minPartBytes ?? S3_MIN_PART_BYTES,
       ...common,
     };
   }
-  const envKeys = env.ALIBABA_CLOUD_ACCESS_KEY_ID && env.ALIBABA_CLOUD_ACCESS_KEY_SECRET
-    ? { accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID, secretAccessKey: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET }
+  const envKeys = config.ossAccessKeyId && config.ossAccessKeySecret
+    ? { accessKeyId: config.ossAccessKeyId, secretAccessKey: config.ossAccessKeySecret }
     : undefined;
   return {
     scheme,
-    endpoint: profile?.endpoint ?? (env.OSS_ENDPOINT || undefined),
-    region: profile?.region ?? (env.OSS_REGION || undefined),
+    endpoint: profile?.endpoint ?? config.ossEndpoint,
+    region: profile?.region ?? config.ossRegion,
     forcePathStyle: profile?.forcePathStyle ?? false,
     credentials: profileKeys ?? envKeys,
     minPartBytes: profile?.minPartBytes ?? OSS_MIN_PART_BYTES,
@@ -190,8 +228,9 @@ export function storeSettings(scheme: ObjectScheme, bucket: string, key: string,
  * without keys and a region from the environment or a profile entry, oss:// is not served at all.
  */
 export function ossConfigured(env: Env = process.env): boolean {
-  const fromEnv = Boolean(env.ALIBABA_CLOUD_ACCESS_KEY_ID && env.ALIBABA_CLOUD_ACCESS_KEY_SECRET && env.OSS_REGION);
-  return fromEnv || loadProfiles(env).some((p) => p.match.startsWith('oss://') && p.accessKeyId !== undefined && p.region !== undefined);
+  const config = storageConfig(env);
+  const fromEnv = Boolean(config.ossAccessKeyId && config.ossAccessKeySecret && config.ossRegion);
+  return fromEnv || (config.storageProfiles ?? []).some((p) => p.match.startsWith('oss://') && p.accessKeyId !== undefined && p.region !== undefined);
 }
 
 /** Two buckets with the same identity live in one store, so a part can be copied from one to the other. */

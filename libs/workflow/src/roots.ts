@@ -1,8 +1,8 @@
-import { ROOTS_CONFIG, StorageRoots, parseStorageUrl } from '@subpack/storage';
+import { ROOTS_CONFIG, STORAGE_CONFIG, StorageRoots, parseStorageUrl } from '@subpack/storage';
 import { asPermanent } from './permanent';
 
-/** The services' required root settings; defined with the roots themselves. */
-export { ROOTS_CONFIG };
+/** The services' required root settings and their object-storage settings; defined with the stores themselves. */
+export { ROOTS_CONFIG, STORAGE_CONFIG };
 
 /** Where services may read masters and write channels. */
 export interface ServiceRoots {

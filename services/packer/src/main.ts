@@ -3,7 +3,7 @@ import { MAX_CHANNELS, QUEUES } from '@subpack/rules';
 import { int } from '@subpack/config';
 import { runService } from '@subpack/runtime';
 import { MasterCache } from '@subpack/pack';
-import { ROOTS_CONFIG, type PackerDeps } from '@subpack/workflow';
+import { ROOTS_CONFIG, STORAGE_CONFIG, type PackerDeps } from '@subpack/workflow';
 import { PACKER_DEPS, PackerController } from './packer.controller';
 
 @Module({})
@@ -17,6 +17,7 @@ void runService({
     // A deployment may lower the cap, never raise it: publishers validate against the same rules.
     maxChannels: int('SUBPACK_MAX_CHANNELS', MAX_CHANNELS, 1, MAX_CHANNELS),
     ...ROOTS_CONFIG,
+    ...STORAGE_CONFIG,
   },
   module(ctx): DynamicModule {
     const deps: PackerDeps = {

@@ -3,7 +3,7 @@ import { QUEUES } from '@subpack/rules';
 import { int } from '@subpack/config';
 import { runService } from '@subpack/runtime';
 import { MasterCache } from '@subpack/pack';
-import { ROOTS_CONFIG, type UploaderDeps } from '@subpack/workflow';
+import { ROOTS_CONFIG, STORAGE_CONFIG, type UploaderDeps } from '@subpack/workflow';
 import { UPLOADER_DEPS, UploaderController } from './uploader.controller';
 
 @Module({})
@@ -11,7 +11,7 @@ class UploaderModule {}
 
 void runService({
   name: 'uploader',
-  config: { prefetch: int('SUBPACK_PREFETCH', 8, 1, 1000), ...ROOTS_CONFIG },
+  config: { prefetch: int('SUBPACK_PREFETCH', 8, 1, 1000), ...ROOTS_CONFIG, ...STORAGE_CONFIG },
   module(ctx): DynamicModule {
     const deps: UploaderDeps = {
       store: ctx.store,
