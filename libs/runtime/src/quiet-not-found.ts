@@ -6,6 +6,15 @@ import { APP_FILTER } from '@nestjs/core';
 export const ROUTE_NOT_FOUND = { statusCode: 404, message: 'not found', error: 'Not Found' } as const;
 
 /**
+ * Whether a 404's message is Nest's answer to a route it does not have ("Cannot GET /the/path"). Nest throws the same
+ * NotFoundException class for that as for any handler's 404, with no code, so its text is the only mark; this is the
+ * one place that reads it, and quiet-not-found.test.ts asks a real Nest application for an unknown route.
+ */
+export function isUnknownRouteMessage(message: unknown): boolean {
+  return typeof message === 'string' && /^Cannot [A-Z]+ /.test(message);
+}
+
+/**
  * Nest answers an unknown route with "Cannot GET <the request's path>": the request echoed back, which an attacker
  * can use to put their own text on a trusted origin. That answer becomes a fixed one; every other 404 keeps its body.
  */
@@ -15,7 +24,7 @@ export class QuietNotFoundFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<ServerResponse>();
     const answer = exception.getResponse();
     const message = typeof answer === 'object' && answer !== null ? (answer as { message?: unknown }).message : answer;
-    const body = typeof message === 'string' && /^Cannot [A-Z]+ /.test(message) ? ROUTE_NOT_FOUND : answer;
+    const body = isUnknownRouteMessage(message) ? ROUTE_NOT_FOUND : answer;
     if (res.headersSent) return;
     res.statusCode = 404;
     res.setHeader('content-type', 'application/json; charset=utf-8');
