@@ -10,6 +10,7 @@ import { isBadInput } from '@subpack/rules';
 import { RegistryInputError, UnknownAppError, checkAppName } from '@subpack/serve';
 import { MasterUnavailableError, OutsideRootsError, StorageConfigError, StorageError, StorageRoots, StorageUrlError, openMaster, parseProfiles, parseStorageUrl, storageError } from '@subpack/storage';
 import { makeTempDir, removeDir } from '@subpack/testing';
+import { InvalidTaskIdError, assertTaskId } from '@subpack/state';
 import { DependencyError } from './commands/broker';
 import { describeError } from './main';
 import { UsageError } from './usage';
@@ -43,6 +44,7 @@ async function badInputs(dir: string): Promise<Array<[string, unknown, new (...a
     ['missing object', storageError('reading s3://b/k', { code: 'NoSuchKey', status: 404, message: 'The specified key does not exist.' }, []), StorageError],
     ['missing master', await rejected(openMaster(pathToFileURL(join(dir, 'missing.apk')).href)), MasterUnavailableError],
     ['bad command line', new UsageError('--out is required'), UsageError],
+    ['task id the rules refuse', thrown(() => assertTaskId('bad id/../x')), InvalidTaskIdError],
   ];
 }
 

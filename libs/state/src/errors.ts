@@ -1,12 +1,13 @@
-import { quoted } from '@subpack/rules';
+import { BadInputError, quoted } from '@subpack/rules';
 
-export class InvalidTaskIdError extends Error {
+/** A task id the rules refuse: the caller's input (the CLI exits 2), never a fault of the store. */
+export class InvalidTaskIdError extends BadInputError {
+  override readonly name = 'InvalidTaskIdError';
   constructor(
     readonly taskId: string,
     problem: string,
   ) {
     super(`invalid task id ${quoted(taskId)}: ${problem}`);
-    this.name = 'InvalidTaskIdError';
   }
 }
 
