@@ -25,17 +25,28 @@ interface AnnounceGuard {
   confirm(): Promise<void>;
 }
 
+export type AnnounceResult = 'published' | 'already-sent' | 'held-by-other';
+
 /**
  * Publishes an event once per state change, however many deliveries reach this point: whoever claims the lease
  * publishes and, after the broker's confirm, marks it sent. A delivery that finds the lease held by another is retried
- * later instead of acked: if the holder crashed before publishing, the retry takes over once the lease runs out.
- * Returns whether this call published.
+ * later instead of acked (`whenHeld` 'retry'): if the holder crashed before publishing, the retry takes over once the
+ * lease runs out. With 'report', a held lease is only reported, for a caller that can leave the event to its holder.
  */
-export async function announceOnce(what: string, processOwner: string, guard: AnnounceGuard, publish: () => Promise<void>): Promise<boolean> {
+export async function announceOnce(
+  what: string,
+  processOwner: string,
+  guard: AnnounceGuard,
+  publish: () => Promise<void>,
+  whenHeld: 'retry' | 'report' = 'retry',
+): Promise<AnnounceResult> {
   const owner = claimant(processOwner);
   const claim = await guard.claim(owner);
-  if (claim === 'already-sent') return false;
-  if (claim === 'held-by-other') throw new TransientError(`${what} is being published by another delivery; checking again later`);
+  if (claim === 'already-sent') return 'already-sent';
+  if (claim === 'held-by-other') {
+    if (whenHeld === 'report') return 'held-by-other';
+    throw new TransientError(`${what} is being published by another delivery; checking again later`);
+  }
   try {
     await publish();
   } catch (err) {
@@ -43,7 +54,7 @@ export async function announceOnce(what: string, processOwner: string, guard: An
     throw err;
   }
   await guard.confirm();
-  return true;
+  return 'published';
 }
 
 /** What a channel.stored event says about the stored object (the channel's record in Redis holds the same). */
@@ -66,7 +77,8 @@ export function announceChannelStored(
   channel: string,
   facts: StoredChannelFacts,
   attempt: number | undefined,
-): Promise<boolean> {
+  whenHeld: 'retry' | 'report' = 'retry',
+): Promise<AnnounceResult> {
   return announceOnce(
     `channel.stored of ${JSON.stringify(channel)} in task ${JSON.stringify(taskId)}`,
     processOwner,
@@ -76,6 +88,7 @@ export function announceChannelStored(
       confirm: () => store.confirmChannelStored(taskId, channel),
     },
     () => publishEvent(publisher, { type: 'channel.stored', taskId, channel, ...facts, ...attemptField(attempt), at: now() }),
+    whenHeld,
   );
 }
 
@@ -83,10 +96,18 @@ export function announceChannelStored(
  * Announces every stored channel whose channel.stored has not gone out. Recording a channel and announcing it are two
  * steps: a delivery that recorded it can fail before announcing (its retries may run out while Redis fails over, and
  * a later failure never replaces a stored record), so the completion makes sure no stored channel goes unannounced.
- * A lease held by another delivery is waited for (TransientError), so task.completed always comes last.
+ * A channel another delivery is announcing right now is left to it (`heldElsewhere`): that delivery completes the task
+ * once it has announced (or, if it crashed, its redelivery does once the lease runs out), so task.completed comes last.
  */
-export async function announceStoredChannels(store: TaskStore, publisher: Publisher, taskId: string, processOwner: string, attempt?: number): Promise<number> {
+export async function announceStoredChannels(
+  store: TaskStore,
+  publisher: Publisher,
+  taskId: string,
+  processOwner: string,
+  attempt?: number,
+): Promise<{ announced: number; heldElsewhere: number }> {
   let announced = 0;
+  let heldElsewhere = 0;
   let cursor: string | undefined;
   do {
     const page = await store.listChannels(taskId, cursor === undefined ? {} : { cursor });
@@ -98,11 +119,13 @@ export async function announceStoredChannels(store: TaskStore, publisher: Publis
       if (url === undefined || bytes === undefined || md5 === undefined || sha256 === undefined) {
         throw new TransientError(`channel ${JSON.stringify(entry.channel)} of task ${JSON.stringify(taskId)} is recorded stored without its object's facts`);
       }
-      if (await announceChannelStored(store, publisher, processOwner, taskId, entry.channel, { url, bytes, md5, sha256 }, attempt)) announced++;
+      const result = await announceChannelStored(store, publisher, processOwner, taskId, entry.channel, { url, bytes, md5, sha256 }, attempt, 'report');
+      if (result === 'published') announced++;
+      if (result === 'held-by-other') heldElsewhere++;
     }
     cursor = page.nextCursor ?? undefined;
   } while (cursor !== undefined);
-  return announced;
+  return { announced, heldElsewhere };
 }
 
 /**
@@ -136,19 +159,23 @@ function clip(text: string, max: number): string {
 }
 
 /**
- * Emits task.completed once the last channel is accounted for. The lease makes concurrent finishers (and redeliveries)
- * agree on one publisher; the event is confirmed by the broker before the state says "sent". Call it whenever the
- * task looks complete, including on redelivery: a finisher that crashed before publishing is covered that way.
+ * Emits task.completed once the last channel is accounted for (before that it does nothing). The lease makes
+ * concurrent finishers (and redeliveries) agree on one publisher; the event is confirmed by the broker before the
+ * state says "sent". Call it after every channel's outcome, including on redelivery: a finisher that crashed before
+ * publishing is covered that way.
  */
 export async function completeTaskOnce(store: TaskStore, publisher: Publisher, taskId: string, processOwner: string): Promise<boolean> {
   const before = await store.getTaskSummary(taskId);
-  if (!before) return false;
+  if (!before || before.done + before.failed < before.total) return false;
   // Nothing to hand out: the task failed, and says why where alerting looks (task.failed), not as a "partial" success.
   if (before.done === 0 && before.failed > 0 && before.failed >= before.total) {
     await failTaskOnce(store, publisher, taskId, await channelFailureSummary(store, taskId, before.failed), processOwner);
     return false;
   }
-  if (before.done > 0 && !(await store.completionAnnounced(taskId))) await announceStoredChannels(store, publisher, taskId, processOwner, before.attempt);
+  if (before.done > 0 && !(await store.completionAnnounced(taskId))) {
+    const { heldElsewhere } = await announceStoredChannels(store, publisher, taskId, processOwner, before.attempt);
+    if (heldElsewhere > 0) return false;
+  }
   const owner = claimant(processOwner);
   const claim = await store.claimCompletion(taskId, owner, 30_000);
   if (claim !== 'claimed') return false;

@@ -70,9 +70,11 @@ export async function storeChannel(deps: UploaderDeps, body: unknown): Promise<{
     throw storeFailure(err, name, task.summary.target);
   }
   const record = { url: stored.url, bytes: plan.size, md5: digests.md5, sha256: digests.sha256 };
-  const mark = await deps.store.markChannelStored(job.taskId, job.channel, { ...record, kept: outcome === 'kept' });
+  await deps.store.markChannelStored(job.taskId, job.channel, { ...record, kept: outcome === 'kept' });
   await announceChannelStored(deps.store, deps.publisher, deps.owner, job.taskId, job.channel, record, task.summary.attempt);
-  if (mark.complete) await completeTaskOnce(deps.store, deps.publisher, job.taskId, deps.owner);
+  // Not only when this mark completed the task: a completion that found this channel's announcement under way left
+  // the task to be completed here.
+  await completeTaskOnce(deps.store, deps.publisher, job.taskId, deps.owner);
   const skipped = outcome === 'kept';
   return { url: stored.url, skipped, tailBytes: skipped ? 0 : plan.tail.length };
 }

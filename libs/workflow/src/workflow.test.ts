@@ -113,6 +113,31 @@ describe('completing a task', () => {
   });
 });
 
+describe('completing while a channel is being announced', () => {
+  test('the last channel leaves the completion to the delivery announcing another channel, which completes the task after it', async () => {
+    const task = await pipeline.task(master, ['h1', 'h2']);
+    const [h1, h2] = await acceptAndPlan(task);
+    // A delivery of h2 has recorded it and holds its announcement (it has not published yet).
+    assert.equal(await pipeline.store.claimChannelStored(task.taskId, 'h2', 'holder', 60_000), 'claimed');
+    await assert.rejects(storeChannel(pipeline.uploader('u1'), h2), TransientError);
+    // The last channel is stored: its delivery finishes (no failure, nothing to retry), and does not complete the task
+    // ahead of h2's announcement.
+    await storeChannel(pipeline.uploader('u2'), h1);
+    let events = await pipeline.events(task.taskId);
+    assert.deepEqual(ofType(events, 'channel.stored').map((e) => e.channel), ['h1']);
+    assert.equal(ofType(events, 'task.completed').length, 0, 'not before every stored channel is announced');
+    // The holder announces h2 and completes the task.
+    await pipeline.store.releaseChannelStored(task.taskId, 'h2', 'holder');
+    await storeChannel(pipeline.uploader('u1'), h2);
+    events = await pipeline.events(task.taskId);
+    assert.deepEqual(ofType(events, 'channel.stored').map((e) => e.channel).sort(), ['h1', 'h2']);
+    const completed = ofType(events, 'task.completed');
+    assert.equal(completed.length, 1);
+    assert.equal(completed[0]!.status, 'done');
+    assert.ok(events.indexOf(ofType(events, 'channel.stored').find((e) => e.channel === 'h2')!) < events.indexOf(completed[0]!));
+  });
+});
+
 describe('events once per transition', () => {
   test('a task accepted and planned again and again, its channels stored by concurrent duplicates, announces each step once', async () => {
     const channels = ['e1', 'e2', 'e3', 'e4', 'e5'];
