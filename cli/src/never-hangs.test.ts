@@ -89,6 +89,15 @@ describe('a reader that goes away ends the command quietly', { timeout: 120_000 
   });
 });
 
+describe('an output directory the kernel refuses', { timeout: 60_000 }, () => {
+  test('pack --out under /proc fails its channel with the reason instead of looping in mkdir', async () => {
+    const master = await standardApk('v2Only');
+    const r = await runCli(['pack', master, '--out', '/proc/subpack-not-a-place/out', '--channel', 'a']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /channel "a" failed: ENOENT: no such file or directory, mkdir '\/proc\/subpack-not-a-place'/);
+  });
+});
+
 describe('a master that is not a file is bad input', () => {
   test('a directory and a device, for pack and inspect: one line, exit 2', async () => {
     for (const [master, kind] of [[dir, 'a directory'], ['/dev/zero', 'a device, FIFO or socket']] as const) {

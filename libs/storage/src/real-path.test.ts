@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { planChannel, readApkLayout, PrefixDigests, type ChannelPlan, type Digests } from '@subpack/apk';
 import { apksignerVerify, makeTempDir, removeDir, standardApk } from '@subpack/testing';
+import { makeDirectories } from './real-path';
 import { openMaster, openTarget, OutsideRootsError, resolveBeyond, StorageError, StorageRoots, type MasterSource } from './index';
 
 const facts = { channel: 'c', package: 'p', versionName: '1', versionCode: 1 };
@@ -191,4 +192,19 @@ test('links that stay inside the target root are followed', async () => {
   const target = openTarget(`${url(join(targets, 'alias'))}/`, { roots: roots.targets });
   await target.store({ master, plan, digests, facts, name: 'in/x.apk' });
   await apksignerVerify(join(targets, 'real', 'in', 'x.apk'));
+});
+
+test('output directories are made one component at a time: nested ones appear, and /proc refuses at once instead of looping', { timeout: 10_000 }, async () => {
+  const dir = await makeTempDir('subpack-mkdirs-');
+  try {
+    await makeDirectories(join(dir, 'a', 'b', 'c'));
+    await makeDirectories(join(dir, 'a', 'b', 'c'));
+    assert.ok((await stat(join(dir, 'a', 'b', 'c'))).isDirectory());
+    await writeFile(join(dir, 'file'), 'x');
+    await assert.rejects(makeDirectories(join(dir, 'file', 'below')), { code: 'ENOTDIR' });
+  } finally {
+    await removeDir(dir);
+  }
+  // fs.mkdir(..., { recursive: true }) never returns here.
+  await assert.rejects(makeDirectories('/proc/subpack-not-a-place/x'), { code: 'ENOENT' });
 });

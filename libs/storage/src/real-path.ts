@@ -66,6 +66,18 @@ export async function realRoot(dir: string): Promise<string> {
   return realpath(dir).catch(() => resolveBeyond(dir));
 }
 
+/**
+ * Creates `dir` and its missing parents one component at a time. fs.mkdir's recursive mode never returns on some
+ * kernel file systems: on /proc, mkdir answers ENOENT, which it takes for a missing parent, forever.
+ */
+export async function makeDirectories(dir: string): Promise<void> {
+  let path = '';
+  for (const part of posix.resolve(dir).split('/').filter((p) => p !== '')) {
+    path += `/${part}`;
+    await mkdir(path).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)));
+  }
+}
+
 /** Thrown by {@link openDirectoryWithin} when a component leads out of its root. */
 export class LeavesRootError extends Error {
   override readonly name = 'LeavesRootError';
@@ -78,7 +90,7 @@ export class LeavesRootError extends Error {
  * a component is missing and `create` is not set.
  */
 export async function openDirectoryWithin(root: string, components: readonly string[], create: boolean): Promise<FileHandle | null> {
-  if (create) await mkdir(root, { recursive: true });
+  if (create) await makeDirectories(root);
   let dir: FileHandle;
   try {
     dir = await open(root, constants.O_RDONLY | constants.O_DIRECTORY);
