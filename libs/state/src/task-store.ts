@@ -318,8 +318,8 @@ export class TaskStore {
   /*
    * Exactly-once task.completed, step by step:
    *   1. claimCompletion(taskId, owner, leaseMs) -> 'claimed': publish task.completed and wait for the broker confirm;
-   *      'already-sent': ack and do nothing; 'held-by-other': someone else is sending it right now, ack and move on
-   *      (their lease expires if they crash, and the redelivery of *their* message takes over).
+   *      'already-sent': ack and do nothing; 'held-by-other': someone else is sending it right now: look again until it
+   *      is sent or, if they crashed, their lease has run out and the claim succeeds (the workflow's announceOnce).
    *   2. confirmCompletion(taskId) after the confirm: marks the event sent, sets done/partial and starts the TTL.
    *   If the publish fails, releaseCompletion(taskId, owner) lets a retry claim at once instead of waiting for the lease.
    *

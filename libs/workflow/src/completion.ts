@@ -1,10 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TransientError, type Publisher, publishEvent } from '@subpack/messaging';
 import { ALL_CHANNELS_FAILED, type ClaimResult, type TaskStore } from '@subpack/state';
 import { attemptField, now } from './events';
 
 /** How long a claimant may take to publish an event and see the broker's confirm before another may take over. */
 export const ANNOUNCE_LEASE_MS = 30_000;
+
+/**
+ * Longest a delivery waits for another's lease on the same event. Every lease is ANNOUNCE_LEASE_MS at most, so only a
+ * holder's clock running far ahead of Redis's could make the wait end before the lease does.
+ */
+const LEASE_WAIT_LIMIT_MS = ANNOUNCE_LEASE_MS + 5_000;
+/** First and longest pause between looks at a held lease: a live holder confirms within milliseconds. */
+const LEASE_POLL_FIRST_MS = 25;
+const LEASE_POLL_MAX_MS = 1_000;
 
 /** Distinct failure reasons a task.failed summary names; the rest are counted. */
 const SUMMARY_REASONS = 5;
@@ -22,31 +32,22 @@ function claimant(owner: string): string {
 interface AnnounceGuard {
   claim(owner: string): Promise<ClaimResult>;
   release(owner: string): Promise<unknown>;
-  confirm(): Promise<void>;
+  confirm(): Promise<unknown>;
 }
 
-export type AnnounceResult = 'published' | 'already-sent' | 'held-by-other';
+export type AnnounceResult = 'published' | 'already-sent';
 
 /**
  * Publishes an event once per state change, however many deliveries reach this point: whoever claims the lease
- * publishes and, after the broker's confirm, marks it sent. A delivery that finds the lease held by another is retried
- * later instead of acked (`whenHeld` 'retry'): if the holder crashed before publishing, the retry takes over once the
- * lease runs out. With 'report', a held lease is only reported, for a caller that can leave the event to its holder.
+ * publishes and, after the broker's confirm, marks it sent. A delivery that finds the lease held by another waits for
+ * that holder, here and not in the retry tiers: a live holder confirms within moments (nothing left to do), and a
+ * crashed one's lease runs out within ANNOUNCE_LEASE_MS, after which this delivery publishes. Handing the message back
+ * instead would let a short retry schedule park the only delivery that could take over, and with it the task's
+ * completion.
  */
-export async function announceOnce(
-  what: string,
-  processOwner: string,
-  guard: AnnounceGuard,
-  publish: () => Promise<void>,
-  whenHeld: 'retry' | 'report' = 'retry',
-): Promise<AnnounceResult> {
+export async function announceOnce(what: string, processOwner: string, guard: AnnounceGuard, publish: () => Promise<void>): Promise<AnnounceResult> {
   const owner = claimant(processOwner);
-  const claim = await guard.claim(owner);
-  if (claim === 'already-sent') return 'already-sent';
-  if (claim === 'held-by-other') {
-    if (whenHeld === 'report') return 'held-by-other';
-    throw new TransientError(`${what} is being published by another delivery; checking again later`);
-  }
+  if ((await claimWhenFree(what, owner, guard)) === 'already-sent') return 'already-sent';
   try {
     await publish();
   } catch (err) {
@@ -55,6 +56,18 @@ export async function announceOnce(
   }
   await guard.confirm();
   return 'published';
+}
+
+async function claimWhenFree(what: string, owner: string, guard: AnnounceGuard): Promise<'claimed' | 'already-sent'> {
+  const deadline = Date.now() + LEASE_WAIT_LIMIT_MS;
+  for (let pause = LEASE_POLL_FIRST_MS; ; pause = Math.min(pause * 2, LEASE_POLL_MAX_MS)) {
+    const claim = await guard.claim(owner);
+    if (claim !== 'held-by-other') return claim;
+    if (Date.now() + pause > deadline) {
+      throw new TransientError(`${what} is still being published by another delivery after ${LEASE_WAIT_LIMIT_MS / 1000} s; checking again later`);
+    }
+    await sleep(pause);
+  }
 }
 
 /** What a channel.stored event says about the stored object (the channel's record in Redis holds the same). */
@@ -77,7 +90,6 @@ export function announceChannelStored(
   channel: string,
   facts: StoredChannelFacts,
   attempt: number | undefined,
-  whenHeld: 'retry' | 'report' = 'retry',
 ): Promise<AnnounceResult> {
   return announceOnce(
     `channel.stored of ${JSON.stringify(channel)} in task ${JSON.stringify(taskId)}`,
@@ -88,7 +100,6 @@ export function announceChannelStored(
       confirm: () => store.confirmChannelStored(taskId, channel),
     },
     () => publishEvent(publisher, { type: 'channel.stored', taskId, channel, ...facts, ...attemptField(attempt), at: now() }),
-    whenHeld,
   );
 }
 
@@ -96,8 +107,8 @@ export function announceChannelStored(
  * Announces every stored channel whose channel.stored has not gone out. Recording a channel and announcing it are two
  * steps: a delivery that recorded it can fail before announcing (its retries may run out while Redis fails over, and
  * a later failure never replaces a stored record), so the completion makes sure no stored channel goes unannounced.
- * A channel another delivery is announcing right now is left to it (`heldElsewhere`): that delivery completes the task
- * once it has announced (or, if it crashed, its redelivery does once the lease runs out), so task.completed comes last.
+ * A channel another delivery is announcing right now is waited for (announceOnce), so task.completed comes last.
+ * Returns how many this call announced.
  */
 export async function announceStoredChannels(
   store: TaskStore,
@@ -105,9 +116,8 @@ export async function announceStoredChannels(
   taskId: string,
   processOwner: string,
   attempt?: number,
-): Promise<{ announced: number; heldElsewhere: number }> {
+): Promise<number> {
   let announced = 0;
-  let heldElsewhere = 0;
   let cursor: string | undefined;
   do {
     const page = await store.listChannels(taskId, cursor === undefined ? {} : { cursor });
@@ -119,13 +129,12 @@ export async function announceStoredChannels(
       if (url === undefined || bytes === undefined || md5 === undefined || sha256 === undefined) {
         throw new TransientError(`channel ${JSON.stringify(entry.channel)} of task ${JSON.stringify(taskId)} is recorded stored without its object's facts`);
       }
-      const result = await announceChannelStored(store, publisher, processOwner, taskId, entry.channel, { url, bytes, md5, sha256 }, attempt, 'report');
+      const result = await announceChannelStored(store, publisher, processOwner, taskId, entry.channel, { url, bytes, md5, sha256 }, attempt);
       if (result === 'published') announced++;
-      if (result === 'held-by-other') heldElsewhere++;
     }
     cursor = page.nextCursor ?? undefined;
   } while (cursor !== undefined);
-  return { announced, heldElsewhere };
+  return announced;
 }
 
 /**
@@ -172,34 +181,33 @@ export async function completeTaskOnce(store: TaskStore, publisher: Publisher, t
     await failTaskOnce(store, publisher, taskId, await channelFailureSummary(store, taskId, before.failed), processOwner);
     return false;
   }
-  if (before.done > 0 && !(await store.completionAnnounced(taskId))) {
-    const { heldElsewhere } = await announceStoredChannels(store, publisher, taskId, processOwner, before.attempt);
-    if (heldElsewhere > 0) return false;
-  }
-  const owner = claimant(processOwner);
-  const claim = await store.claimCompletion(taskId, owner, 30_000);
-  if (claim !== 'claimed') return false;
-  const summary = await store.getTaskSummary(taskId);
-  if (!summary) return false;
-  try {
-    await publishEvent(publisher, {
-      type: 'task.completed',
-      taskId,
-      status: summary.failed > 0 ? 'partial' : 'done',
-      total: summary.total,
-      done: summary.done,
-      written: summary.done - summary.kept,
-      kept: summary.kept,
-      failed: summary.failed,
-      ...attemptField(summary.attempt),
-      at: now(),
-    });
-  } catch (err) {
-    await store.releaseCompletion(taskId, owner);
-    throw err;
-  }
-  await store.confirmCompletion(taskId);
-  return true;
+  if (before.done > 0 && !(await store.completionAnnounced(taskId))) await announceStoredChannels(store, publisher, taskId, processOwner, before.attempt);
+  const result = await announceOnce(
+    `task.completed of task ${JSON.stringify(taskId)}`,
+    processOwner,
+    {
+      claim: (owner) => store.claimCompletion(taskId, owner, ANNOUNCE_LEASE_MS),
+      release: (owner) => store.releaseCompletion(taskId, owner),
+      confirm: () => store.confirmCompletion(taskId),
+    },
+    async () => {
+      const summary = await store.getTaskSummary(taskId);
+      if (!summary) throw new TransientError(`task ${JSON.stringify(taskId)} disappeared from Redis while it was being completed`);
+      await publishEvent(publisher, {
+        type: 'task.completed',
+        taskId,
+        status: summary.failed > 0 ? 'partial' : 'done',
+        total: summary.total,
+        done: summary.done,
+        written: summary.done - summary.kept,
+        kept: summary.kept,
+        failed: summary.failed,
+        ...attemptField(summary.attempt),
+        at: now(),
+      });
+    },
+  );
+  return result === 'published';
 }
 
 /** Marks the task failed and emits one task.failed event with the reason. */
@@ -212,17 +220,19 @@ export async function failTaskOnce(
 ): Promise<void> {
   const { status } = await store.failTask(taskId, error);
   if (status !== 'failed') return;
-  const owner = claimant(processOwner);
-  const claim = await store.claimTaskFailed(taskId, owner, 30_000);
-  if (claim !== 'claimed') return;
-  try {
-    const attempt = (await store.getTaskSummary(taskId))?.attempt;
-    await publishEvent(publisher, { type: 'task.failed', taskId, error, ...attemptField(attempt), at: now() });
-  } catch (err) {
-    await store.releaseTaskFailed(taskId, owner);
-    throw err;
-  }
-  await store.confirmTaskFailed(taskId);
+  await announceOnce(
+    `task.failed of task ${JSON.stringify(taskId)}`,
+    processOwner,
+    {
+      claim: (owner) => store.claimTaskFailed(taskId, owner, ANNOUNCE_LEASE_MS),
+      release: (owner) => store.releaseTaskFailed(taskId, owner),
+      confirm: () => store.confirmTaskFailed(taskId),
+    },
+    async () => {
+      const attempt = (await store.getTaskSummary(taskId))?.attempt;
+      await publishEvent(publisher, { type: 'task.failed', taskId, error, ...attemptField(attempt), at: now() });
+    },
+  );
 }
 
 /**

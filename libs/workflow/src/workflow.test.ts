@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { validateChannelStoreJob, type ChannelStoreJob, type PackTask, type SubpackEvent } from '@subpack/contracts';
 import { QUEUES, ROUTING_KEYS } from '@subpack/rules';
 import { apksignerVerify, standardApk, withZipComment } from '@subpack/testing';
-import { TransientError } from '@subpack/messaging';
+import { TransientError, publishEvent } from '@subpack/messaging';
 import { ALL_CHANNELS_FAILED } from '@subpack/state';
 import { accountParked } from './parked';
 import { acceptTask, planBatch } from './packer-steps';
@@ -88,16 +88,12 @@ describe('completing a task', () => {
     const task = await pipeline.task(master, ['s1', 's2', 's3']);
     const jobs = await acceptAndPlan(task);
     await storeChannel(pipeline.uploader('u1'), jobs[0]);
-    // The delivery of s2 records it, then cannot announce it (another holds the announcement), and is parked.
-    assert.equal(await pipeline.store.claimChannelStored(task.taskId, 's2', 'holder', 60_000), 'claimed');
-    await assert.rejects(storeChannel(pipeline.uploader('u1'), jobs[1]), TransientError);
-    const parked = { routingKey: ROUTING_KEYS.channelStore, body: jobs[1], reason: 'storing s2 failed after 5 attempts: Redis failing over' };
+    // The delivery of s2 records it, then cannot announce it (the broker is away), and is parked.
+    await assert.rejects(storeChannel(pipeline.uploaderWithoutBroker('u1'), jobs[1]), (err: unknown) => err instanceof TransientError && /broker is away/.test(err.message));
+    const parked = { routingKey: ROUTING_KEYS.channelStore, body: jobs[1], reason: 'storing s2 failed after 5 attempts: the broker is away' };
     await accountParked(pipeline.store, pipeline.manager.publisher, 'retry-1', parked);
     assert.deepEqual(ofType(await pipeline.events(task.taskId), 'channel.stored').map((e) => e.channel), ['s1']);
-    // The holder died; the last channel completes the task.
-    await pipeline.store.releaseChannelStored(task.taskId, 's2', 'holder');
-    assert.equal(await pipeline.store.claimChannelStored(task.taskId, 's2', 'crashed', 1), 'claimed');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The last channel completes the task.
     await storeChannel(pipeline.uploader('u2'), jobs[2]);
 
     const events = await pipeline.events(task.taskId);
@@ -114,27 +110,43 @@ describe('completing a task', () => {
 });
 
 describe('completing while a channel is being announced', () => {
-  test('the last channel leaves the completion to the delivery announcing another channel, which completes the task after it', async () => {
+  test('the last channel waits for another delivery announcing a channel, then completes the task after it', async () => {
     const task = await pipeline.task(master, ['h1', 'h2']);
     const [h1, h2] = await acceptAndPlan(task);
-    // A delivery of h2 has recorded it and holds its announcement (it has not published yet).
+    // h2 is recorded by a delivery that holds its announcement and has not published yet.
+    await assert.rejects(storeChannel(pipeline.uploaderWithoutBroker('u1'), h2), TransientError);
     assert.equal(await pipeline.store.claimChannelStored(task.taskId, 'h2', 'holder', 60_000), 'claimed');
-    await assert.rejects(storeChannel(pipeline.uploader('u1'), h2), TransientError);
-    // The last channel is stored: its delivery finishes (no failure, nothing to retry), and does not complete the task
-    // ahead of h2's announcement.
-    await storeChannel(pipeline.uploader('u2'), h1);
+    let lastDone = false;
+    const last = storeChannel(pipeline.uploader('u2'), h1).then((result) => {
+      lastDone = true;
+      return result;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
     let events = await pipeline.events(task.taskId);
+    assert.equal(lastDone, false, 'the last channel waits for the announcement under way');
     assert.deepEqual(ofType(events, 'channel.stored').map((e) => e.channel), ['h1']);
     assert.equal(ofType(events, 'task.completed').length, 0, 'not before every stored channel is announced');
-    // The holder announces h2 and completes the task.
+    // The holder's publish fails and it lets go: the waiting delivery announces h2 itself and completes the task.
     await pipeline.store.releaseChannelStored(task.taskId, 'h2', 'holder');
-    await storeChannel(pipeline.uploader('u1'), h2);
+    await last;
     events = await pipeline.events(task.taskId);
     assert.deepEqual(ofType(events, 'channel.stored').map((e) => e.channel).sort(), ['h1', 'h2']);
     const completed = ofType(events, 'task.completed');
     assert.equal(completed.length, 1);
     assert.equal(completed[0]!.status, 'done');
     assert.ok(events.indexOf(ofType(events, 'channel.stored').find((e) => e.channel === 'h2')!) < events.indexOf(completed[0]!));
+  });
+
+  test('a completion whose publisher crashed is published by the next delivery once its lease has run out', async () => {
+    const task = await pipeline.task(master, ['c1']);
+    const [c1] = await acceptAndPlan(task);
+    await storeChannel(pipeline.uploaderWithoutBroker('u1'), c1!).catch(() => undefined);
+    // A delivery took the completion and died before publishing it.
+    assert.equal(await pipeline.store.claimCompletion(task.taskId, 'crashed', 400), 'claimed');
+    await storeChannel(pipeline.uploader('u2'), c1!);
+    const events = await pipeline.events(task.taskId);
+    assert.deepEqual(ofType(events, 'channel.stored').map((e) => e.channel), ['c1']);
+    assert.equal(ofType(events, 'task.completed').length, 1);
   });
 });
 
@@ -152,9 +164,8 @@ describe('events once per transition', () => {
     assert.equal((await pipeline.drain(QUEUES.packerBatches)).length, 0);
     const jobs = (await pipeline.drain(QUEUES.uploaderStore)).map((body) => body as ChannelStoreJob);
     assert.equal(jobs.length, channels.length * batches.length);
-    const outcomes = await Promise.allSettled(jobs.map((job, i) => storeChannel(pipeline.uploader(`u${i % 3}`), job)));
-    // A delivery that meets another announcing the same channel is retried later, never acked unannounced.
-    for (const o of outcomes) if (o.status === 'rejected') assert.ok(o.reason instanceof TransientError, String(o.reason));
+    // A delivery that meets another announcing the same channel waits for it instead of failing into a retry.
+    await Promise.all(jobs.map((job, i) => storeChannel(pipeline.uploader(`u${i % 3}`), job)));
     for (const job of jobs) await storeChannel(pipeline.uploader('late'), job);
 
     const events = await pipeline.events(task.taskId);
@@ -166,17 +177,28 @@ describe('events once per transition', () => {
   test('a channel whose announcer crashed is announced by the next delivery once its lease has run out', async () => {
     const task = await pipeline.task(master, ['lease-a', 'lease-b']);
     const [, second] = await acceptAndPlan(task);
-    // Another delivery holds the announcement and has not published yet.
-    assert.equal(await pipeline.store.claimChannelStored(task.taskId, 'lease-b', 'holder', 60_000), 'claimed');
-    await assert.rejects(storeChannel(pipeline.uploader('u1'), second), (err: unknown) => err instanceof TransientError && /being published by another delivery/.test(err.message));
-    assert.equal(ofType(await pipeline.events(task.taskId), 'channel.stored').length, 0);
-    // The holder died: a lease of 1 ms is over by the time the next delivery comes.
-    await pipeline.store.releaseChannelStored(task.taskId, 'lease-b', 'holder');
-    assert.equal(await pipeline.store.claimChannelStored(task.taskId, 'lease-b', 'crashed', 1), 'claimed');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    await storeChannel(pipeline.uploader('u2'), second);
-    await storeChannel(pipeline.uploader('u3'), second);
+    // Another delivery took the announcement and died before publishing it.
+    assert.equal(await pipeline.store.claimChannelStored(task.taskId, 'lease-b', 'crashed', 400), 'claimed');
+    await storeChannel(pipeline.uploader('u2'), second!);
+    await storeChannel(pipeline.uploader('u3'), second!);
     assert.deepEqual(ofType(await pipeline.events(task.taskId), 'channel.stored').map((e) => e.channel), ['lease-b']);
+  });
+
+  test('a delivery that finds the announcement under way waits for its holder, and announces nothing more', async () => {
+    const task = await pipeline.task(master, ['w1']);
+    const [w1] = await acceptAndPlan(task);
+    await assert.rejects(storeChannel(pipeline.uploaderWithoutBroker('u1'), w1!), TransientError);
+    assert.equal(await pipeline.store.claimChannelStored(task.taskId, 'w1', 'holder', 60_000), 'claimed');
+    const waiting = storeChannel(pipeline.uploader('u2'), w1!);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The holder publishes and confirms.
+    const [record] = (await pipeline.store.listChannels(task.taskId)).channels;
+    await publishEvent(pipeline.manager.publisher, { type: 'channel.stored', taskId: task.taskId, channel: 'w1', url: record!.url!, bytes: record!.bytes!, md5: record!.md5!, sha256: record!.sha256!, at: new Date().toISOString() });
+    await pipeline.store.confirmChannelStored(task.taskId, 'w1');
+    await waiting;
+    const events = await pipeline.events(task.taskId);
+    assert.equal(ofType(events, 'channel.stored').length, 1, 'the waiting delivery announced nothing more');
+    assert.equal(ofType(events, 'task.completed').length, 1, 'and completed the task');
   });
 });
 

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { connect } from 'amqplib';
 import Redis from 'ioredis';
 import { TOPOLOGY, validateEvent, type PackTask, type SubpackEvent } from '@subpack/contracts';
-import { AmqpConnectionManager, silentLogger } from '@subpack/messaging';
+import { AmqpConnectionManager, Publisher, TransientError, silentLogger } from '@subpack/messaging';
 import { QUEUES } from '@subpack/rules';
 import { TaskStore } from '@subpack/state';
 import { createVhost, deleteVhost, makeTempDir, removeDir, type Vhost } from '@subpack/testing';
@@ -49,6 +49,11 @@ export class Pipeline {
 
   uploader(owner: string): UploaderDeps {
     return { store: this.store, publisher: this.manager.publisher, masters: new MasterCache(this.roots.masters), owner, roots: this.roots };
+  }
+
+  /** An uploader that stores and records, but whose every publish fails as it does while the broker is away. */
+  uploaderWithoutBroker(owner: string): UploaderDeps {
+    return { ...this.uploader(owner), publisher: new BrokerAwayPublisher(this.manager, { logger: silentLogger }) };
   }
 
   async task(master: string, channels: readonly string[], overrides: Partial<PackTask> = {}): Promise<PackTask> {
@@ -108,5 +113,11 @@ export class Pipeline {
     this.redis.disconnect();
     await deleteVhost(this.vhost);
     await removeDir(this.workDir);
+  }
+}
+
+class BrokerAwayPublisher extends Publisher {
+  override publish(): Promise<void> {
+    return Promise.reject(new TransientError('the broker is away'));
   }
 }
