@@ -40,8 +40,9 @@ before(async () => {
   await writeFile(join(outside, 'notes.txt'), 'not an APK');
   await mkdir(join(outside, 'dir'));
   roots = { masters: StorageRoots.parse(url(masters), 'SUBPACK_MASTER_ROOTS'), targets: StorageRoots.parse(url(targets), 'SUBPACK_TARGET_ROOTS') };
-  plan = planChannel(await readApkLayout(await openLocalFile(apk)), 'auto', { channel: 'links', extras: {} });
-  digests = (await PrefixDigests.compute(apk, plan.prefixLength)).withTail(plan.tail);
+  const src = await openLocalFile(apk);
+  plan = planChannel(await readApkLayout(src), 'auto', { channel: 'links', extras: {} });
+  digests = (await PrefixDigests.fromChunks(src.url, plan.prefixLength, src.stream(0, plan.prefixLength))).withTail(plan.tail);
 });
 after(async () => removeDir(base));
 

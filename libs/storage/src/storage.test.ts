@@ -80,13 +80,13 @@ test('openLocalFile says a missing file cannot be opened, refuses what is not a 
 });
 
 test('FileTarget stores prefix + tail that verifies, and recognises its own finished object', async () => {
-  const apk = await standardApk('v1v2v3');
-  const layout = await readApkLayout(await openLocalFile(apk));
+  const master = await openMaster(pathToFileURL(await standardApk('v1v2v3')).href);
+  const layout = await readApkLayout(master);
   const plan = planChannel(layout, 'auto', { channel: 'store-test', extras: {} });
-  const digests = (await PrefixDigests.compute(apk, plan.prefixLength)).withTail(plan.tail);
+  const digests = (await PrefixDigests.fromChunks(master.url, plan.prefixLength, master.stream(0, plan.prefixLength))).withTail(plan.tail);
   const targetUrl = pathToFileURL(join(dir, 'out')).href + '/';
   const target = openTarget(targetUrl);
-  const request = { master: await openMaster(pathToFileURL(apk).href), plan, name: 'sub/x.apk', digests, facts };
+  const request = { master, plan, name: 'sub/x.apk', digests, facts };
   assert.equal(await target.existing(request), null);
   const stored = await target.store(request);
   assert.equal(stored.bytes, plan.size);
@@ -103,12 +103,10 @@ test('FileTarget stores prefix + tail that verifies, and recognises its own fini
 });
 
 test('a target path that is a file fails the store with the OS reason', async () => {
-  const apk = await standardApk('v2Only');
-  const layout = await readApkLayout(await openLocalFile(apk));
-  const plan = planChannel(layout, 'auto', { channel: 'x', extras: {} });
+  const master = await openMaster(pathToFileURL(await standardApk('v2Only')).href);
+  const plan = planChannel(await readApkLayout(master), 'auto', { channel: 'x', extras: {} });
   const blocker = join(dir, 'blocker');
   await writeFile(blocker, 'not a directory');
   const target = openTarget(pathToFileURL(blocker).href + '/');
-  const master = await openMaster(pathToFileURL(apk).href);
   await assert.rejects(target.store({ master, plan, name: 'x.apk', digests: { md5: '', sha256: '' }, facts }), /ENOTDIR|EEXIST/);
 });
