@@ -8,7 +8,7 @@ import { NotConnectedError, PermanentError, TransientError } from '@subpack/mess
 import { PackInputError, checkNameTemplate, parseChannelList } from '@subpack/pack';
 import { isBadInput } from '@subpack/rules';
 import { RegistryInputError, UnknownAppError, checkAppName } from '@subpack/serve';
-import { MasterUnavailableError, OutsideRootsError, StorageConfigError, StorageError, StorageRoots, StorageUrlError, openMaster, parseProfiles, parseStorageUrl, storageError } from '@subpack/storage';
+import { MasterUnavailableError, OutsideRootsError, StorageConfigError, StorageError, StorageRoots, StorageUrlError, openLocalFile, openMaster, parseProfiles, parseStorageUrl, storageError } from '@subpack/storage';
 import { makeTempDir, removeDir } from '@subpack/testing';
 import { InvalidTaskIdError, assertTaskId } from '@subpack/state';
 import { DependencyError } from './commands/broker';
@@ -33,7 +33,7 @@ async function badInputs(dir: string): Promise<Array<[string, unknown, new (...a
   const notZip = join(dir, 'not-a-zip.apk');
   await writeFile(notZip, 'this is text, not an APK\n');
   return [
-    ['APK that is not a ZIP', await rejected(readEntry(notZip, 'AndroidManifest.xml', { maxBytes: 1024 })), ApkError],
+    ['APK that is not a ZIP', await rejected(readEntry(await openLocalFile(notZip), 'AndroidManifest.xml', { maxBytes: 1024 })), ApkError],
     ['channel list with an empty id', thrown(() => parseChannelList('good\n,x=1\n')), PackInputError],
     ['naming template with an unknown placeholder', thrown(() => checkNameTemplate('{nope}.apk')), PackInputError],
     ['served app name', thrown(() => checkAppName('../x')), RegistryInputError],

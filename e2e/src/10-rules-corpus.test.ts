@@ -14,6 +14,7 @@ import { AmqpConnectionManager, PermanentError, silentLogger } from '@subpack/me
 import { MasterCache, PackInputError, loadMaster, parseChannelList, parseChannelOption, parseExtra, preparePack, type ChannelSpec, type MasterInfo } from '@subpack/pack';
 import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, type Extras } from '@subpack/rules';
 import { TaskStore } from '@subpack/state';
+import { openLocalFile } from '@subpack/storage';
 import { makeTempDir, removeDir, standardApk } from '@subpack/testing';
 import { acceptTask, parseServiceRoots, type PackerDeps } from '@subpack/workflow';
 import { createVhost, deleteRedisKeys, deleteVhost, fileTargetUrl, fileUrl, randomRedisPrefix, REDIS_URL, subpack, type Vhost } from './harness';
@@ -106,7 +107,7 @@ before(async () => {
   workDir = await makeTempDir('subpack-corpus-');
   const masterPath = await standardApk('v2Only');
   masterUrl = fileUrl(masterPath);
-  master = await loadMaster(masterPath);
+  master = await loadMaster(await openLocalFile(masterPath));
   vhost = await createVhost('corpus');
   manager = new AmqpConnectionManager({ url: vhost.amqpUrl, connectionName: 'e2e-rules-corpus', topology: TOPOLOGY, logger: silentLogger });
   await manager.connect();

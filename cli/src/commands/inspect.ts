@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { inspectApk, type Inspection } from '@subpack/pack';
+import { openLocalFile } from '@subpack/storage';
 import { UsageError } from '../usage';
 
 export async function inspectCommand(argv: string[]): Promise<number> {
@@ -9,7 +10,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     options: { json: { type: 'boolean', default: false }, entries: { type: 'boolean', default: false }, locale: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new UsageError('inspect takes exactly one APK path');
-  const info = await inspectApk(positionals[0]!, values.locale ? { locale: values.locale } : {});
+  const info = await inspectApk(await openLocalFile(positionals[0]!), values.locale ? { locale: values.locale } : {});
   process.stdout.write(values.json ? `${JSON.stringify(info)}\n` : formatInspection(info, values.entries));
   return 0;
 }

@@ -3,7 +3,7 @@ import { PAIR_IDS } from './signing/pairs';
 import { readSigningBlock, type SigningBlock } from './signing/signing-block';
 import { parseCentralDirectory, type CdEntry } from './zip/central-directory';
 import { centralDirectoryGapProblem, readEocd, type Eocd } from './zip/eocd';
-import { withFileSource, type ByteSource } from './zip/file-source';
+import type { ByteSource } from './zip/byte-source';
 import { U32_MAX } from './zip/records';
 
 /** Android's signature code uses 32-bit offsets; bigger files cannot carry a valid v2+ signature. */
@@ -38,8 +38,8 @@ export interface ApkLayout {
 const V1_SIGNATURE_FILE = /^META-INF\/[^/]+\.(SF)$/i;
 
 /** Refuses any APK whose structure would make a channel APK unverifiable; everything that writes channels uses this. */
-export async function readApkLayout(apk: string | ByteSource): Promise<ApkLayout> {
-  const { layout, problems } = await readLayout(apk, false);
+export async function readApkLayout(src: ByteSource): Promise<ApkLayout> {
+  const { layout, problems } = await readLayout(src, false);
   if (problems[0]) throw problems[0];
   return layout;
 }
@@ -49,14 +49,11 @@ export async function readApkLayout(apk: string | ByteSource): Promise<ApkLayout
  * between the central directory and the EOCD) is still read, and each problem is returned instead of refusing it all.
  * An unreadable signing block is reported as none. Problems with the ZIP itself still throw.
  */
-export async function readApkLayoutForInspection(apk: string | ByteSource): Promise<{ layout: ApkLayout; problems: ApkError[] }> {
-  return readLayout(apk, true);
+export async function readApkLayoutForInspection(src: ByteSource): Promise<{ layout: ApkLayout; problems: ApkError[] }> {
+  return readLayout(src, true);
 }
 
-/** A local file, or any source (an object in a store) read through its ranged reads. */
-async function readLayout(apk: string | ByteSource, tolerateSigningProblems: boolean): Promise<{ layout: ApkLayout; problems: ApkError[] }> {
-  if (typeof apk === 'string') return withFileSource(apk, (src) => readLayout(src, tolerateSigningProblems));
-  const src = apk;
+async function readLayout(src: ByteSource, tolerateSigningProblems: boolean): Promise<{ layout: ApkLayout; problems: ApkError[] }> {
   const path = src.path;
   if (src.size > MAX_APK_SIZE) {
     throw new ApkError('TOO_LARGE', `${path}: ${src.size} bytes; APKs over 4 GiB cannot carry a valid APK signature`);

@@ -1,5 +1,4 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 
 export interface Digests {
   md5: string;
@@ -19,16 +18,9 @@ export class PrefixDigests {
     readonly fileSha256: string | undefined,
   ) {}
 
-  static async compute(path: string, prefixLength: number, opts: { fileSha256?: boolean } = {}): Promise<PrefixDigests> {
-    const end = opts.fileSha256 ? undefined : prefixLength - 1;
-    const read = (): AsyncIterable<Buffer> =>
-      createReadStream(path, { start: 0, ...(end !== undefined ? { end } : {}), highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
-    return PrefixDigests.fromChunks(path, prefixLength, opts.fileSha256 || prefixLength > 0 ? read() : [], opts);
-  }
-
   /**
-   * The same from any stream of the master's bytes from offset 0: up to the prefix end, or to the end of the master
-   * when `fileSha256` is asked for. Object-store masters stream through their range reads.
+   * From a stream of the master's bytes from offset 0 (a master source's stream, range reads for an object): up to the
+   * prefix end, or to the end of the master when `fileSha256` is asked for. `label` names the master in errors.
    */
   static async fromChunks(
     label: string,

@@ -1,6 +1,6 @@
 export * from './errors';
 export * from './apk-layout';
-export * from './zip/file-source';
+export * from './zip/byte-source';
 export * from './zip/eocd';
 export * from './zip/central-directory';
 export * from './zip/entries';

@@ -8,11 +8,11 @@ export interface MasterInfo {
   manifest: ManifestInfo;
 }
 
-/** Reads a local file, or any source (an object-store master, with range reads), without loading its bulk. */
-export async function loadMaster(apk: string | ByteSource, opts: { locale?: string } = {}): Promise<MasterInfo> {
-  const layout = await readApkLayout(apk);
-  const manifest = await readManifest(apk, opts.locale ? { locale: opts.locale } : {});
-  return { path: typeof apk === 'string' ? apk : apk.path, layout, manifest };
+/** Reads a master through its source (a local file, an object read with range GETs) without loading its bulk. */
+export async function loadMaster(src: ByteSource, opts: { locale?: string } = {}): Promise<MasterInfo> {
+  const layout = await readApkLayout(src);
+  const manifest = await readManifest(src, opts.locale ? { locale: opts.locale } : {});
+  return { path: src.path, layout, manifest };
 }
 
 export interface Inspection {
@@ -35,14 +35,14 @@ export interface Inspection {
 
 const ZIP_METHODS: Record<number, 'stored' | 'deflated'> = { 0: 'stored', 8: 'deflated' };
 
-export async function inspectApk(path: string, opts: { locale?: string } = {}): Promise<Inspection> {
-  const { layout, problems } = await readApkLayoutForInspection(path);
-  const manifest = await readManifest(path, opts.locale ? { locale: opts.locale } : {});
+export async function inspectApk(src: ByteSource, opts: { locale?: string } = {}): Promise<Inspection> {
+  const { layout, problems } = await readApkLayoutForInspection(src);
+  const manifest = await readManifest(src, opts.locale ? { locale: opts.locale } : {});
   const s = layout.schemes;
   const schemes = [s.v1 && 'v1', s.v2 && 'v2', s.v3 && 'v3', s.v31 && 'v3.1', s.sourceStamp && 'source-stamp'].filter((x): x is string => Boolean(x));
   const block = layout.signingBlock;
   return {
-    file: path,
+    file: src.path,
     size: layout.size,
     package: manifest.package,
     versionName: manifest.versionName,
@@ -57,7 +57,7 @@ export async function inspectApk(path: string, opts: { locale?: string } = {}): 
       size: block.size,
       pairs: block.pairs.map((p) => ({ id: pairHexId(p.id), name: pairName(p.id), bytes: p.value.length })),
     },
-    channels: await readChannels(layout),
+    channels: await readChannels(src, layout),
     entries: layout.entries.map((e) => ({ name: e.name, method: ZIP_METHODS[e.method] ?? e.method, size: e.uncompressedSize, compressedSize: e.compressedSize })),
     problems: problems.map((p) => ({ code: p.code, message: p.message })),
   };

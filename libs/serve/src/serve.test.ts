@@ -14,7 +14,7 @@ import { prefixLengthFor, readApkLayout } from '@subpack/apk';
 import type { PackFormat as ChannelFormat } from '@subpack/rules';
 import { createLogger } from '@subpack/runtime';
 import { TaskStore } from '@subpack/state';
-import { StorageRoots } from '@subpack/storage';
+import { StorageRoots, openLocalFile } from '@subpack/storage';
 import { openTestRedis, TEST_REDIS_URL, type TestRedis } from '@subpack/state/dist/test-support/redis';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { apksignerVerify, frameworkResApk, largeApk, makeTempDir, removeDir, standardApks, startMoto, type MotoServer, type StandardApks } from '@subpack/testing';
@@ -119,7 +119,7 @@ describe('byte-identical to subpack pack for every format', () => {
       assert.equal(added.status, 201, added.body.toString());
       const packed = await pack(master, join(dir, c.name), c.format, [c.channel, c.channelExtras].filter(Boolean).join(','), c.appExtras);
       const size = packed.bytes.length;
-      const k = prefixLengthFor(await readApkLayout(master), c.format);
+      const k = prefixLengthFor(await readApkLayout(await openLocalFile(master)), c.format);
       // The v1 comment's tail is only the EOCD, so ranges inside the tail are sized to it.
       const t = Math.min(100, Math.floor((size - k) / 2));
       assert.ok(k > 200 && t >= 10, 'the prefix and the tail are both big enough to range inside');
@@ -477,7 +477,7 @@ describe('a master in S3 (moto)', () => {
     assert.ok(whole.body.equals(packed.bytes), 'served from S3 = packed from the same file');
     assert.equal(whole.headers.etag, `"${packed.sha256}"`);
     assert.ok(Date.parse(whole.headers['last-modified']!) > 0, 'objects get a Last-Modified too');
-    const k = prefixLengthFor(await readApkLayout(local), 'auto');
+    const k = prefixLengthFor(await readApkLayout(await openLocalFile(local)), 'auto');
     const across = await http('GET', apkPath('s3game', 'huawei'), { range: `bytes=${k - 5000}-${k + 99}` });
     assert.equal(across.status, 206);
     assert.ok(across.body.equals(packed.bytes.subarray(k - 5000, k + 100)));

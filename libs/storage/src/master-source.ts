@@ -1,7 +1,8 @@
-import { constants, createReadStream } from 'node:fs';
+import { constants, createReadStream, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { ByteSource } from '@subpack/apk';
+import { pathToFileURL } from 'node:url';
+import { ApkError, type ByteSource } from '@subpack/apk';
 import { StorageConfigError } from './config';
 import { MasterUnavailableError, StorageError } from './errors';
 import type { ObjectStore } from './object-store';
@@ -27,9 +28,9 @@ export interface MasterSource extends ByteSource {
 }
 
 /**
- * A local master. Every read opens the file afresh and checks that it is the very file that was opened and checked
- * (same device and inode, same size and time), so a link or another file swapped in under its name later is refused
- * instead of read.
+ * A local master, or any APK file opened for reading (openLocalFile). Every read opens the file afresh and checks that
+ * it is the very file that was opened and checked (same device and inode, same size and time), so a link or another
+ * file swapped in under its name later is refused instead of read.
  */
 export class FileMaster implements MasterSource {
   constructor(
@@ -176,23 +177,66 @@ export async function openMaster(masterUrl: string, opts: { roots?: StorageRoots
     return new ObjectMaster(masterUrl, store, parsed.bucket, parsed.key, head.size, head.etag);
   }
   const path = parsed.path;
+  return openLocal(path, {
+    url: masterUrl,
+    async check(handle) {
+      if (root && opts.roots && !isWithin(await realPathOf(handle), root)) throw opts.roots.refusal(masterUrl, 'master');
+    },
+    async cannotOpen(err) {
+      // Between the check and the open a link may have been swapped in: ask again before saying anything about it.
+      if (opts.roots) await opts.roots.checkReal(masterUrl, path, 'master');
+      const code = err.code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return new MasterUnavailableError(`master ${path} does not exist`, { cause: err });
+      if (code === 'EACCES') return new MasterUnavailableError(`master ${path} is not readable`, { cause: err });
+      return err;
+    },
+    notAFile: () => new MasterUnavailableError(`master ${path} is not a regular file`),
+  });
+}
+
+/**
+ * Opens the APK file at `path`, as given on a command line, for the parsers: no roots, and the errors say what is
+ * wrong with the file itself. A path that cannot be opened fails with the system error (its code kept) behind
+ * "<path>: cannot open:"; a directory, device, FIFO or socket is an ApkError NOT_A_FILE.
+ */
+export function openLocalFile(path: string): Promise<FileMaster> {
+  return openLocal(path, {
+    url: pathToFileURL(path).href,
+    cannotOpen: async (err) => Object.assign(new Error(`${path}: cannot open: ${err.message}`, { cause: err }), errnoFields(err)),
+    notAFile: (st) => new ApkError('NOT_A_FILE', `${path}: not a regular file (${st.isDirectory() ? 'a directory' : 'a device, FIFO or socket'})`),
+  });
+}
+
+/** What the system said, so callers that sort failures by code (missing, not permitted) still can. */
+function errnoFields(err: NodeJS.ErrnoException): Pick<NodeJS.ErrnoException, 'code' | 'errno' | 'syscall' | 'path'> {
+  const { code, errno, syscall, path } = err;
+  return { code, errno, syscall, path };
+}
+
+interface LocalOpening {
+  url: string;
+  /** Runs on the open descriptor before anything is read from it. */
+  check?: (handle: FileHandle) => Promise<void>;
+  /** The error to throw when the path cannot be opened. */
+  cannotOpen: (err: NodeJS.ErrnoException) => Promise<Error>;
+  /** The error to throw when the path is not a regular file. */
+  notAFile: (st: Stats) => Error;
+}
+
+/** The one way a local file becomes a source: opened, checked on its descriptor, and known by its identity. */
+async function openLocal(path: string, how: LocalOpening): Promise<FileMaster> {
   let handle: FileHandle;
   try {
-    // Non-blocking, so a FIFO named as a master cannot hold the open.
+    // Non-blocking, so a FIFO named as an APK cannot hold the open.
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    // Between the check and the open a link may have been swapped in: ask again before saying anything about it.
-    if (opts.roots) await opts.roots.checkReal(masterUrl, path, 'master');
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new MasterUnavailableError(`master ${path} does not exist`, { cause: err });
-    if (code === 'EACCES') throw new MasterUnavailableError(`master ${path} is not readable`, { cause: err });
-    throw err;
+    throw await how.cannotOpen(err as NodeJS.ErrnoException);
   }
   try {
-    if (root && opts.roots && !isWithin(await realPathOf(handle), root)) throw opts.roots.refusal(masterUrl, 'master');
+    await how.check?.(handle);
     const st = await handle.stat();
-    if (!st.isFile()) throw new MasterUnavailableError(`master ${path} is not a regular file`);
-    return new FileMaster(masterUrl, path, st.size, fileIdentity(st));
+    if (!st.isFile()) throw how.notAFile(st);
+    return new FileMaster(how.url, path, st.size, fileIdentity(st));
   } finally {
     await handle.close();
   }

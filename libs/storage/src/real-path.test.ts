@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { planChannel, readApkLayout, PrefixDigests, type ChannelPlan, type Digests } from '@subpack/apk';
 import { apksignerVerify, makeTempDir, removeDir, standardApk } from '@subpack/testing';
 import { makeDirectories } from './real-path';
-import { openMaster, openTarget, OutsideRootsError, resolveBeyond, StorageError, StorageRoots, type MasterSource } from './index';
+import { openLocalFile, openMaster, openTarget, OutsideRootsError, resolveBeyond, StorageError, StorageRoots, type MasterSource } from './index';
 
 const facts = { channel: 'c', package: 'p', versionName: '1', versionCode: 1 };
 
@@ -40,8 +40,9 @@ before(async () => {
   await writeFile(join(outside, 'notes.txt'), 'not an APK');
   await mkdir(join(outside, 'dir'));
   roots = { masters: StorageRoots.parse(url(masters), 'SUBPACK_MASTER_ROOTS'), targets: StorageRoots.parse(url(targets), 'SUBPACK_TARGET_ROOTS') };
-  plan = planChannel(await readApkLayout(apk), 'auto', { channel: 'links', extras: {} });
-  digests = (await PrefixDigests.compute(apk, plan.prefixLength)).withTail(plan.tail);
+  const src = await openLocalFile(apk);
+  plan = planChannel(await readApkLayout(src), 'auto', { channel: 'links', extras: {} });
+  digests = (await PrefixDigests.fromChunks(src.url, plan.prefixLength, src.stream(0, plan.prefixLength))).withTail(plan.tail);
 });
 after(async () => removeDir(base));
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { planChannel, readApkLayout, PrefixDigests } from '@subpack/apk';
+import { ApkError, planChannel, readApkLayout, PrefixDigests } from '@subpack/apk';
 import { apksignerVerify, makeTempDir, removeDir, standardApk } from '@subpack/testing';
-import { MasterUnavailableError, openMaster, openTarget, parseServableUrl, parseStorageUrl, servedSchemes, StorageUrlError, targetRoot } from './index';
+import { MasterUnavailableError, openLocalFile, openMaster, openTarget, parseServableUrl, parseStorageUrl, servedSchemes, StorageUrlError, targetRoot } from './index';
 
 const facts = { channel: 'c', package: 'p', versionName: '1', versionCode: 1 };
 
@@ -61,14 +61,32 @@ test('openMaster names a missing file, a directory, and a bucket URL without a k
   assert.ok(m.size > 0 && m.identity.includes(String(m.size)));
 });
 
+test('openLocalFile says a missing file cannot be opened, refuses what is not a file, and reads an APK', async () => {
+  const missing = join(dir, 'missing.apk');
+  await assert.rejects(openLocalFile(missing), (err: unknown) => {
+    assert.ok(!(err instanceof ApkError), 'an I/O failure is not blamed on the APK');
+    assert.match((err as Error).message, /missing\.apk: cannot open: ENOENT/);
+    assert.deepEqual({ code: (err as NodeJS.ErrnoException).code, path: (err as NodeJS.ErrnoException).path }, { code: 'ENOENT', path: missing });
+    return true;
+  });
+  for (const [path, kind] of [[dir, 'a directory'], ['/dev/null', 'a device, FIFO or socket']] as const) {
+    await assert.rejects(openLocalFile(path), (err: unknown) => err instanceof ApkError && err.code === 'NOT_A_FILE' && err.message === `${path}: not a regular file (${kind})`);
+  }
+  const apk = await standardApk('v2Only');
+  const file = await openLocalFile(apk);
+  assert.equal(file.path, apk);
+  assert.equal(file.size, (await readFile(apk)).length);
+  assert.ok((await readApkLayout(file)).schemes.v2);
+});
+
 test('FileTarget stores prefix + tail that verifies, and recognises its own finished object', async () => {
-  const apk = await standardApk('v1v2v3');
-  const layout = await readApkLayout(apk);
+  const master = await openMaster(pathToFileURL(await standardApk('v1v2v3')).href);
+  const layout = await readApkLayout(master);
   const plan = planChannel(layout, 'auto', { channel: 'store-test', extras: {} });
-  const digests = (await PrefixDigests.compute(apk, plan.prefixLength)).withTail(plan.tail);
+  const digests = (await PrefixDigests.fromChunks(master.url, plan.prefixLength, master.stream(0, plan.prefixLength))).withTail(plan.tail);
   const targetUrl = pathToFileURL(join(dir, 'out')).href + '/';
   const target = openTarget(targetUrl);
-  const request = { master: await openMaster(pathToFileURL(apk).href), plan, name: 'sub/x.apk', digests, facts };
+  const request = { master, plan, name: 'sub/x.apk', digests, facts };
   assert.equal(await target.existing(request), null);
   const stored = await target.store(request);
   assert.equal(stored.bytes, plan.size);
@@ -85,12 +103,10 @@ test('FileTarget stores prefix + tail that verifies, and recognises its own fini
 });
 
 test('a target path that is a file fails the store with the OS reason', async () => {
-  const apk = await standardApk('v2Only');
-  const layout = await readApkLayout(apk);
-  const plan = planChannel(layout, 'auto', { channel: 'x', extras: {} });
+  const master = await openMaster(pathToFileURL(await standardApk('v2Only')).href);
+  const plan = planChannel(await readApkLayout(master), 'auto', { channel: 'x', extras: {} });
   const blocker = join(dir, 'blocker');
   await writeFile(blocker, 'not a directory');
   const target = openTarget(pathToFileURL(blocker).href + '/');
-  const master = await openMaster(pathToFileURL(apk).href);
   await assert.rejects(target.store({ master, plan, name: 'x.apk', digests: { md5: '', sha256: '' }, facts }), /ENOTDIR|EEXIST/);
 });

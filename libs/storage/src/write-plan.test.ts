@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { planChannel, readApkLayout } from '@subpack/apk';
 import { makeTempDir, removeDir, standardApks, type StandardApks } from '@subpack/testing';
+import { openLocalFile } from './master-source';
 import { writePlanToFile, writeStreamedPlanToFile } from './write-plan';
 
 let apks: StandardApks;
@@ -30,7 +31,7 @@ test('a write sweeps the partial file a killed writer left, and spares live and 
   const foreign = '.x.apk.other-host.1234.00000001.partial';
   const otherFile = `.y.apk.${host}.${deadPid}.0badc0de.partial`;
   for (const f of [dead, live, foreign, otherFile]) await writeFile(join(outDir, f), 'partial');
-  const layout = await readApkLayout(apks.v2Only);
+  const layout = await readApkLayout(await openLocalFile(apks.v2Only));
   await writePlanToFile(apks.v2Only, planChannel(layout, 'auto', { channel: 'x', extras: {} }), join(outDir, 'x.apk'));
   assert.deepEqual((await readdir(outDir)).sort(), [live, foreign, otherFile, 'x.apk'].sort());
 });

@@ -1,4 +1,5 @@
 import type { ApkLayout } from '../apk-layout';
+import type { ByteSource } from '../zip/byte-source';
 import { PAIR_IDS } from '../signing/pairs';
 import { readEntry } from '../zip/entries';
 import { META_INF_CHANNEL_ENTRY, decodePackerNg, decodeVasDolly, decodeVasDollyComment, decodeWalle, type ChannelInfo } from './payloads';
@@ -11,8 +12,11 @@ export interface FoundChannel extends ChannelInfo {
 
 const MAX_META_INF_CHANNEL_BYTES = 1024 * 1024;
 
-/** Every channel already written into the APK, in any format subpack knows, in a stable order. */
-export async function readChannels(layout: ApkLayout): Promise<FoundChannel[]> {
+/**
+ * Every channel already written into the APK, in any format subpack knows, in a stable order. `layout` is the one
+ * read from `src`, which is read again only for a META-INF channel entry.
+ */
+export async function readChannels(src: ByteSource, layout: ApkLayout): Promise<FoundChannel[]> {
   const found: FoundChannel[] = [];
   for (const pair of layout.signingBlock?.pairs ?? []) {
     if (pair.id === PAIR_IDS.walle) found.push({ format: 'walle', ...decodeWalle(pair.value) });
@@ -22,7 +26,7 @@ export async function readChannels(layout: ApkLayout): Promise<FoundChannel[]> {
   const fromComment = decodeVasDollyComment(layout.eocd.comment);
   if (fromComment) found.push({ format: 'v1-comment', ...fromComment });
   if (layout.entries.some((e) => e.name === META_INF_CHANNEL_ENTRY)) {
-    const data = await readEntry(layout.path, META_INF_CHANNEL_ENTRY, { maxBytes: MAX_META_INF_CHANNEL_BYTES });
+    const data = await readEntry(src, META_INF_CHANNEL_ENTRY, { maxBytes: MAX_META_INF_CHANNEL_BYTES });
     if (data) found.push({ format: 'meta-inf', ...decodeWalle(data) });
   }
   return found;

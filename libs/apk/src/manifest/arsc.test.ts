@@ -7,6 +7,7 @@ import { configLocale } from './resource-config';
 import { aaptDumpValues, type DumpedValue } from './test-support/aapt';
 import { buildArsc, chunk, packageChunk, T, typeChunk, u16, u32, u8 } from './test-support/res-writer';
 import type { TypedValue } from './typed-value';
+import { loadSource } from '../test-support/load-source';
 
 const STRINGS = ['默认名称', '中文名称', 'English name', 'Nom français', 'Filipino', 'shared value', 'after', 'dense screen', 'after (en)', 'after (zh)'];
 const KEYS = ['app_name', 'alias', 'shared_a', 'shared_b', 'a_style', 'after_style', 'loop_a', 'loop_b', 'nothing'];
@@ -194,7 +195,7 @@ function compareWithAapt(table: ResourceTable, dumped: DumpedValue[], configs: s
 describe('ResourceTable (real tables written by aapt)', () => {
   it('reads the chinese fixture exactly as aapt dumps it', async () => {
     const apk = await standardApk('chinese');
-    const table = ResourceTable.parse((await readEntry(apk, 'resources.arsc', { maxBytes: 1 << 20 }))!);
+    const table = ResourceTable.parse((await readEntry(await loadSource(apk), 'resources.arsc', { maxBytes: 1 << 20 }))!);
     const dumped = await aaptDumpValues(apk);
     assert.equal(compareWithAapt(table, dumped, ['default', 'en', 'zh-rCN']), 4);
     const appName = dumped.find((d) => d.name.endsWith(':string/app_name'))!.id;
@@ -207,7 +208,7 @@ describe('ResourceTable (real tables written by aapt)', () => {
 
   it("parses framework-res.apk's 31 MB table and agrees with aapt on every default and zh-rCN value", async () => {
     const apk = await frameworkResApk();
-    const arsc = (await readEntry(apk, 'resources.arsc', { maxBytes: 64 << 20 }))!;
+    const arsc = (await readEntry(await loadSource(apk), 'resources.arsc', { maxBytes: 64 << 20 }))!;
     const table = ResourceTable.parse(arsc);
     assert.deepEqual(table.packages, [{ id: 0x01, name: 'android' }]);
     const dumped = await aaptDumpValues(apk);

@@ -4,6 +4,7 @@ import { standardApk } from '@subpack/testing';
 import { readEntry } from '../zip/entries';
 import { parseBinaryXml, type XmlElement } from './axml';
 import { ANDROID_NS, buildXml, chunk, hardenXml, splitXml, T, u32, type XmlElementSpec } from './test-support/res-writer';
+import { loadSource } from '../test-support/load-source';
 
 const SPEC: XmlElementSpec = {
   name: 'manifest',
@@ -66,7 +67,7 @@ describe('parseBinaryXml', () => {
   });
 
   it('honours node headerSize, attributeStart and attributeSize (a hardened layout)', async () => {
-    const real = (await readEntry(await standardApk('chinese'), 'AndroidManifest.xml', { maxBytes: 1 << 20 }))!;
+    const real = (await readEntry(await loadSource(await standardApk('chinese')), 'AndroidManifest.xml', { maxBytes: 1 << 20 }))!;
     const hardened = hardenXml(real);
     assert.notDeepEqual(hardened, real);
     assert.equal(hardened.readUInt16LE(0), 0x7e57);

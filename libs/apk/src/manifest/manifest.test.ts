@@ -20,10 +20,11 @@ import { parseManifest, readManifest, type ManifestInfo } from './manifest';
 import { aaptBadging, aaptLiteralAttribute } from './test-support/aapt';
 import { ANDROID_NS, buildArsc, buildXml, hardenXml, packageChunk, T, typeChunk, type XmlAttrSpec, type XmlElementSpec } from './test-support/res-writer';
 import { writeZip } from './test-support/zip-writer';
+import { loadSource } from '../test-support/load-source';
 
 /** Checks readManifest against `aapt dump badging`, which reads manifests with the platform's own parser. */
 async function assertMatchesAapt(apk: string): Promise<ManifestInfo> {
-  const [info, badging] = await Promise.all([readManifest(apk), aaptBadging(apk)]);
+  const [info, badging] = await Promise.all([readManifest(await loadSource(apk)), aaptBadging(apk)]);
   assert.equal(info.package, badging.package);
   assert.equal(String(info.versionCode), badging.versionCode);
   assert.equal(info.versionName, badging.versionName);
@@ -68,20 +69,21 @@ describe('readManifest on APKs built by aapt', () => {
     assert.ok(Buffer.from(info.versionName ?? '', 'utf8').equals(Buffer.from(CHINESE_VERSION_NAME, 'utf8')));
 
     // The refs point at the resources aapt says they do.
-    const entries = await readEntries(apk, ['resources.arsc'], { maxBytes: 1 << 20 });
+    const entries = await readEntries(await loadSource(apk), ['resources.arsc'], { maxBytes: 1 << 20 });
     const table = ResourceTable.parse(entries.get('resources.arsc')!);
     assert.equal(table.nameOf(info.labelRef!), 'com.example.chinese:string/app_name');
     assert.equal(table.nameOf(info.versionNameRef!), 'com.example.chinese:string/version_name');
 
     const badging = await aaptBadging(apk);
-    const en = await readManifest(apk, { locale: 'en' });
+    const src = await loadSource(apk);
+    const en = await readManifest(src, { locale: 'en' });
     assert.equal(en.label, CHINESE_LABEL_EN);
     assert.equal(en.label, badging.labels.get('en'));
     assert.equal(en.versionName, CHINESE_VERSION_NAME, 'versionName has no en translation, so the default serves');
-    const zhCN = await readManifest(apk, { locale: 'zh-CN' });
+    const zhCN = await readManifest(src, { locale: 'zh-CN' });
     assert.equal(zhCN.label, CHINESE_LABEL);
     assert.equal(zhCN.label, badging.labels.get('zh-CN'));
-    assert.equal((await readManifest(apk, { locale: 'zh' })).label, CHINESE_LABEL);
+    assert.equal((await readManifest(src, { locale: 'zh' })).label, CHINESE_LABEL);
   });
 
   it("reads Debian's framework-res.apk: package android, label resolved in its 31 MB table", async () => {
@@ -90,8 +92,9 @@ describe('readManifest on APKs built by aapt', () => {
     assert.equal(info.package, 'android');
     assert.equal(info.label, 'Android System');
     const badging = await aaptBadging(apk);
+    const src = await loadSource(apk);
     for (const locale of ['zh-CN', 'af', 'de', 'ja']) {
-      const localized = await readManifest(apk, { locale });
+      const localized = await readManifest(src, { locale });
       assert.equal(localized.label, badging.labels.get(locale), locale);
     }
   });
@@ -128,7 +131,7 @@ describe('readManifest on APKs built by aapt', () => {
 
     it('reads a hardened copy of a real manifest the same way aapt (the platform parser) does', async () => {
       const apk = await standardApk('chinese');
-      const entries = await readEntries(apk, ['AndroidManifest.xml', 'resources.arsc'], { maxBytes: 1 << 20 });
+      const entries = await readEntries(await loadSource(apk), ['AndroidManifest.xml', 'resources.arsc'], { maxBytes: 1 << 20 });
       const hardened = hardenXml(entries.get('AndroidManifest.xml')!);
       const patched = join(dir, 'hardened.apk');
       await writeZip(patched, [
@@ -136,24 +139,24 @@ describe('readManifest on APKs built by aapt', () => {
         { name: 'resources.arsc', data: entries.get('resources.arsc')!, compress: false },
       ]);
       const info = await assertMatchesAapt(patched);
-      assert.deepEqual(info, await readManifest(apk));
-      assert.equal((await readManifest(patched, { locale: 'en' })).label, CHINESE_LABEL_EN);
+      assert.deepEqual(info, await readManifest(await loadSource(apk)));
+      assert.equal((await readManifest(await loadSource(patched), { locale: 'en' })).label, CHINESE_LABEL_EN);
     });
 
     it('says which APK has no AndroidManifest.xml, or an unreadable one', async () => {
       const noManifest = join(dir, 'no-manifest.apk');
       await writeZip(noManifest, [{ name: 'classes.dex', data: Buffer.from('dex\n035\0'), compress: false }]);
-      await assert.rejects(readManifest(noManifest), (err: unknown) => {
+      await assert.rejects(readManifest(await loadSource(noManifest)), (err: unknown) => {
         assert.ok(err instanceof ApkError);
         assert.equal(err.code, 'BAD_MANIFEST');
         assert.equal(err.message, `${noManifest}: AndroidManifest.xml: not found in the APK`);
         return true;
       });
 
-      const real = (await readEntries(await standardApk('v1Only'), ['AndroidManifest.xml'], { maxBytes: 1 << 20 })).get('AndroidManifest.xml')!;
+      const real = (await readEntries(await loadSource(await standardApk('v1Only')), ['AndroidManifest.xml'], { maxBytes: 1 << 20 })).get('AndroidManifest.xml')!;
       const truncated = join(dir, 'truncated-manifest.apk');
       await writeZip(truncated, [{ name: 'AndroidManifest.xml', data: real.subarray(0, real.length >> 1), compress: true }]);
-      await assert.rejects(readManifest(truncated), (err: unknown) => {
+      await assert.rejects(readManifest(await loadSource(truncated)), (err: unknown) => {
         assert.ok(err instanceof ApkError);
         assert.equal(err.code, 'BAD_MANIFEST');
         assert.match(err.message, /truncated-manifest\.apk: AndroidManifest\.xml: truncated: the XML header says \d+ bytes but only \d+ are present/);
@@ -162,11 +165,11 @@ describe('readManifest on APKs built by aapt', () => {
 
       const textual = join(dir, 'text-manifest.apk');
       await writeZip(textual, [{ name: 'AndroidManifest.xml', data: Buffer.from('<manifest package="x"/>'), compress: true }]);
-      await assert.rejects(readManifest(textual), /text-manifest\.apk: AndroidManifest\.xml: /);
+      await assert.rejects(readManifest(await loadSource(textual)), /text-manifest\.apk: AndroidManifest\.xml: /);
 
       const notZip = join(dir, 'not-zip.apk');
       await writeFile(notZip, 'nope'.repeat(50));
-      await assert.rejects(readManifest(notZip), (err: unknown) => err instanceof ApkError && err.code === 'NOT_A_ZIP');
+      await assert.rejects(readManifest(await loadSource(notZip)), (err: unknown) => err instanceof ApkError && err.code === 'NOT_A_ZIP');
     });
   });
 });

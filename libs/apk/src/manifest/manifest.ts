@@ -1,6 +1,6 @@
 import { ApkError } from '../errors';
 import { readEntries } from '../zip/entries';
-import type { ByteSource } from '../zip/file-source';
+import type { ByteSource } from '../zip/byte-source';
 import { parseBinaryXml, type XmlAttribute, type XmlElement } from './axml';
 import { ResourceTable } from './arsc';
 import { parseLocale } from './resource-config';
@@ -71,10 +71,10 @@ export function parseManifest(axml: Buffer, resources?: ResourceTable, opts: Man
  * Reads the manifest of an APK, streaming AndroidManifest.xml and resources.arsc out of it in one pass over the
  * central directory. resources.arsc is parsed only when the manifest refers to a resource.
  */
-export async function readManifest(apk: string | ByteSource, opts: ManifestOptions = {}): Promise<ManifestInfo> {
+export async function readManifest(src: ByteSource, opts: ManifestOptions = {}): Promise<ManifestInfo> {
   checkLocale(opts);
-  const apkPath = typeof apk === 'string' ? apk : apk.path;
-  const entries = await readEntries(apk, [MANIFEST_ENTRY, RESOURCES_ENTRY], {
+  const apkPath = src.path;
+  const entries = await readEntries(src, [MANIFEST_ENTRY, RESOURCES_ENTRY], {
     maxBytes: MANIFEST_MAX_BYTES,
     maxBytesByName: { [RESOURCES_ENTRY]: RESOURCES_MAX_BYTES },
   });

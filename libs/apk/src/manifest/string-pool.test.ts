@@ -4,6 +4,7 @@ import { CHINESE_LABEL, standardApk } from '@subpack/testing';
 import { readEntries } from '../zip/entries';
 import { StringPool } from './string-pool';
 import { stringPool } from './test-support/res-writer';
+import { loadSource } from '../test-support/load-source';
 
 const SAMPLES = [
   '',
@@ -69,7 +70,7 @@ describe('StringPool', () => {
 
   it('reads the pools aapt writes: UTF-16 in the manifest, UTF-8 in resources.arsc, Chinese intact', async () => {
     const apk = await standardApk('chinese');
-    const entries = await readEntries(apk, ['AndroidManifest.xml', 'resources.arsc'], { maxBytes: 1 << 20 });
+    const entries = await readEntries(await loadSource(apk), ['AndroidManifest.xml', 'resources.arsc'], { maxBytes: 1 << 20 });
     const manifestPool = StringPool.parse(entries.get('AndroidManifest.xml')!, 8);
     assert.equal(manifestPool.utf8, false);
     const manifestStrings = Array.from({ length: manifestPool.count }, (_, i) => manifestPool.get(i));

@@ -1,5 +1,5 @@
 import { ApkError } from '../errors';
-import type { ByteSource } from '../zip/file-source';
+import type { ByteSource } from '../zip/byte-source';
 import { SIGNING_BLOCK_FOOTER, SIGNING_BLOCK_HEADER, SIGNING_BLOCK_PAIR, SIGNING_BLOCK_PAIR_ID_SIZE } from '../zip/records';
 import { PAIR_IDS } from './pairs';
 

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import * as yauzl from 'yauzl';
 import { ApkError } from '../errors';
-import { FileSource, type ByteSource } from './file-source';
+import type { ByteSource } from './byte-source';
 import { ZIP_METHOD } from './records';
 
 export interface ReadEntryOptions {
@@ -22,8 +22,8 @@ const STREAM_CHUNK_BYTES = 1024 * 1024;
  * Reads one entry through the central directory, streaming; resolves to null when the APK has no such entry.
  * The APK is never loaded into memory: only the central directory and the entry's own bytes are read.
  */
-export async function readEntry(apk: string | ByteSource, name: string, opts: ReadEntryOptions): Promise<Buffer | null> {
-  const found = await readEntries(apk, [name], opts);
+export async function readEntry(src: ByteSource, name: string, opts: ReadEntryOptions): Promise<Buffer | null> {
+  const found = await readEntries(src, [name], opts);
   return found.get(name) ?? null;
 }
 
@@ -32,15 +32,15 @@ export async function readEntry(apk: string | ByteSource, name: string, opts: Re
  * Duplicate central-directory records for a requested name are an error, as they are for Android's libziparchive.
  */
 export async function readEntries(
-  apk: string | ByteSource,
+  src: ByteSource,
   names: readonly string[],
   opts: ReadEntriesOptions,
 ): Promise<Map<string, Buffer>> {
-  const apkPath = typeof apk === 'string' ? apk : apk.path;
+  const apkPath = src.path;
   // Names are matched on their raw bytes, as libziparchive does, so no decoding quirk can hide or alias an entry.
   const wanted = new Map(names.map((name) => [Buffer.from(name, 'utf8').toString('latin1'), name]));
   const found = new Map<string, Buffer>();
-  const zip = await openZip(apk);
+  const zip = await openZip(src);
   try {
     let entries: AsyncIterable<yauzl.Entry>;
     try {
@@ -72,19 +72,11 @@ export async function readEntries(
   }
 }
 
-async function openZip(apk: string | ByteSource): Promise<yauzl.ZipFile> {
-  let src: ByteSource;
-  const apkPath = typeof apk === 'string' ? apk : apk.path;
+/** The source stays open for its owner: closing the zip closes nothing. */
+async function openZip(src: ByteSource): Promise<yauzl.ZipFile> {
+  const apkPath = src.path;
   try {
-    src = typeof apk === 'string' ? await FileSource.open(apk) : apk;
-  } catch (err) {
-    throw new Error(`${apkPath}: cannot open: ${messageOf(err)}`, { cause: err });
-  }
-  // A source the caller passed in stays open for the caller; a file opened here is closed with the zip.
-  const owned = typeof apk === 'string' ? (src as FileSource) : null;
-  const size = src.size;
-  try {
-    return await yauzl.fromRandomAccessReaderPromise(new WindowedSourceReader(src, owned), size, {
+    return await yauzl.fromRandomAccessReaderPromise(new WindowedSourceReader(src), src.size, {
       lazyEntries: true,
       autoClose: false,
       validateEntrySizes: true,
@@ -93,7 +85,6 @@ async function openZip(apk: string | ByteSource): Promise<yauzl.ZipFile> {
       decodeStrings: false,
     });
   } catch (err) {
-    await owned?.close();
     const message = messageOf(err);
     const code = yauzlOpenErrorCode(message);
     if (code === 'NOT_A_ZIP') throw withCause(new ApkError(code, `${apkPath}: not a ZIP file, or truncated (${message})`), err);
@@ -133,10 +124,7 @@ function withCause<E extends Error>(error: E, cause: unknown): E {
 class WindowedSourceReader extends yauzl.RandomAccessReader {
   private window: { start: number; data: Buffer } = { start: 0, data: Buffer.alloc(0) };
 
-  constructor(
-    private readonly src: ByteSource,
-    private readonly owned: FileSource | null,
-  ) {
+  constructor(private readonly src: ByteSource) {
     super();
   }
 
@@ -182,11 +170,6 @@ class WindowedSourceReader extends yauzl.RandomAccessReader {
       },
       (err: Error) => callback(err),
     );
-  }
-
-  override close(callback: (err: Error | null) => void): void {
-    if (!this.owned) return void setImmediate(() => callback(null));
-    this.owned.close().then(() => callback(null), (err: Error) => callback(err));
   }
 }
 

@@ -1,5 +1,5 @@
 import { ApkError } from '../errors';
-import type { ByteSource } from './file-source';
+import type { ByteSource } from './byte-source';
 import { EOCD, LOCAL_FILE_HEADER, U16_MAX, ZIP64_EOCD_LOCATOR, ZIP64_MARKER } from './records';
 
 export const MAX_COMMENT_LENGTH = U16_MAX;

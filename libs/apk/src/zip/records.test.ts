@@ -18,6 +18,7 @@ import {
   SIGNING_BLOCK_PAIR,
   ZIP64_EOCD_LOCATOR,
 } from './records';
+import { loadSource } from '../test-support/load-source';
 
 interface AnyRecord {
   readonly name: string;
@@ -52,7 +53,7 @@ describe('ZIP record tables', () => {
   it('EOCD, CD records and local headers of a real signed APK read and write back byte for byte', async () => {
     const path = await standardApk('v1v2v3');
     const bytes = await readFile(path);
-    const layout = await readApkLayout(path);
+    const layout = await readApkLayout(await loadSource(path));
     assertRoundTrip(EOCD, bytes, layout.eocd.offset);
     assert.equal(EOCD.read(bytes, layout.eocd.offset).cdOffset, layout.eocd.cdOffset);
     let at = layout.eocd.cdOffset;
@@ -69,7 +70,7 @@ describe('ZIP record tables', () => {
   it('the signing block of a real v2 APK: header, every pair header and footer read and write back', async () => {
     const path = await standardApk('verity');
     const bytes = await readFile(path);
-    const layout = await readApkLayout(path);
+    const layout = await readApkLayout(await loadSource(path));
     const block = layout.signingBlock;
     assert.ok(block);
     assertRoundTrip(SIGNING_BLOCK_HEADER, bytes, block.offset);
@@ -107,7 +108,7 @@ describe('ZIP record tables', () => {
 
   it('the META-INF plan writes a local header and CD record that unzip reads and the tables read back', async () => {
     const path = await standardApk('v1Only');
-    const layout = await readApkLayout(path);
+    const layout = await readApkLayout(await loadSource(path));
     const plan = planChannel(layout, 'meta-inf', { channel: 'vivo', extras: {} });
     const lfh = LOCAL_FILE_HEADER.read(plan.tail);
     assert.ok(LOCAL_FILE_HEADER.matches(plan.tail));
