@@ -1,22 +1,42 @@
 // Message schemas (TypeBox values) and their TypeScript types.
-export * from './schemas/common';
-export * from './schemas/pack-task';
-export * from './schemas/notify';
-export * from './schemas/pack-batch';
-export * from './schemas/channel-store-job';
-export * from './schemas/events';
-export * from './schemas/failure-headers';
-export { ERROR_MESSAGE_KEYWORD, StringEnum } from './schemas/rules';
-export * from './schemas/catalog';
+export { reasonText } from './schemas/common';
+export type { PackTask } from './schemas/pack-task';
+export {
+  DEFAULT_NOTIFY_FORMAT,
+  DEFAULT_NOTIFY_LEVEL,
+  NOTIFY_FORMATS,
+  NOTIFY_LEVELS,
+  STANDARD_WEBHOOKS_SECRET_PATTERN,
+  type Notify,
+  type NotifyDelivery,
+  type NotifyFormat,
+  type NotifyLevel,
+  type NotifySubscription,
+  type SubscriptionSource,
+} from './schemas/notify';
+export type { PackBatch } from './schemas/pack-batch';
+export type { ChannelStoreJob } from './schemas/channel-store-job';
+export {
+  eventMessageId,
+  type EventType,
+  type NotifyFailedEvent,
+  type RetryScheduledEvent,
+  type SubpackEvent,
+} from './schemas/events';
+export { HEADERS, TIER_ROUTING_HEADER, type ErrorClass } from './schemas/failure-headers';
 export { packTaskFingerprint } from './fingerprint';
 export { escapeUnsafe } from './text';
 
 // Validation.
-export * from './validation/result';
-export * from './validation/validators';
-export { parseJsonBody, type JsonBodyResult } from './validation/json-body';
-export { MAX_REPORTED_ERRORS } from './validation/describe-errors';
+export {
+  validateChannelStoreJob,
+  validateEvent,
+  validateNotifyDelivery,
+  validateNotifySubscriptions,
+  validatePackBatch,
+  validatePackTask,
+} from './validation/validators';
 
 // RabbitMQ topology and message properties.
-export * from './topology/build-topology';
-export * from './topology/message-properties';
+export { buildTopology, TOPOLOGY, type Topology } from './topology/build-topology';
+export { channelStoreMessageId, packBatchMessageId, packTaskMessageId } from './topology/message-properties';

@@ -1,10 +1,8 @@
-export * from './levels';
-export * from './subscriptions';
-export * from './signing';
-export * from './formats';
-export * from './address-policy';
-export * from './http-sender';
-export * from './batcher';
-export * from './subscription-book';
-export * from './event-router';
-export * from './delivery-sender';
+export { resolveSubscription, type SecretBook } from './subscriptions';
+export { renderRequest, robotReplyProblem } from './formats';
+export { ALLOWLIST_SETTING, HostAllowlist } from './address-policy';
+export { sendRequest } from './http-sender';
+export { deliveryIdFor } from './batcher';
+export { SubscriptionBook } from './subscription-book';
+export { EventRouter } from './event-router';
+export { DeliverySender, type DeliveryReport } from './delivery-sender';

@@ -1,8 +1,6 @@
 import { MAX_CHANNELS, channelIdProblem, extrasProblems, quoted, type Extras } from '@subpack/rules';
 import { PackInputError } from './errors';
 
-export type { Extras };
-
 export interface ChannelSpec {
   id: string;
   extras: Extras;

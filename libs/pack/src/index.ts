@@ -1,6 +1,22 @@
-export * from './errors';
-export * from './channels';
-export * from './naming';
-export * from './master';
-export * from './master-cache';
-export * from './pack-channels';
+export { PackInputError } from './errors';
+export {
+  idsWithSpaces,
+  parseChannelArguments,
+  parseChannelList,
+  parseChannelOption,
+  parseExtra,
+  validateChannels,
+  type ChannelSpec,
+} from './channels';
+export { checkNameTemplate } from './naming';
+export { inspectApk, loadMaster, type Inspection, type MasterInfo } from './master';
+export { MasterCache, type CachedMaster } from './master-cache';
+export {
+  packChannels,
+  planNamedChannel,
+  preparePack,
+  writeChannel,
+  type NamedChannel,
+  type PackedChannel,
+  type PackRecipe,
+} from './pack-channels';

@@ -1,18 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  FORBIDDEN_BMP_RANGES,
-  channelIdProblem,
-  extrasProblems,
-  fileNameProblem,
-  forbiddenCharacter,
-  namingTemplateProblems,
-  quoted,
-  renderFileName,
-  taskIdProblem,
-  utf8Length,
-  withDigestStandIns,
-} from './index';
+import { channelIdProblem } from './channel-id';
+import { extrasProblems } from './extras';
+import { fileNameProblem, namingTemplateProblems, renderFileName, withDigestStandIns } from './naming';
+import { taskIdProblem } from './task-id';
+import { FORBIDDEN_BMP_RANGES, forbiddenCharacter, quoted, utf8Length } from './text';
 
 test('the JSON-Schema character ranges are exactly the BMP part of the validator\'s set (surrogates aside)', () => {
   const inRanges = (cp: number): boolean => FORBIDDEN_BMP_RANGES.some(([from, to]) => cp >= from && cp <= to);

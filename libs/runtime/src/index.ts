@@ -1,6 +1,4 @@
-export * from './logger';
-export * from './ops.module';
-export * from './service-host';
-export * from './connections';
-export * from './quiet-not-found';
-export * from './internal-key';
+export { createLogger, type Logger } from './logger';
+export { LOGGER, runService, type ServiceContext, type ServiceDefinition } from './service-host';
+export { openRedis, redisReplicas } from './connections';
+export { QuietNotFoundModule } from './quiet-not-found';

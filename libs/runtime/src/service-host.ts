@@ -15,10 +15,8 @@ import { INTERNAL_KEY_CONFIG } from './internal-key';
 import { createLogger, PinoNestLogger, type Logger } from './logger';
 import { OpsModule, type ReadinessCheck } from './ops.module';
 
-/** Tokens the service modules inject. */
+/** The token service modules inject the logger with. */
 export const LOGGER = Symbol('LOGGER');
-export const CONFIG = Symbol('CONFIG');
-export const OWNER_ID = Symbol('OWNER_ID');
 
 export interface ServiceContext<C> {
   config: C & CommonConfig;
@@ -140,12 +138,9 @@ async function startService<S extends Record<string, Field<unknown>>>(
     global: true,
     providers: [
       { provide: LOGGER, useValue: logger },
-      { provide: CONFIG, useValue: config },
-      { provide: OWNER_ID, useValue: owner },
-      { provide: TaskStore, useValue: store },
       { provide: Registry, useValue: registry },
     ],
-    exports: [LOGGER, CONFIG, OWNER_ID, TaskStore, Registry],
+    exports: [LOGGER, Registry],
   };
 
   /** False for a service that only answers HTTP: it never connects to RabbitMQ. */

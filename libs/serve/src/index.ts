@@ -1,11 +1,5 @@
-export * from './app-registry';
-export * from './apk-responder';
-export * from './channel-apks';
-export * from './content-disposition';
-export * from './http-range';
-export * from './pinned-master';
-export * from './serve-admin';
-export * from './serve-config';
-export * from './serve.module';
-export * from './serve-service';
-export * from './signed-url';
+export { AppRegistry, checkAppName, RegistryInputError, type ServedApp, type ServedChannel } from './app-registry';
+export { ServeAdmin, UnknownAppError } from './serve-admin';
+export { serveMasterRoots } from './serve-config';
+export { SERVE_SERVICE } from './serve-service';
+export { signedQuery } from './signed-url';

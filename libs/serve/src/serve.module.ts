@@ -23,8 +23,8 @@ import {
   type DynamicModule,
   type ExecutionContext,
 } from '@nestjs/common';
-import { parseChannelList, type Extras } from '@subpack/pack';
-import { isBadInput } from '@subpack/rules';
+import { parseChannelList } from '@subpack/pack';
+import { isBadInput, type Extras } from '@subpack/rules';
 import type { TaskStore } from '@subpack/state';
 import { QuietNotFoundModule, type Logger } from '@subpack/runtime';
 import { MasterCache } from '@subpack/pack';

@@ -5,9 +5,6 @@
 
 export type TaskStatus = 'pending' | 'running' | 'done' | 'partial' | 'failed';
 
-/** Terminal task statuses: nothing but a replayed channel changes such a task any more. */
-export const FINISHED_STATUSES: readonly TaskStatus[] = ['done', 'partial', 'failed'];
-
 export interface TaskError {
   code: string;
   message: string;

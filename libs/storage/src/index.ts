@@ -1,15 +1,16 @@
-export * from './storage-url';
-export * from './errors';
-export * from './config';
-export * from './object-store';
-export * from './stores';
-export * from './master-source';
-export * from './target';
-export * from './file-target';
-export * from './object-target';
-export * from './open-target';
-export * from './s3-store';
-export * from './oss-store';
-export * from './write-plan';
-export * from './roots';
-export * from './real-path';
+export { locationUrl, parseServableUrl, parseStorageUrl, StorageUrlError } from './storage-url';
+export { MasterUnavailableError, StorageError, storageError } from './errors';
+export { parseProfiles, STORAGE_CONFIG, StorageConfigError, storeSettings } from './config';
+export { objectStores } from './stores';
+export { FileMaster, openLocalFile, openMaster, type MasterSource } from './master-source';
+export {
+  channelStoreRequest,
+  type ChannelTarget,
+  type StoredObject,
+  type StoreMethod,
+  type StoreRequest,
+  type TargetOptions,
+} from './target';
+export { openTarget, targetRoot } from './open-target';
+export { S3Store } from './s3-store';
+export { OutsideRootsError, ROOTS_CONFIG, StorageRoots } from './roots';

@@ -10,8 +10,6 @@ import { PrefixDigests, planChannel, readApkLayout, readChannels, readManifest, 
 import { FakeOss, apksignerVerify, largeApk, makeTempDir, removeDir, standardApk, startMoto, type MotoServer } from '@subpack/testing';
 import {
   MasterUnavailableError,
-  ObjectTarget,
-  OssStore,
   S3Store,
   StorageError,
   channelStoreRequest,
@@ -20,9 +18,11 @@ import {
   openTarget,
   storeSettings,
   type MasterSource,
-  type ObjectStore,
   type StoreRequest,
 } from './index';
+import type { ObjectStore } from './object-store';
+import { ObjectTarget } from './object-target';
+import { OssStore } from './oss-store';
 
 const OSS_SECRET = 'oss-secret-never-printed-123';
 let moto: MotoServer;

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { planChannel, readApkLayout, PrefixDigests, type ChannelPlan, type Digests } from '@subpack/apk';
 import { apksignerVerify, makeTempDir, removeDir, standardApk } from '@subpack/testing';
-import { makeDirectories } from './real-path';
-import { openLocalFile, openMaster, openTarget, OutsideRootsError, resolveBeyond, StorageError, StorageRoots, type MasterSource } from './index';
+import { makeDirectories, resolveBeyond } from './real-path';
+import { openLocalFile, openMaster, openTarget, OutsideRootsError, StorageError, StorageRoots, type MasterSource } from './index';
 
 const facts = { channel: 'c', package: 'p', versionName: '1', versionCode: 1 };
 

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApkError, planChannel, readApkLayout, PrefixDigests } from '@subpack/apk';
 import { apksignerVerify, makeTempDir, removeDir, standardApk } from '@subpack/testing';
-import { MasterUnavailableError, openLocalFile, openMaster, openTarget, parseServableUrl, parseStorageUrl, servedSchemes, StorageUrlError, targetRoot } from './index';
+import { MasterUnavailableError, openLocalFile, openMaster, openTarget, parseServableUrl, parseStorageUrl, StorageUrlError, targetRoot } from './index';
+import { servedSchemes } from './storage-url';
 
 const facts = { channel: 'c', package: 'p', versionName: '1', versionCode: 1 };
 

@@ -1,7 +1,25 @@
-export * from './tools';
-export * from './apk-fixtures';
-export * from './standard-apks';
-export * from './moto';
-export * from './fake-oss';
-export * from './broker';
-export * from './ha-engines';
+export { FRAMEWORK_RES, makeTempDir, removeDir, run } from './tools';
+export { apksignerVerify, buildUnsignedApk, signApk, withZipComment, type VerifyResult } from './apk-fixtures';
+export {
+  CHINESE_LABEL,
+  CHINESE_LABEL_EN,
+  CHINESE_VERSION_NAME,
+  fixtureCacheDir,
+  fixtureKeys,
+  frameworkResApk,
+  largeApk,
+  standardApk,
+  standardApks,
+  unsignedApk,
+  type StandardApks,
+} from './standard-apks';
+export { freePort, startMoto, type MotoServer } from './moto';
+export { FakeOss } from './fake-oss';
+export { createVhost, deleteVhost, type Vhost } from './broker';
+export {
+  EngineNode,
+  RabbitCluster,
+  RedisSentinelSet,
+  type RabbitClusterOptions,
+  type RedisSentinelOptions,
+} from './ha-engines';

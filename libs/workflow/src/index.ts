@@ -1,10 +1,7 @@
-export * from './accepted-task';
-export * from './events';
-export * from './completion';
-export * from './packer-steps';
-export * from './uploader-steps';
-export * from './parked';
-export * from './retries';
-export * from './roots';
-export * from './stalls';
-export * from './task-retry';
+export { acceptTask, planBatch, type PackerDeps } from './packer-steps';
+export { storeChannel, type UploaderDeps } from './uploader-steps';
+export { accountParked } from './parked';
+export { announceRetry } from './retries';
+export { parseServiceRoots, ROOTS_CONFIG, STORAGE_CONFIG } from './roots';
+export { sweepStalls } from './stalls';
+export { prepareParkedReplay, resendNote, retryTask } from './task-retry';

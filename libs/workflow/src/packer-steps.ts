@@ -1,7 +1,7 @@
 import { ApkError } from '@subpack/apk';
-import { channelStoreMessageId, DEFAULT_NAMING, DEFAULT_PACK_FORMAT, packBatchMessageId, packTaskFingerprint, validatePackBatch, validatePackTask, type ChannelStoreJob, type PackBatch, type PackTask } from '@subpack/contracts';
+import { channelStoreMessageId, packBatchMessageId, packTaskFingerprint, validatePackBatch, validatePackTask, type ChannelStoreJob, type PackBatch, type PackTask } from '@subpack/contracts';
 import { PermanentError, publishEvent, type Publisher } from '@subpack/messaging';
-import { EXCHANGES, isBadInput, ROUTING_KEYS } from '@subpack/rules';
+import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, EXCHANGES, isBadInput, ROUTING_KEYS } from '@subpack/rules';
 import { planNamedChannel, preparePack, type MasterCache } from '@subpack/pack';
 import type { TaskStore } from '@subpack/state';
 import { channelsOf, checkServable, loadAcceptedTask, openTask, prefixDigestsOf } from './accepted-task';

@@ -1,4 +1,4 @@
-import { Type, type Static, type TInteger, type TString } from '@sinclair/typebox';
+import { Type, type TInteger, type TString } from '@sinclair/typebox';
 import {
   CHANNEL_ID_MAX_BYTES,
   DEFAULT_NAMING,
@@ -79,18 +79,6 @@ export const ChannelIdSchema = Type.String({
   examples: ['huawei'],
 });
 
-export const FileNameSchema = Type.String({
-  title: 'File name',
-  description:
-    'Output name (the naming template expanded for one channel), relative to the target; "/" separates ' +
-    `subdirectories. Each path segment is at most ${FILE_NAME_SEGMENT_MAX_BYTES} bytes and the whole name at most ` +
-    `${FILE_NAME_MAX_BYTES}. ${BYTES_NOTE}`,
-  minLength: 1,
-  maxLength: FILE_NAME_MAX_BYTES,
-  allOf: [...relativePathRules],
-  examples: ['com.example.app-1.4.0-huawei.apk', 'com.example.app/1.4.0/huawei.apk'],
-});
-
 export const ExtrasSchema = Type.Unsafe<Record<string, string>>({
   title: 'Extras',
   description:
@@ -109,9 +97,6 @@ export const ExtrasSchema = Type.Unsafe<Record<string, string>>({
   examples: [{ campaign: 'spring' }],
 });
 
-export { PACK_FORMATS, DEFAULT_PACK_FORMAT, NAMING_PLACEHOLDERS, DEFAULT_NAMING };
-export type { PackFormat, NamingPlaceholder } from '@subpack/rules';
-
 export const PackFormatSchema = StringEnum(PACK_FORMATS, {
   title: 'Channel format',
   description:
@@ -122,7 +107,6 @@ export const PackFormatSchema = StringEnum(PACK_FORMATS, {
 });
 
 export const UPLOAD_MODES = ['compose', 'stream'] as const;
-export type UploadMode = (typeof UPLOAD_MODES)[number];
 export const UploadModeSchema = StringEnum(UPLOAD_MODES, {
   title: 'Upload mode',
   description:
@@ -193,4 +177,3 @@ export const ErrorInfoSchema = Type.Object(
   },
   { title: 'Error', examples: [{ code: 'NO_SIGNING_BLOCK', message: 'master.apk has no APK Signing Block' }] },
 );
-export type ErrorInfo = Static<typeof ErrorInfoSchema>;

@@ -80,7 +80,6 @@ export const TaskAcceptedEventSchema = eventSchema(
     ],
   },
 );
-export type TaskAcceptedEvent = Static<typeof TaskAcceptedEventSchema>;
 
 export const ChannelStoredEventSchema = eventSchema(
   'channel.stored',
@@ -110,7 +109,6 @@ export const ChannelStoredEventSchema = eventSchema(
     ],
   },
 );
-export type ChannelStoredEvent = Static<typeof ChannelStoredEventSchema>;
 
 export const ChannelFailedEventSchema = eventSchema(
   'channel.failed',
@@ -128,7 +126,6 @@ export const ChannelFailedEventSchema = eventSchema(
     ],
   },
 );
-export type ChannelFailedEvent = Static<typeof ChannelFailedEventSchema>;
 
 export const TASK_COMPLETION_STATUSES = ['done', 'partial'] as const;
 
@@ -183,7 +180,6 @@ export const TaskFailedEventSchema = eventSchema(
     ],
   },
 );
-export type TaskFailedEvent = Static<typeof TaskFailedEventSchema>;
 
 export const TaskStalledEventSchema = eventSchema(
   'task.stalled',
@@ -213,7 +209,6 @@ export const TaskStalledEventSchema = eventSchema(
     ],
   },
 );
-export type TaskStalledEvent = Static<typeof TaskStalledEventSchema>;
 
 export const RetryScheduledEventSchema = eventSchema(
   'retry.scheduled',

@@ -17,7 +17,6 @@ export const HEADERS = {
   failedAt: 'x-subpack-failed-at',
   truncatedFrom: 'x-subpack-truncated-from',
 } as const;
-export type HeaderName = (typeof HEADERS)[keyof typeof HEADERS];
 
 /**
  * The header the retry exchange routes on. RabbitMQ's headers exchange ignores binding arguments whose name starts with

@@ -79,7 +79,6 @@ export const SingleWebhookNotifySchema = Type.Object(
   },
   { title: 'Single webhook', additionalProperties: false },
 );
-export type SingleWebhookNotify = Static<typeof SingleWebhookNotifySchema>;
 
 export const NotifySchema = Type.Union(
   [

@@ -1,8 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
   ChannelIdSchema,
-  DEFAULT_NAMING,
-  DEFAULT_PACK_FORMAT,
   ExtrasSchema,
   DateTimeSchema,
   MasterUrlSchema,
@@ -11,9 +9,8 @@ import {
   TargetUrlSchema,
   UploadModeSchema,
   TaskIdSchema,
-  type PackFormat,
 } from './common';
-import { MAX_CHANNELS } from '@subpack/rules';
+import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, MAX_CHANNELS, type PackFormat } from '@subpack/rules';
 import { NotifySchema } from './notify';
 
 export const ChannelSchema = Type.Object(

@@ -1,5 +1,4 @@
 export const JSON_CONTENT_TYPE = 'application/json';
-export const PERSISTENT_DELIVERY_MODE = 2;
 
 /**
  * The task as one run of it: the task id alone for the first attempt, `<taskId>#<attempt>` for a retried one
