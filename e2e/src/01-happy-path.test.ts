@@ -1,33 +1,10 @@
 // Two packers, one uploader and one retry-scheduler as separate processes pack one 50-channel task end to end.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { standardApk } from '@subpack/testing';
-import {
-  channelIds,
-  checkChannelApks,
-  delay,
-  E2eStack,
-  eventsFor,
-  fileTargetUrl,
-  fileUrl,
-  listTarget,
-  packTask,
-  storedChannels,
-  storedBytes,
-  storedFiles,
-  uniqueTaskId,
-  type ServiceProcess,
-} from './harness';
+import { channelIds, checkChannelApks, delay, eventsFor, listTarget, stackPerFile, storedBytes, storedChannels, storedFiles, type ServiceProcess } from './harness';
 
-let stack: E2eStack;
-before(async () => {
-  stack = await E2eStack.create('happy');
-});
-after(async () => {
-  await stack.cleanup();
-});
+const stack = stackPerFile('happy');
 
 const CHANNELS = 50;
 const BATCH_SIZE = 10;
@@ -46,29 +23,19 @@ async function batchesHandled(packer: ServiceProcess, taskId: string): Promise<{
 
 test('a 50-channel task over 2 packers lands 50 verified channel APKs, one completion', { timeout: 180_000 }, async (t) => {
   const master = await standardApk('v1v2v3');
-  const targetDir = join(stack.workDir, 'target');
-  await mkdir(targetDir);
-  const batchEnv = { SUBPACK_BATCH_SIZE: String(BATCH_SIZE) };
-  const [packerA, packerB] = await Promise.all([
-    stack.start('packer', batchEnv),
-    stack.start('packer', batchEnv),
-    stack.start('uploader'),
-    stack.start('retry-scheduler'),
-  ]);
+  const targetDir = await stack.makeDir('target');
+  const { packers } = await stack.startPipeline({ packers: 2, packer: { SUBPACK_BATCH_SIZE: String(BATCH_SIZE) } });
   const tap = await stack.eventTap();
 
-  const taskId = uniqueTaskId('happy');
   const channels = channelIds(CHANNELS);
-  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels }));
-
-  const [completed] = await stack.waitForEvent(tap, taskId, 'task.completed', 120_000);
+  const { taskId, completed } = await stack.runTask(tap, { label: 'happy', master, target: targetDir, channels }, 120_000);
   await delay(1000); // a duplicate completion or a late channel event would arrive now
   const completedEvents = eventsFor(tap.messages, taskId, 'task.completed');
   assert.equal(completedEvents.length, 1, `exactly one task.completed, got ${completedEvents.length}`);
-  assert.equal(completed!.event.status, 'done');
-  assert.equal(completed!.event.total, CHANNELS);
-  assert.equal(completed!.event.done, CHANNELS);
-  assert.equal(completed!.event.failed, 0);
+  assert.equal(completed.event.status, 'done');
+  assert.equal(completed.event.total, CHANNELS);
+  assert.equal(completed.event.done, CHANNELS);
+  assert.equal(completed.event.failed, 0);
   assert.equal(eventsFor(tap.messages, taskId, 'task.accepted').length, 1, 'one task.accepted event');
 
   const stored = storedChannels(tap.messages, taskId);
@@ -90,7 +57,7 @@ test('a 50-channel task over 2 packers lands 50 verified channel APKs, one compl
   assert.equal(status.status, 'done', `status: ${JSON.stringify(status)}`);
   assert.equal(status.done, CHANNELS, `status: ${JSON.stringify(status)}`);
 
-  const handled = await Promise.all([batchesHandled(packerA, taskId), batchesHandled(packerB, taskId)]);
+  const handled = await Promise.all(packers.map((packer) => batchesHandled(packer, taskId)));
   assert.ok(
     handled.every((h) => h.handled),
     `each packer process handled at least one batch:\n${handled.map((h) => h.evidence).join('\n')}`,

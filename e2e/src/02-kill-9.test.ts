@@ -1,32 +1,10 @@
 // kill -9 of a packer and the uploader in the middle of a task: after a restart every channel exists exactly once.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { frameworkResApk } from '@subpack/testing';
-import {
-  channelIds,
-  checkChannelApks,
-  delay,
-  E2eStack,
-  eventsFor,
-  fileTargetUrl,
-  fileUrl,
-  listTarget,
-  packTask,
-  storedBytes,
-  storedChannels,
-  storedFiles,
-  uniqueTaskId,
-} from './harness';
+import { channelIds, checkChannelApks, delay, eventsFor, listTarget, stackPerFile, storedBytes, storedChannels, storedFiles } from './harness';
 
-let stack: E2eStack;
-before(async () => {
-  stack = await E2eStack.create('kill9');
-});
-after(async () => {
-  await stack.cleanup();
-});
+const stack = stackPerFile('kill9');
 
 const CHANNELS = 50;
 const KILL_AFTER_STORED = 10;
@@ -34,26 +12,18 @@ const KILL_AFTER_STORED = 10;
 test('kill -9 of a packer and the uploader mid-task: 50 channels exactly once, all verify', { timeout: 240_000 }, async (t) => {
   // 45 MB master: each channel is a 45 MB write, so the task is still running when the processes die.
   const master = await frameworkResApk();
-  const targetDir = join(stack.workDir, 'target');
-  await mkdir(targetDir);
+  const targetDir = await stack.makeDir('target');
   const packerEnv = { SUBPACK_BATCH_SIZE: '10' };
-  const [packerA] = await Promise.all([
-    stack.start('packer', packerEnv),
-    stack.start('packer', packerEnv),
-    stack.start('uploader'),
-    stack.start('retry-scheduler'),
-  ]);
-  const uploader = stack.services.find((s) => s.name === 'uploader')!;
+  const { packers, uploaders } = await stack.startPipeline({ packers: 2, packer: packerEnv });
   const tap = await stack.eventTap();
 
-  const taskId = uniqueTaskId('kill9');
   const channels = channelIds(CHANNELS);
-  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels }));
+  const taskId = await stack.sendTask({ label: 'kill9', master, target: targetDir, channels });
 
   await tap.waitFor(`${KILL_AFTER_STORED} channels stored`, (m) => storedChannels(m, taskId).size >= KILL_AFTER_STORED, 120_000, () =>
     stack.describe(tap),
   );
-  await Promise.all([packerA.kill(), uploader.kill()]);
+  await Promise.all([packers[0]!.kill(), uploaders[0]!.kill()]);
   const storedAtKill = storedChannels(tap.messages, taskId).size;
   assert.ok(storedAtKill < CHANNELS, `the kill must happen mid-task (${storedAtKill} of ${CHANNELS} were stored already)`);
   assert.equal(eventsFor(tap.messages, taskId, 'task.completed').length, 0, 'no completion before the kill');

@@ -1,39 +1,19 @@
 // A task whose master does not exist is bad input: parked at once with the reason, never retried, task failed.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import {
-  channelIds,
-  delay,
-  E2eStack,
-  eventsFor,
-  fileTargetUrl,
-  fileUrl,
-  headerNumber,
-  headerText,
-  packTask,
-  subpackJsonLines,
-  peekQueue,
-  uniqueTaskId,
-} from './harness';
+import { test } from 'node:test';
+import { channelIds, delay, eventsFor, headerNumber, headerText, peekQueue, stackPerFile, subpackJsonLines } from './harness';
 
-let stack: E2eStack;
-before(async () => {
-  stack = await E2eStack.create('nomaster', { retryTiers: '1s,2s' });
-});
-after(async () => {
-  await stack.cleanup();
-});
+const stack = stackPerFile('nomaster', { retryTiers: '1s,2s' });
 
 test('a missing master is parked with its path in the reason, attempt 1, no retry; task failed', { timeout: 120_000 }, async () => {
-  await Promise.all([stack.start('packer'), stack.start('uploader'), stack.start('retry-scheduler')]);
+  await stack.startPipeline();
   const tap = await stack.eventTap();
   const retried = await stack.retrySpy();
   const parked = await stack.parkedSpy();
 
-  const taskId = uniqueTaskId('nomaster');
   const missing = join(stack.workDir, 'no-such-dir', 'missing-master.apk');
-  await stack.publishTask(packTask({ taskId, master: fileUrl(missing), target: fileTargetUrl(join(stack.workDir, 'out')), channels: channelIds(3) }));
+  const taskId = await stack.sendTask({ label: 'nomaster', master: missing, target: join(stack.workDir, 'out'), channels: channelIds(3) });
 
   const [failed] = await stack.waitForEvent(tap, taskId, 'task.failed', 60_000);
   await parked.waitFor('the task in the parking lot', (m) => m.length >= 1, 30_000, () => stack.describe(tap));

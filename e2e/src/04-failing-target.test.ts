@@ -2,35 +2,14 @@
 import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { standardApk } from '@subpack/testing';
-import {
-  channelIds,
-  checkChannelApks,
-  E2eStack,
-  eventsFor,
-  fileTargetUrl,
-  fileUrl,
-  headerNumber,
-  headerText,
-  listTarget,
-  packTask,
-  type SpiedMessage,
-  storedChannels,
-  storedFiles,
-  uniqueTaskId,
-} from './harness';
+import { channelIds, checkChannelApks, eventsFor, headerNumber, headerText, listTarget, type SpiedMessage, stackPerFile, storedChannels, storedFiles } from './harness';
 
 const TIERS = ['1s', '2s'];
 const TIER_MS: Record<string, number> = { '1s': 1000, '2s': 2000 };
 
-let stack: E2eStack;
-before(async () => {
-  stack = await E2eStack.create('badtarget', { retryTiers: TIERS.join(','), maxAttempts: 20 });
-});
-after(async () => {
-  await stack.cleanup();
-});
+const stack = stackPerFile('badtarget', { retryTiers: TIERS.join(','), maxAttempts: 20 });
 
 const isStoreJob = (m: SpiedMessage): boolean => m.headers['x-subpack-origin-queue'] === 'subpack.uploader.store';
 const channelOf = (m: SpiedMessage): string | undefined => (m.json as { channel?: string } | undefined)?.channel;
@@ -41,14 +20,13 @@ test('writes to a broken target are retried with backoff and the task completes 
   // root ignores permissions, so the target is broken by making its path a regular file: every write fails (ENOTDIR).
   const targetDir = join(stack.workDir, 'target');
   await writeFile(targetDir, 'not a directory\n');
-  await Promise.all([stack.start('packer'), stack.start('uploader'), stack.start('retry-scheduler')]);
+  await stack.startPipeline();
   const tap = await stack.eventTap();
   const retried = await stack.retrySpy();
   const redelivered = await stack.redeliverySpy();
 
-  const taskId = uniqueTaskId('badtarget');
   const channels = channelIds(10);
-  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels }));
+  const taskId = await stack.sendTask({ label: 'badtarget', master, target: targetDir, channels });
 
   // Some channel must have failed, gone to a tier, and come back to the uploader (failed again) before the fix.
   await redelivered.waitFor('a channel job back from a retry tier', (m) => m.some(isStoreJob), 60_000, () => stack.describe(tap));

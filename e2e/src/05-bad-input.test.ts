@@ -1,36 +1,16 @@
 // Bad task bodies, and storage this deployment cannot serve, are parked at once with a reason that names the problem;
 // the packer keeps serving good tasks.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { standardApk } from '@subpack/testing';
-import {
-  channelIds,
-  E2eStack,
-  eventsFor,
-  fileTargetUrl,
-  fileUrl,
-  headerNumber,
-  headerText,
-  listTarget,
-  packTask,
-  uniqueTaskId,
-} from './harness';
+import { channelIds, eventsFor, fileTargetUrl, fileUrl, headerNumber, headerText, listTarget, packTask, stackPerFile, uniqueTaskId } from './harness';
 
-let stack: E2eStack;
-before(async () => {
-  stack = await E2eStack.create('badinput');
-});
-after(async () => {
-  await stack.cleanup();
-});
+const stack = stackPerFile('badinput');
 
 test('malformed and schema-invalid tasks are parked with readable reasons; a valid task still completes', { timeout: 120_000 }, async () => {
   const master = await standardApk('v1v2v3');
-  const targetDir = join(stack.workDir, 'target');
-  await mkdir(targetDir);
-  const [packer] = await Promise.all([stack.start('packer'), stack.start('uploader'), stack.start('retry-scheduler')]);
+  const targetDir = await stack.makeDir('target');
+  const packer = (await stack.startPipeline()).packers[0]!;
   const tap = await stack.eventTap();
   const parked = await stack.parkedSpy();
   const retried = await stack.retrySpy();

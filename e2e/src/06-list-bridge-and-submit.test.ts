@@ -2,18 +2,12 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { standardApk } from '@subpack/testing';
-import { channelIds, checkChannelApks, E2eStack, eventsFor, fileTargetUrl, fileUrl, listTarget, packTask, subpack, uniqueTaskId } from './harness';
+import { channelIds, checkChannelApks, eventsFor, fileTargetUrl, fileUrl, listTarget, packTask, stackPerFile, subpack, uniqueTaskId } from './harness';
 
-let stack: E2eStack;
-before(async () => {
-  stack = await E2eStack.create('bridge');
-});
-after(async () => {
-  await stack.cleanup();
-});
+const stack = stackPerFile('bridge');
 
 test('a task pushed onto the Redis list is bridged to the broker and completes; the lists end empty', { timeout: 120_000 }, async () => {
   const listKey = `${stack.redisPrefix}legacy-tasks`;

@@ -1,31 +1,11 @@
 // One channel that cannot be planned fails alone: the other 24 of its batch are stored and the task ends "partial".
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { standardApk, withZipComment } from '@subpack/testing';
-import {
-  channelIds,
-  checkChannelApks,
-  delay,
-  E2eStack,
-  eventsFor,
-  fileTargetUrl,
-  fileUrl,
-  listTarget,
-  packTask,
-  storedChannels,
-  storedFiles,
-  uniqueTaskId,
-} from './harness';
+import { channelIds, checkChannelApks, delay, eventsFor, listTarget, stackPerFile, storedChannels, storedFiles } from './harness';
 
-let stack: E2eStack;
-before(async () => {
-  stack = await E2eStack.create('isolation');
-});
-after(async () => {
-  await stack.cleanup();
-});
+const stack = stackPerFile('isolation');
 
 const BATCH_SIZE = 25;
 /** Room left in the ZIP comment: channel ids up to this many bytes fit, longer ones cannot be written. */
@@ -43,9 +23,8 @@ async function masterWithLongComment(): Promise<string> {
 
 test('a channel that cannot be planned fails alone; the other 24 of its batch of 25 are stored', { timeout: 180_000 }, async () => {
   const master = await masterWithLongComment();
-  const targetDir = join(stack.workDir, 'target');
-  await mkdir(targetDir);
-  await Promise.all([stack.start('packer', { SUBPACK_BATCH_SIZE: String(BATCH_SIZE) }), stack.start('uploader'), stack.start('retry-scheduler')]);
+  const targetDir = await stack.makeDir('target');
+  await stack.startPipeline({ packer: { SUBPACK_BATCH_SIZE: String(BATCH_SIZE) } });
   const tap = await stack.eventTap();
   const parked = await stack.parkedSpy();
   const retried = await stack.retrySpy();
@@ -53,14 +32,11 @@ test('a channel that cannot be planned fails alone; the other 24 of its batch of
   const good = channelIds(BATCH_SIZE - 1);
   const tooLong = `long-${'x'.repeat(COMMENT_ROOM)}`; // 45 bytes: a valid id, but the comment cannot hold it
   const channels = [...good.slice(0, 12), tooLong, ...good.slice(12)];
-  const taskId = uniqueTaskId('isolation');
-  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels }));
-
-  const [completed] = await stack.waitForEvent(tap, taskId, 'task.completed', 120_000);
+  const { taskId, completed } = await stack.runTask(tap, { label: 'isolation', master, target: targetDir, channels }, 120_000);
   await delay(1000); // a duplicate completion or a late event would arrive now
   assert.equal(eventsFor(tap.messages, taskId, 'task.accepted')[0]?.event.batches, 1, 'all 25 channels are one batch');
   assert.deepEqual(
-    { status: completed!.event.status, total: completed!.event.total, done: completed!.event.done, failed: completed!.event.failed },
+    { status: completed.event.status, total: completed.event.total, done: completed.event.done, failed: completed.event.failed },
     { status: 'partial', total: 25, done: 24, failed: 1 },
   );
   assert.equal(eventsFor(tap.messages, taskId, 'task.completed').length, 1, 'one completion');

@@ -7,17 +7,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { standardApk } from '@subpack/testing';
-import {
-  channelIds,
-  E2eStack,
-  eventsFor,
-  fileTargetUrl,
-  fileUrl,
-  packTask,
-  uniqueTaskId,
-  WebhookReceiver,
-  type ReceivedRequest,
-} from './harness';
+import { channelIds, eventsFor, stackPerFile, WebhookReceiver, type ReceivedRequest } from './harness';
 
 const JSON_SECRET = 'whsec_' + Buffer.from('info-subscriber-key-0123456789').toString('base64');
 const WARN_SECRET = 'whsec_' + Buffer.from('warn-subscriber-key-9876543210').toString('base64');
@@ -80,11 +70,10 @@ function jsonEvents(requests: readonly ReceivedRequest[]): { id: string; type: s
 }
 
 const problems: string[] = [];
-let stack: E2eStack;
+const stack = stackPerFile('notifier-pipeline', { retryTiers: '1s,2s', maxAttempts: 20 });
 let receiver: WebhookReceiver;
 
 before(async () => {
-  stack = await E2eStack.create('notifier-pipeline', { retryTiers: '1s,2s', maxAttempts: 20 });
   receiver = await WebhookReceiver.start((request) => {
     const check = (problem: string | undefined, rejected: { status: number; body?: string }): { status: number; body?: string } => {
       if (problem === undefined) return { status: 200, body: '{"errcode":0,"code":0}' };
@@ -109,7 +98,6 @@ before(async () => {
 });
 after(async () => {
   await receiver.close();
-  await stack.cleanup();
 });
 
 test('signed deliveries by level and format for a task with retries; an off-list host is refused with a reason', { timeout: 180_000 }, async (t) => {
@@ -117,38 +105,28 @@ test('signed deliveries by level and format for a task with retries; an off-list
   // A regular file where the target directory should be: every write fails until the test replaces it.
   const targetDir = join(stack.workDir, 'target');
   await writeFile(targetDir, 'not a directory\n');
-  await Promise.all([
-    stack.start('packer'),
-    stack.start('uploader'),
-    stack.start('retry-scheduler'),
-    stack.start('notifier', {
-      SUBPACK_NOTIFY_ALLOWED_HOSTS: '127.0.0.1',
-      SUBPACK_NOTIFY_SECRET_WARN_HOOK: WARN_SECRET,
-      SUBPACK_NOTIFY_BATCH_WINDOW_MS: '500',
-    }),
-  ]);
+  await stack.startPipeline({
+    notifier: { SUBPACK_NOTIFY_ALLOWED_HOSTS: '127.0.0.1', SUBPACK_NOTIFY_SECRET_WARN_HOOK: WARN_SECRET, SUBPACK_NOTIFY_BATCH_WINDOW_MS: '500' },
+  });
   const tap = await stack.eventTap();
   const parked = await stack.parkedSpy();
 
-  const taskId = uniqueTaskId('notify');
   const channels = channelIds(6);
-  await stack.publishTask(
-    packTask({
-      taskId,
-      master: fileUrl(master),
-      target: fileTargetUrl(targetDir),
-      channels,
-      notify: [
-        { url: receiver.url('/json-info'), level: 'info', secret: JSON_SECRET },
-        { url: receiver.url('/json-warn'), level: 'warn', secretRef: 'WARN_HOOK' },
-        { url: `${receiver.url('/dingtalk')}?access_token=ding-token`, format: 'dingtalk', secret: DINGTALK_SECRET },
-        { url: receiver.url('/feishu/open-apis/bot/v2/hook/abc'), format: 'feishu', secret: FEISHU_SECRET },
-        { url: `${receiver.url('/wecom')}?key=${WECOM_KEY}`, format: 'wecom', level: 'warn' },
-        // localhost is 127.0.0.1, but only 127.0.0.1 is on the list: no request may reach the receiver this way.
-        { url: `http://localhost:${receiver.port}/off-list`, level: 'info' },
-      ],
-    }),
-  );
+  const taskId = await stack.sendTask({
+    label: 'notify',
+    master,
+    target: targetDir,
+    channels,
+    notify: [
+      { url: receiver.url('/json-info'), level: 'info', secret: JSON_SECRET },
+      { url: receiver.url('/json-warn'), level: 'warn', secretRef: 'WARN_HOOK' },
+      { url: `${receiver.url('/dingtalk')}?access_token=ding-token`, format: 'dingtalk', secret: DINGTALK_SECRET },
+      { url: receiver.url('/feishu/open-apis/bot/v2/hook/abc'), format: 'feishu', secret: FEISHU_SECRET },
+      { url: `${receiver.url('/wecom')}?key=${WECOM_KEY}`, format: 'wecom', level: 'warn' },
+      // localhost is 127.0.0.1, but only 127.0.0.1 is on the list: no request may reach the receiver this way.
+      { url: `http://localhost:${receiver.port}/off-list`, level: 'info' },
+    ],
+  });
 
   await receiver.waitFor('a retry.scheduled delivery to the warn subscription', (requests) => jsonEvents(requests.filter((r) => r.path === '/json-warn')).some((e) => e.type === 'retry.scheduled'), 60_000, () => stack.describe(tap));
   await rm(targetDir);

@@ -4,40 +4,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { makeTempDir, removeDir, standardApk } from '@subpack/testing';
-import {
-  channelIds,
-  E2eStack,
-  eventsFor,
-  fileTargetUrl,
-  fileUrl,
-  headerText,
-  internalSignature,
-  listTarget,
-  packTask,
-  ServiceProcess,
-  uniqueTaskId,
-  waitFor,
-} from './harness';
+import { test } from 'node:test';
+import { standardApk } from '@subpack/testing';
+import { channelIds, E2eStack, eventsFor, expectSignedForgeriesParked, fileTargetUrl, fileUrl, headerText, listTarget, packTask, parkedCopy, ServiceProcess, stackPerFile, uniqueTaskId, waitFor } from './harness';
 
-let stack: E2eStack;
-let outsideDir: string;
-before(async () => {
-  stack = await E2eStack.create('trust');
-  outsideDir = await makeTempDir('subpack-e2e-outside-');
-  await Promise.all([stack.start('packer'), stack.start('uploader'), stack.start('retry-scheduler')]);
-});
-after(async () => {
-  await removeDir(outsideDir);
-  await stack.cleanup();
-});
+const stack = stackPerFile('trust', {}, (s) => s.startPipeline());
 
 test('targets and masters outside the roots are refused at acceptance, and nothing is created there', { timeout: 120_000 }, async () => {
   const master = await standardApk('v1v2v3');
   const tap = await stack.eventTap();
+  const outsideDir = await stack.outsideRoots();
   const escapedTarget = join(outsideDir, `escape-${randomBytes(3).toString('hex')}`);
   const outsideMaster = join(outsideDir, 'master.apk');
   await copyFile(master, outsideMaster);
@@ -65,16 +43,13 @@ test('targets and masters outside the roots are refused at acceptance, and nothi
 
 test('forged channel.store jobs are parked before a byte is written; a known task is not disturbed', { timeout: 120_000 }, async () => {
   const master = await standardApk('v1v2v3');
-  const targetDir = join(stack.workDir, 'forged');
-  await mkdir(targetDir);
+  const targetDir = await stack.makeDir('forged');
   const tap = await stack.eventTap();
   const parked = await stack.parkedSpy();
-  const taskId = uniqueTaskId('known');
-  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels: channelIds(3) }));
-  await stack.waitForEvent(tap, taskId, 'task.completed', 60_000);
+  const { taskId } = await stack.runTask(tap, { label: 'known', master, target: targetDir, channels: channelIds(3) }, 60_000);
   const before = await stack.status(taskId);
 
-  const evilPath = join(outsideDir, 'evil');
+  const evilPath = join(await stack.outsideRoots(), 'evil');
   const oldStyle = {
     taskId,
     channel: 'evil',
@@ -99,14 +74,7 @@ test('forged channel.store jobs are parked before a byte is written; a known tas
     },
   ];
   // Signed with the services' key: even a holder of the key cannot make the uploader write what it does not derive.
-  for (const job of jobs) await stack.publishTask(job.body, { routingKey: 'channel.store', headers: internalSignature('channel.store', job.body) });
-  await parked.waitFor(`${jobs.length} parked jobs`, (m) => m.length >= jobs.length, 30_000, () => stack.describe(tap));
-  for (const job of jobs) {
-    const message = parked.messages.find((m) => m.body.equals(Buffer.from(JSON.stringify(job.body))));
-    assert.ok(message, `${job.name}: parked`);
-    assert.match(headerText(message, 'x-subpack-error'), job.reason, job.name);
-    assert.equal(message.headers['x-subpack-error-class'], 'permanent', `${job.name}: permanent`);
-  }
+  await expectSignedForgeriesParked(stack, { tap, parked }, 'channel.store', jobs, 'jobs');
   assert.equal(existsSync(evilPath), false, 'nothing was written where the forged job said');
   assert.equal((await listTarget(targetDir)).length, 3, 'the target holds the three channels of the task and nothing else');
   const afterwards = await stack.status(taskId);
@@ -116,8 +84,7 @@ test('forged channel.store jobs are parked before a byte is written; a known tas
 
 test('a task id reused for different content is refused and the running task completes as it was', { timeout: 120_000 }, async () => {
   const master = await standardApk('v1v2v3');
-  const targetDir = join(stack.workDir, 'reuse');
-  await mkdir(targetDir);
+  const targetDir = await stack.makeDir('reuse');
   const tap = await stack.eventTap();
   const parked = await stack.parkedSpy();
   const taskId = uniqueTaskId('reuse');
@@ -131,7 +98,7 @@ test('a task id reused for different content is refused and the running task com
   await stack.publishTask({ ...original, submittedAt: new Date().toISOString() });
   const [completed] = await stack.waitForEvent(tap, taskId, 'task.completed', 60_000);
   await parked.waitFor('the two foreign sends parked', (m) => m.length >= 2, 30_000, () => stack.describe(tap));
-  const reused = parked.messages.find((m) => m.body.equals(Buffer.from(JSON.stringify(bigger))));
+  const reused = parkedCopy(parked, bigger);
   assert.ok(reused, 'the resend with other channels is parked');
   assert.match(headerText(reused, 'x-subpack-error'), /task id "[^"]+" already used for different content/);
   assert.deepEqual([completed!.event.status, completed!.event.total, completed!.event.done], ['done', 20, 20], JSON.stringify(completed!.event));
@@ -145,9 +112,8 @@ test('a parked job of a task whose state is lost says so, and resending the task
   const lost = await E2eStack.create('lost');
   try {
     const master = await standardApk('v1v2v3');
-    const targetDir = join(lost.workDir, 'out');
-    await mkdir(targetDir);
-    const [packer] = await Promise.all([lost.start('packer'), lost.start('retry-scheduler')]);
+    const targetDir = await lost.makeDir('out');
+    const packer = (await lost.startPipeline({ uploaders: 0 })).packers[0]!;
     const tap = await lost.eventTap();
     const taskId = uniqueTaskId('lost');
     const task = packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels: channelIds(4) });

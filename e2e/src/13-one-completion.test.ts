@@ -3,32 +3,20 @@
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { standardApk } from '@subpack/testing';
-import { channelIds, delay, E2eStack, eventsFor, fileTargetUrl, fileUrl, listTarget, packTask, uniqueTaskId, waitFor } from './harness';
+import { channelIds, delay, eventsFor, fileTargetUrl, fileUrl, listTarget, packTask, stackPerFile, uniqueTaskId, waitFor } from './harness';
 
 const TRIALS = 20;
 const COPIES = 10;
 const CHANNELS = 4;
 const WORK_QUEUES = ['subpack.packer.tasks', 'subpack.packer.batches', 'subpack.uploader.store'];
 
-let stack: E2eStack;
-before(async () => {
-  stack = await E2eStack.create('once');
-});
-after(async () => {
-  await stack.cleanup();
-});
+const stack = stackPerFile('once');
 
 test(`a task published ${COPIES} times at once completes exactly once, ${TRIALS} trials`, { timeout: 600_000 }, async (t) => {
   const master = await standardApk('v1v2v3');
-  await Promise.all([
-    stack.start('packer', { SUBPACK_BATCH_SIZE: '2', SUBPACK_PREFETCH: '4' }),
-    stack.start('packer', { SUBPACK_BATCH_SIZE: '2', SUBPACK_PREFETCH: '4' }),
-    stack.start('uploader', { SUBPACK_PREFETCH: '16' }),
-    stack.start('uploader', { SUBPACK_PREFETCH: '16' }),
-    stack.start('retry-scheduler'),
-  ]);
+  await stack.startPipeline({ packers: 2, packer: { SUBPACK_BATCH_SIZE: '2', SUBPACK_PREFETCH: '4' }, uploaders: 2, uploader: { SUBPACK_PREFETCH: '16' } });
   const tap = await stack.eventTap();
   const completions: number[] = [];
   for (let trial = 0; trial < TRIALS; trial++) {

@@ -3,28 +3,20 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { unsignedApk } from '@subpack/testing';
-import { channelIds, E2eStack, fileTargetUrl, fileUrl, headerText, packTask, uniqueTaskId } from './harness';
+import { channelIds, fileTargetUrl, fileUrl, headerText, packTask, stackPerFile, uniqueTaskId } from './harness';
 
 const RLO = '\u202E';
 
-let stack: E2eStack;
-before(async () => {
-  stack = await E2eStack.create('hostile');
-  await Promise.all([stack.start('packer'), stack.start('uploader'), stack.start('retry-scheduler')]);
-});
-after(async () => {
-  await stack.cleanup();
-});
+const stack = stackPerFile('hostile', {}, (s) => s.startPipeline());
 
 test('an unsigned master is refused at acceptance with a reason that says what to do', { timeout: 60_000 }, async () => {
   const master = join(stack.workDir, 'unsigned.apk');
   await copyFile(await unsignedApk(), master);
   const targetDir = join(stack.workDir, 'unsigned-out');
   const tap = await stack.eventTap();
-  const taskId = uniqueTaskId('unsigned');
-  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels: channelIds(2) }));
+  const taskId = await stack.sendTask({ label: 'unsigned', master, target: targetDir, channels: channelIds(2) });
   const [failed] = await stack.waitForEvent(tap, taskId, 'task.failed', 30_000);
   assert.match(String((failed!.event.error as { message?: unknown }).message), /not signed: sign the APK before writing channels/);
   assert.equal(existsSync(targetDir), false, 'nothing was written');

@@ -1,28 +1,18 @@
 // A task nobody works on is reported stalled (event, metric, subpack status) instead of hanging silently.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { standardApk } from '@subpack/testing';
-import { channelIds, E2eStack, eventsFor, fileTargetUrl, fileUrl, packTask, subpack, uniqueTaskId } from './harness';
+import { channelIds, eventsFor, stackPerFile, subpack } from './harness';
 
-let stack: E2eStack;
-before(async () => {
-  stack = await E2eStack.create('stall');
-});
-after(async () => {
-  await stack.cleanup();
-});
+const stack = stackPerFile('stall');
 
 test('a task without progress is reported stalled once, shown by subpack status, and completes when work resumes', { timeout: 120_000 }, async () => {
   const master = await standardApk('v1v2v3');
-  const targetDir = join(stack.workDir, 'out');
-  await mkdir(targetDir);
-  const [, scheduler] = await Promise.all([stack.start('packer'), stack.start('retry-scheduler', { SUBPACK_STALL_AFTER_MS: '2000' })]);
-  const tap = await stack.eventTap();
-  const taskId = uniqueTaskId('stall');
+  const targetDir = await stack.makeDir('out');
   // No uploader: the jobs wait in their queue and nothing moves.
-  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels: channelIds(3) }));
+  const { scheduler } = await stack.startPipeline({ uploaders: 0, scheduler: { SUBPACK_STALL_AFTER_MS: '2000' } });
+  const tap = await stack.eventTap();
+  const taskId = await stack.sendTask({ label: 'stall', master, target: targetDir, channels: channelIds(3) });
   const [stalled] = await stack.waitForEvent(tap, taskId, 'task.stalled', 30_000);
   assert.deepEqual([stalled!.event.total, stalled!.event.done, stalled!.event.failed], [3, 0, 0]);
   assert.ok(Date.parse(String(stalled!.event.at)) - Date.parse(String(stalled!.event.lastProgressAt)) >= 2000, JSON.stringify(stalled!.event));

@@ -3,23 +3,13 @@
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { makeTempDir, removeDir, standardApk } from '@subpack/testing';
-import { channelIds, E2eStack, eventsFor, fileTargetUrl, fileUrl, listTarget, packTask, uniqueTaskId } from './harness';
+import { test } from 'node:test';
+import { standardApk } from '@subpack/testing';
+import { channelIds, eventsFor, fileTargetUrl, fileUrl, listTarget, packTask, type QueueSpy, stackPerFile, uniqueTaskId } from './harness';
 
-let stack: E2eStack;
-let outsideDir: string;
-before(async () => {
-  stack = await E2eStack.create('links');
-  outsideDir = await makeTempDir('subpack-e2e-links-outside-');
-  await Promise.all([stack.start('packer'), stack.start('uploader'), stack.start('retry-scheduler')]);
-});
-after(async () => {
-  await removeDir(outsideDir);
-  await stack.cleanup();
-});
+const stack = stackPerFile('links', {}, (s) => s.startPipeline());
 
-async function failureReason(taskId: string, tap: Awaited<ReturnType<E2eStack['eventTap']>>): Promise<string> {
+async function failureReason(taskId: string, tap: QueueSpy): Promise<string> {
   const [failed] = await stack.waitForEvent(tap, taskId, 'task.failed', 30_000);
   return String((failed!.event.error as { message?: unknown }).message);
 }
@@ -27,6 +17,7 @@ async function failureReason(taskId: string, tap: Awaited<ReturnType<E2eStack['e
 test('a link in the target root out of it: refused at acceptance, no channel written there', { timeout: 120_000 }, async () => {
   const master = await standardApk('v1v2v3');
   const tap = await stack.eventTap();
+  const outsideDir = await stack.outsideRoots();
   const escape = join(outsideDir, 'escape');
   await mkdir(escape);
   await symlink(escape, join(stack.workDir, 'out-link'));
@@ -44,6 +35,7 @@ test('a link in the target root out of it: refused at acceptance, no channel wri
 test('a master that is a link out of the master root: one reason whether the far end is an APK, text, a directory or nothing', { timeout: 120_000 }, async () => {
   const master = await standardApk('v1v2v3');
   const tap = await stack.eventTap();
+  const outsideDir = await stack.outsideRoots();
   await copyFile(master, join(outsideDir, 'secret.apk'));
   await writeFile(join(outsideDir, 'notes.txt'), 'not an APK');
   await mkdir(join(outsideDir, 'dir'));

@@ -1,29 +1,19 @@
 // Internal messages must come from a service holding SUBPACK_INTERNAL_KEY: anyone else with publish rights on the
 // internal routing keys gets their message parked as forged, with no event, no read and no write.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { FORGED_REASON } from '@subpack/messaging';
 import { standardApk } from '@subpack/testing';
-import { channelIds, E2E_INTERNAL_KEY, E2eStack, eventsFor, fileTargetUrl, fileUrl, headerText, internalSignature, listTarget, packTask, publishManyJson, ServiceProcess, uniqueTaskId, WebhookReceiver } from './harness';
+import { channelIds, E2E_INTERNAL_KEY, E2eStack, eventsFor, fileTargetUrl, fileUrl, headerText, internalSignature, listTarget, parkedCopy, publishManyJson, ServiceProcess, stackPerFile, uniqueTaskId, WebhookReceiver } from './harness';
 
-let stack: E2eStack;
-before(async () => {
-  stack = await E2eStack.create('signed');
-  await Promise.all([stack.start('packer'), stack.start('uploader'), stack.start('retry-scheduler')]);
-});
-after(async () => stack.cleanup());
+const stack = stackPerFile('signed', {}, (s) => s.startPipeline());
 
 test('forged pack.batch and channel.store messages are parked as forged: no event, no read, no write', { timeout: 120_000 }, async () => {
   const master = await standardApk('v1v2v3');
-  const targetDir = join(stack.workDir, 'forged');
-  await mkdir(targetDir);
+  const targetDir = await stack.makeDir('forged');
   const tap = await stack.eventTap();
   const parked = await stack.parkedSpy();
-  const known = uniqueTaskId('known');
-  await stack.publishTask(packTask({ taskId: known, master: fileUrl(master), target: fileTargetUrl(targetDir), channels: channelIds(2) }));
-  await stack.waitForEvent(tap, known, 'task.completed', 60_000);
+  const { taskId: known } = await stack.runTask(tap, { label: 'known', master, target: targetDir, channels: channelIds(2) }, 60_000);
   const ghost = uniqueTaskId('ghost');
   const batch = {
     taskId: ghost,
@@ -49,7 +39,7 @@ test('forged pack.batch and channel.store messages are parked as forged: no even
   for (const f of forgeries) await stack.publishTask(f.body, { routingKey: f.routingKey, ...(f.headers ? { headers: f.headers } : {}) });
   await parked.waitFor(`${forgeries.length} parked forgeries`, (m) => m.length >= forgeries.length, 30_000, () => stack.describe(tap));
   for (const f of forgeries) {
-    const message = parked.messages.find((m) => m.body.equals(Buffer.from(JSON.stringify(f.body))));
+    const message = parkedCopy(parked, f.body);
     assert.ok(message, `${f.routingKey} ${JSON.stringify(f.body)} parked`);
     assert.equal(headerText(message, 'x-subpack-error'), FORGED_REASON);
   }
@@ -100,7 +90,7 @@ test('a forged notify.delivery is parked as forged and makes no HTTP request; a 
     for (const f of forgeries) await stack.publishTask(f.body, { routingKey: 'notify.delivery', ...(f.headers ? { headers: f.headers } : {}) });
     await parked.waitFor(`${forgeries.length} parked forgeries`, (m) => m.filter(isOurs).length >= forgeries.length, 30_000);
     for (const f of forgeries) {
-      const message = parked.messages.find((m) => m.body.equals(Buffer.from(JSON.stringify(f.body))));
+      const message = parkedCopy(parked, f.body);
       assert.ok(message, `${f.label}: parked`);
       assert.equal(headerText(message, 'x-subpack-error'), FORGED_REASON, `${f.label}: parked as forged`);
     }
@@ -125,19 +115,12 @@ test('a message signed with the previous key is still handled during a rotation'
   const rotating = await E2eStack.create('rotation');
   try {
     const master = await standardApk('v1v2v3');
-    const targetDir = join(rotating.workDir, 'out');
-    await mkdir(targetDir);
+    const targetDir = await rotating.makeDir('out');
     // The packer still has the old key; the uploader already has the new one and accepts the old.
-    await Promise.all([
-      rotating.start('packer'),
-      rotating.start('uploader', { SUBPACK_INTERNAL_KEY: 'the-new-internal-key-0123456789abcdef', SUBPACK_INTERNAL_KEY_PREVIOUS: E2E_INTERNAL_KEY }),
-      rotating.start('retry-scheduler'),
-    ]);
+    await rotating.startPipeline({ uploader: { SUBPACK_INTERNAL_KEY: 'the-new-internal-key-0123456789abcdef', SUBPACK_INTERNAL_KEY_PREVIOUS: E2E_INTERNAL_KEY } });
     const tap = await rotating.eventTap();
-    const taskId = uniqueTaskId('rotation');
-    await rotating.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels: channelIds(3) }));
-    const [completed] = await rotating.waitForEvent(tap, taskId, 'task.completed', 60_000);
-    assert.deepEqual([completed!.event.status, completed!.event.done], ['done', 3]);
+    const { completed } = await rotating.runTask(tap, { label: 'rotation', master, target: targetDir, channels: channelIds(3) }, 60_000);
+    assert.deepEqual([completed.event.status, completed.event.done], ['done', 3]);
   } finally {
     await rotating.cleanup();
   }

@@ -1,25 +1,17 @@
 // One event per transition: a 300-channel task published 10 times at once is announced accepted once, each channel
 // stored once and the task completed once, whatever the duplicate batches and channel jobs the copies cause.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { retryQueueName } from '@subpack/rules';
 import { standardApk } from '@subpack/testing';
-import { channelIds, delay, E2eStack, eventsFor, fileTargetUrl, fileUrl, listTarget, packTask, uniqueTaskId, waitFor } from './harness';
+import { channelIds, delay, eventsFor, fileTargetUrl, fileUrl, listTarget, packTask, stackPerFile, uniqueTaskId, waitFor } from './harness';
 
 const COPIES = 10;
 const CHANNELS = 300;
 const TIERS = ['1s', '2s'];
 const QUIET_QUEUES = ['subpack.packer.tasks', 'subpack.packer.batches', 'subpack.uploader.store', ...TIERS.map((tier) => retryQueueName(tier))];
 
-let stack: E2eStack;
-before(async () => {
-  stack = await E2eStack.create('eventsonce', { retryTiers: TIERS.join(',') });
-});
-after(async () => {
-  await stack.cleanup();
-});
+const stack = stackPerFile('eventsonce', { retryTiers: TIERS.join(',') });
 
 test(`a ${CHANNELS}-channel task published ${COPIES} times at once: 1 accepted, ${CHANNELS} stored, 1 completed`, { timeout: 300_000 }, async (t) => {
   const master = await standardApk('v1v2v3');
@@ -35,8 +27,7 @@ test(`a ${CHANNELS}-channel task published ${COPIES} times at once: 1 accepted, 
   const tap = await stack.eventTap();
   const parked = await stack.parkedSpy();
   const taskId = uniqueTaskId('eventsonce');
-  const targetDir = join(stack.workDir, 'target');
-  await mkdir(targetDir);
+  const targetDir = await stack.makeDir('target');
   const channels = channelIds(CHANNELS);
   const task = packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels });
   await Promise.all(Array.from({ length: COPIES }, () => stack.publishTask(task)));

@@ -18,10 +18,10 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { FakeOss, apksignerVerify, freePort, standardApk, startMoto } from '@subpack/testing';
-import { E2eStack, REPO_ROOT, checkChannelApks, inspectChannels } from './harness';
+import { REPO_ROOT, checkChannelApks, inspectChannels, stackPerFile } from './harness';
 
 const SHELLS = new Set(['bash', 'sh', 'shell']);
 const DIRECTIVES = new Set(['no-run', 'fixture', 'ports', 'dirs', 'urls']);
@@ -91,7 +91,7 @@ async function channelsOf(file: string): Promise<string[]> {
     .map((l) => l.split(',')[0]!);
 }
 
-let stack: E2eStack;
+const stack = stackPerFile('readme');
 
 const FIXTURES: Record<string, (ctx: FixtureContext) => Promise<Prepared>> = {
   async s3(ctx) {
@@ -214,13 +214,6 @@ async function stopGroup(pid: number, signal: NodeJS.Signals): Promise<void> {
 
 const README = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 const blocks = shellBlocks(README);
-
-before(async () => {
-  stack = await E2eStack.create('readme');
-});
-after(async () => {
-  await stack.cleanup();
-});
 
 describe('README shell blocks', () => {
   test('the README has shell blocks, and the ones the tests rely on', () => {

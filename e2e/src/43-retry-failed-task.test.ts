@@ -6,33 +6,13 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { standardApk } from '@subpack/testing';
-import {
-  channelIds,
-  checkChannelApks,
-  delay,
-  E2eStack,
-  eventsFor,
-  fileTargetUrl,
-  fileUrl,
-  packTask,
-  type QueueSpy,
-  type ReceivedEvent,
-  subpack,
-  uniqueTaskId,
-  waitFor,
-} from './harness';
+import { channelIds, checkChannelApks, delay, eventsFor, fileTargetUrl, fileUrl, packTask, type QueueSpy, type ReceivedEvent, stackPerFile, subpack, uniqueTaskId, waitFor } from './harness';
 
-let stack: E2eStack;
+// Two attempts, one short tier: a channel the target refuses is parked (and counted failed) within seconds.
+const stack = stackPerFile('retry', { retryTiers: '1s', maxAttempts: 2 });
 let tap: QueueSpy;
-before(async () => {
-  // Two attempts, one short tier: a channel the target refuses is parked (and counted failed) within seconds.
-  stack = await E2eStack.create('retry', { retryTiers: '1s', maxAttempts: 2 });
-});
-after(async () => {
-  await stack.cleanup();
-});
 
 /** The events of one run of the task: the first run's carry no attempt. */
 function ofRun(taskId: string, type: string, attempt: number | undefined): ReceivedEvent[] {
@@ -56,8 +36,7 @@ test('a task still running, done, or unknown is refused with the reason and exit
   // No uploader yet: the task is accepted and stays running.
   await stack.start('packer');
   tap = await stack.eventTap();
-  const taskId = uniqueTaskId('running');
-  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(join(stack.workDir, 'running')), channels: channelIds(2) }));
+  const taskId = await stack.sendTask({ label: 'running', master, target: join(stack.workDir, 'running'), channels: channelIds(2) });
   await stack.waitForEvent(tap, taskId, 'task.accepted', 60_000);
   assertRefused(await subpack(['retry', taskId], stack.env), new RegExp(`^subpack: task "${taskId}" is still running .*subpack status ${taskId}`));
 
@@ -118,13 +97,12 @@ test('a task whose master was missing completes after subpack retry once the mas
 
 test('a partial task retried keeps its stored channels (same bytes, counted kept) and stores the rest', { timeout: 180_000 }, async () => {
   const master = await standardApk('v2Only');
-  const taskId = uniqueTaskId('partial');
   const target = join(stack.workDir, 'partial-out');
   const channels = channelIds(3);
   // A directory where ch-2's APK goes: the target refuses that one channel until it is removed.
   const blocked = join(target, 'ch-2.apk');
   await mkdir(blocked, { recursive: true });
-  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(target), channels, naming: '{channel}.apk' }));
+  const taskId = await stack.sendTask({ label: 'partial', master, target, channels, naming: '{channel}.apk' });
   const [first] = await stack.waitForEvent(tap, taskId, 'task.completed', 120_000);
   assert.deepEqual({ status: first!.event.status, done: first!.event.done, failed: first!.event.failed }, { status: 'partial', done: 2, failed: 1 });
   const storedBefore = new Map(ofRun(taskId, 'channel.stored', undefined).map((e) => [String(e.event.channel), String(e.event.sha256)]));

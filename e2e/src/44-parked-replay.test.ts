@@ -6,34 +6,16 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { standardApk } from '@subpack/testing';
-import {
-  channelIds,
-  checkChannelApks,
-  delay,
-  E2eStack,
-  eventsFor,
-  fileTargetUrl,
-  fileUrl,
-  packTask,
-  peekQueue,
-  type QueueSpy,
-  subpack,
-  uniqueTaskId,
-} from './harness';
+import { channelIds, checkChannelApks, delay, eventsFor, fileTargetUrl, fileUrl, packTask, peekQueue, type QueueSpy, stackPerFile, subpack, uniqueTaskId } from './harness';
 
-let stack: E2eStack;
 let tap: QueueSpy;
 let parked: QueueSpy;
-before(async () => {
-  stack = await E2eStack.create('replay', { retryTiers: '1s', maxAttempts: 2 });
-  await Promise.all([stack.start('packer'), stack.start('uploader'), stack.start('retry-scheduler')]);
-  tap = await stack.eventTap();
-  parked = await stack.parkedSpy();
-});
-after(async () => {
-  await stack.cleanup();
+const stack = stackPerFile('replay', { retryTiers: '1s', maxAttempts: 2 }, async (s) => {
+  await s.startPipeline();
+  tap = await s.eventTap();
+  parked = await s.parkedSpy();
 });
 
 /** Sends a task whose master is not there yet, as `subpack submit` does; waits until it failed and its task.pack is parked. */

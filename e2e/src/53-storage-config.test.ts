@@ -3,12 +3,11 @@
 // deployment mistake never parks a publisher's task.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { QUEUES } from '@subpack/rules';
 import { standardApk } from '@subpack/testing';
-import { channelIds, E2eStack, eventsFor, fileTargetUrl, fileUrl, listTarget, packTask, REPO_ROOT, uniqueTaskId } from './harness';
+import { channelIds, eventsFor, listTarget, REPO_ROOT, stackPerFile } from './harness';
 
 const STORAGE_VARIABLES = [
   'SUBPACK_STORAGE_PROFILES',
@@ -28,13 +27,7 @@ const STORAGE_VARIABLES = [
   'OSS_ENDPOINT',
 ];
 
-let stack: E2eStack;
-before(async () => {
-  stack = await E2eStack.create('storagecfg');
-});
-after(async () => {
-  await stack.cleanup();
-});
+const stack = stackPerFile('storagecfg');
 
 test('the services that touch storage list every storage variable in --print-config', () => {
   for (const name of ['packer', 'uploader', 'serve']) {
@@ -66,14 +59,12 @@ test('a bad storage value stops the packer and the uploader at start with exit 7
 
 test('a task waiting while a packer with a bad storage value starts and stops is left for a correctly configured packer', { timeout: 180_000 }, async () => {
   const master = await standardApk('v1v2v3');
-  const targetDir = join(stack.workDir, 'target');
-  await mkdir(targetDir);
+  const targetDir = await stack.makeDir('target');
   // A first packer declares the queues, then leaves; the task waits for the next one.
   const [first] = await Promise.all([stack.start('packer'), stack.start('uploader')]);
   await first.stop();
   const tap = await stack.eventTap();
-  const taskId = uniqueTaskId('storagecfg');
-  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels: channelIds(3) }));
+  const taskId = await stack.sendTask({ label: 'storagecfg', master, target: targetDir, channels: channelIds(3) });
   assert.equal(await stack.queueMessageCount(QUEUES.packerTasks), 1);
 
   const misconfigured = await stack.launch('packer', { SUBPACK_UPLOAD_PART_MB: 'abc' });

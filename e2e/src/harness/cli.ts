@@ -1,4 +1,5 @@
 import { runCommand, type CommandResult } from './command';
+import type { TaskOutcome } from './events';
 import { CLI_BIN, REPO_ROOT } from './paths';
 
 /** Runs `node cli/bin/subpack.js <args>` with the given service environment (AMQP_URL, REDIS_URL, prefix). */
@@ -50,15 +51,9 @@ export async function inspectChannels(apk: string): Promise<InspectedChannel[]> 
   return info.channels;
 }
 
-/** What `subpack status <id> --json` reports (the Redis task state); fields beyond these are kept. */
-export interface TaskStatusView {
+/** What `subpack status <id> --json` reports (the Redis task state). */
+export interface TaskStatusView extends TaskOutcome {
   taskId?: string;
-  status?: string;
-  total?: number;
-  done?: number;
-  failed?: number;
-  error?: { code?: string; message?: string };
-  [field: string]: unknown;
 }
 
 export async function taskStatus(taskId: string, env: Record<string, string>): Promise<TaskStatusView> {

@@ -1,7 +1,17 @@
 import type { SpiedMessage } from './queue-spy';
 
+/** The outcome fields a task's events and its `subpack status` view share; fields beyond these are kept. */
+export interface TaskOutcome {
+  status?: string;
+  total?: number;
+  done?: number;
+  failed?: number;
+  error?: { code?: string; message?: string };
+  [field: string]: unknown;
+}
+
 /** An event as it went over the wire: the contracts' fields plus whatever else a service added. */
-export interface WireEvent {
+export interface WireEvent extends TaskOutcome {
   type: string;
   taskId: string;
   at: string;
@@ -10,12 +20,6 @@ export interface WireEvent {
   bytes?: number;
   md5?: string;
   sha256?: string;
-  status?: string;
-  total?: number;
-  done?: number;
-  failed?: number;
-  error?: { code?: string; message?: string };
-  [field: string]: unknown;
 }
 
 export interface ReceivedEvent {

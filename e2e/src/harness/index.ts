@@ -14,3 +14,4 @@ export * from './webhook-receiver';
 export * from './failover';
 export * from './s3-proxy';
 export * from './own-engines';
+export * from './forgeries';

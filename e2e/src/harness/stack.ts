@@ -1,13 +1,16 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { after, before } from 'node:test';
 import { fixtureCacheDir, makeTempDir } from '@subpack/testing';
 import { createVhost, deleteVhost, publishJson, publishRaw, queueMessageCount, type PublishOptions, type Vhost } from './broker';
 import { taskStatus, type TaskStatusView } from './cli';
 import { eventsFor, eventsOf, type ReceivedEvent } from './events';
-import { REDIS_URL, type ServiceName } from './paths';
+import { fileTargetUrl, fileUrl, REDIS_URL, type ServiceName } from './paths';
 import { QueueSpy, type SpyBinding } from './queue-spy';
 import { deleteRedisKeys, randomRedisPrefix } from './redis';
 import { ServiceProcess, type ExitStatus } from './service-process';
+import { packTask, uniqueTaskId } from './tasks';
 
 export interface StackOptions {
   /** Retry tiers for the retry-scheduler; short so failure tests finish quickly. */
@@ -24,6 +27,38 @@ export interface StackOptions {
   redisEnv?: Record<string, string>;
 }
 
+/** Which services `startPipeline` starts: one packer and one uploader unless said, the retry-scheduler, a notifier if asked. */
+export interface PipelineOptions {
+  packers?: number;
+  /** Variables every packer gets (e.g. SUBPACK_BATCH_SIZE). */
+  packer?: Record<string, string>;
+  /** 0 for a task whose channel jobs must wait in their queue. */
+  uploaders?: number;
+  uploader?: Record<string, string>;
+  scheduler?: Record<string, string>;
+  /** Started too, with these variables, when given. */
+  notifier?: Record<string, string>;
+}
+
+export interface Pipeline {
+  packers: ServiceProcess[];
+  uploaders: ServiceProcess[];
+  scheduler: ServiceProcess;
+  notifier: ServiceProcess | undefined;
+}
+
+/**
+ * A task as a test sends it: a master file and a target directory on this machine (made into file:// URLs), the
+ * channel ids, and any other PackTask field. It gets a fresh id made from `label`.
+ */
+export interface LocalTask {
+  label: string;
+  master: string;
+  target: string;
+  channels: readonly string[];
+  [field: string]: unknown;
+}
+
 /**
  * Everything one test file runs against: its own RabbitMQ vhost, Redis key prefix and temp directory, the service
  * processes it started and the spy queues it bound. `cleanup()` removes all of it, also after a failed test.
@@ -33,6 +68,7 @@ export class E2eStack {
   private readonly spies: QueueSpy[] = [];
   private readonly counters = new Map<ServiceName, number>();
   private closed = false;
+  private outsideDir: Promise<string> | undefined;
 
   private constructor(
     /** On a broker of the test's own: its default vhost, reached through the last node. */
@@ -103,6 +139,32 @@ export class E2eStack {
     return service;
   }
 
+  /** Packers, uploaders, the retry-scheduler and a notifier if asked, all starting at once; resolves when all are ready. */
+  async startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+    const times = (count: number, name: ServiceName, env: Record<string, string> = {}): Promise<ServiceProcess[]> =>
+      Promise.all(Array.from({ length: count }, () => this.start(name, env)));
+    const [packers, uploaders, scheduler, notifier] = await Promise.all([
+      times(options.packers ?? 1, 'packer', options.packer),
+      times(options.uploaders ?? 1, 'uploader', options.uploader),
+      this.start('retry-scheduler', options.scheduler),
+      options.notifier === undefined ? undefined : this.start('notifier', options.notifier),
+    ]);
+    return { packers, uploaders, scheduler, notifier };
+  }
+
+  /** A new directory `name` in the work dir, inside the target root (fails if it exists). */
+  async makeDir(name: string): Promise<string> {
+    const dir = join(this.workDir, name);
+    await mkdir(dir);
+    return dir;
+  }
+
+  /** A directory outside every storage root, the same for the stack's lifetime (removed on cleanup): where a hostile task aims. */
+  outsideRoots(): Promise<string> {
+    this.outsideDir ??= makeTempDir('subpack-e2e-outside-');
+    return this.outsideDir;
+  }
+
   async spy(name: string, binding: SpyBinding): Promise<QueueSpy> {
     // On a cluster the spy starts on the last node (the services start on the first) and follows the others.
     const urls = this.options.amqpUrls === undefined ? this.amqpUrl : [...this.options.amqpUrls].reverse();
@@ -133,6 +195,20 @@ export class E2eStack {
 
   publishTask(task: unknown, opts: PublishOptions = {}): Promise<void> {
     return publishJson(this.amqpUrl, task, opts);
+  }
+
+  /** Publishes the task as an outside publisher would (see LocalTask); returns its id. */
+  async sendTask({ label, master, target, ...fields }: LocalTask, opts: PublishOptions = {}): Promise<string> {
+    const taskId = uniqueTaskId(label);
+    await this.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(target), ...fields }), opts);
+    return taskId;
+  }
+
+  /** Sends the task and waits for its task.completed (see waitForEvent); returns its id and that event. */
+  async runTask(tap: QueueSpy, task: LocalTask, timeoutMs: number): Promise<{ taskId: string; completed: ReceivedEvent }> {
+    const taskId = await this.sendTask(task);
+    const [completed] = await this.waitForEvent(tap, taskId, 'task.completed', timeoutMs);
+    return { taskId, completed: completed! };
   }
 
   publishRawTask(body: Buffer, opts: PublishOptions = {}): Promise<void> {
@@ -204,6 +280,36 @@ export class E2eStack {
     // A Redis of the test's own goes away with its engines.
     if (this.options.redisEnv === undefined) await attempt(`delete Redis keys ${this.redisPrefix}*`, () => deleteRedisKeys(this.redisPrefix));
     await attempt(`remove ${this.workDir}`, () => rm(this.workDir, { recursive: true, force: true }));
+    const outside = this.outsideDir;
+    if (outside !== undefined) await attempt('remove the directory outside the roots', async () => rm(await outside, { recursive: true, force: true }));
     if (problems.length > 0) throw new Error(`e2e cleanup failed:\n  - ${problems.join('\n  - ')}`);
   }
+}
+
+/**
+ * The stack a test file's tests share: registers the hooks that create it before the first test (then run `setUp`,
+ * e.g. start the pipeline) and clean it up after the last, whatever happened. The stack returned stands for the one
+ * the hook creates; using it before then throws.
+ */
+export function stackPerFile(label: string, options: StackOptions = {}, setUp?: (stack: E2eStack) => Promise<unknown>): E2eStack {
+  let stack: E2eStack | undefined;
+  before(async () => {
+    stack = await E2eStack.create(label, options);
+    await setUp?.(stack);
+  });
+  after(() => stack?.cleanup());
+  const created = (): E2eStack => {
+    if (stack === undefined) throw new Error(`the stack of ${label} is used before its before hook created it`);
+    return stack;
+  };
+  return new Proxy(Object.create(E2eStack.prototype) as E2eStack, {
+    get(_placeholder, property) {
+      const target = created();
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+    set(_placeholder, property, value: unknown) {
+      return Reflect.set(created(), property, value);
+    },
+  });
 }
