@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { idsWithSpaces, packChannels, parseChannelArguments, parseExtra, type PackedChannel } from '@subpack/pack';
+import { idsWithSpaces, packChannels, parseChannelArguments, parseExtra, type ChannelSpec, type PackedChannel } from '@subpack/pack';
 import { MasterUnavailableError, locationUrl, openMaster, openTarget } from '@subpack/storage';
 import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, PACK_FORMATS, isPackFormat, quoted, type Extras } from '@subpack/rules';
 import { ProgressBar } from '../progress';
@@ -29,19 +29,8 @@ export async function packCommand(argv: string[]): Promise<number> {
   if (!values.out) throw new UsageError('pack needs --out <dir | s3://bucket/prefix/ | oss://bucket/prefix/>');
   if (!isPackFormat(values.format)) throw new UsageError(`--format must be one of ${PACK_FORMATS.join(', ')}, not ${JSON.stringify(values.format)}`);
 
-  const extras: Extras = {};
-  for (const e of values.extra) {
-    const [k, v] = parseExtra(e, '--extra');
-    extras[k] = v;
-  }
-  const file = values.channels;
-  const listed = file === undefined ? undefined : {
-    label: file,
-    text: await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read --channels ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-    }),
-  };
-  const channels = parseChannelArguments(values.channel, listed);
+  const extras = extrasOf(values.extra);
+  const channels = await channelsOf(values.channel, values.channels);
 
   const source = await openMaster(locationUrl(positionals[0]!, 'file')).catch(asFileError);
   const bar = new ProgressBar(channels.length, process.stderr, Boolean(process.stderr.isTTY) && !values.quiet && !values.json);
@@ -74,20 +63,41 @@ export async function packCommand(argv: string[]): Promise<number> {
     },
   );
   bar.finish();
-  if (!values.quiet && !values.json) {
-    const secs = (Date.now() - started) / 1000;
-    const kept = results.filter((r) => r.outcome === 'kept').length;
-    // The counts read as `subpack status` gives them; a kept output already held these exact bytes and was not written.
-    process.stderr.write(
-      `channels into ${values.out} in ${secs.toFixed(2)}s: ${results.length} stored (${results.length - kept} written, ${kept} kept), ` +
-        `${failures.length} failed, ${channels.length} total\n`,
-    );
-    const spaced = idsWithSpaces(channels);
-    if (spaced.length > 0) {
-      process.stderr.write(`note: ${spaced.length} channel id(s) contain spaces, which are part of the file names (e.g. ${quoted(spaced[0]!)})\n`);
-    }
-  }
+  if (!values.quiet && !values.json) printSummary(values.out, (Date.now() - started) / 1000, results, failures.length, channels);
   return failures.length > 0 ? 1 : 0;
+}
+
+function extrasOf(given: readonly string[]): Extras {
+  const extras: Extras = {};
+  for (const e of given) {
+    const [k, v] = parseExtra(e, '--extra');
+    extras[k] = v;
+  }
+  return extras;
+}
+
+/** The ids of --channel and of the --channels file, checked with the shared rules. */
+async function channelsOf(given: readonly string[], file: string | undefined): Promise<ChannelSpec[]> {
+  const listed = file === undefined ? undefined : {
+    label: file,
+    text: await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(`cannot read --channels ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    }),
+  };
+  return parseChannelArguments(given, listed);
+}
+
+/** The counts read as `subpack status` gives them; a kept output already held these exact bytes and was not written. */
+function printSummary(out: string, seconds: number, results: readonly PackedChannel[], failed: number, channels: ChannelSpec[]): void {
+  const kept = results.filter((r) => r.outcome === 'kept').length;
+  process.stderr.write(
+    `channels into ${out} in ${seconds.toFixed(2)}s: ${results.length} stored (${results.length - kept} written, ${kept} kept), ` +
+      `${failed} failed, ${channels.length} total\n`,
+  );
+  const spaced = idsWithSpaces(channels);
+  if (spaced.length > 0) {
+    process.stderr.write(`note: ${spaced.length} channel id(s) contain spaces, which are part of the file names (e.g. ${quoted(spaced[0]!)})\n`);
+  }
 }
 
 /**

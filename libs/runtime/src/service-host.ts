@@ -104,12 +104,13 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
   }
 }
 
-async function startService<S extends Record<string, Field<unknown>>>(
+/** The broker connection, Redis, the task store and the metrics registry of one service process. */
+function connectEngines<S extends Record<string, Field<unknown>>>(
   def: ServiceDefinition<S>,
   config: ConfigOf<S> & CommonConfig & Partial<InternalKeys>,
   redisAt: RedisTarget,
   logger: Logger,
-): Promise<INestApplication> {
+): ServiceContext<ConfigOf<S>> {
   const owner = `${def.name}@${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const manager = new AmqpConnectionManager({
     url: config.amqpUrls,
@@ -129,7 +130,50 @@ async function startService<S extends Record<string, Field<unknown>>>(
   const store = new TaskStore(redis, { keyPrefix: config.redisPrefix, finishedTtlSeconds: config.finishedTtlSeconds, replicas: redisReplicas(redisAt) });
   const registry = new Registry();
   registerNodeMetrics(registry, def.broker === false ? undefined : manager, redis);
-  const ctx: ServiceContext<ConfigOf<S>> = { config, logger, manager, redis, store, registry, owner };
+  return { config, logger, manager, redis, store, registry, owner };
+}
+
+/** What readiness asks: the broker connection (and whether it blocks publishers), Redis, and handlers past their deadline. */
+function readinessChecks(ctx: ServiceContext<unknown>, handlerTimeoutMs: number, usesBroker: boolean): ReadinessCheck[] {
+  const { manager, redis } = ctx;
+  const redisCheck: ReadinessCheck = {
+    name: 'redis',
+    check: async () => {
+      if (redis.status !== 'ready') throw new Error(`connection ${redis.status}`);
+      await redis.ping();
+    },
+  };
+  if (!usesBroker) return [redisCheck];
+  const brokerCheck: ReadinessCheck = {
+    name: 'rabbitmq',
+    check: async () => {
+      if (manager.state !== 'connected') throw new Error(`connection ${manager.state}`);
+      // Publishes would hang until the alarm clears: take no more work meanwhile.
+      const blocked = manager.blocked;
+      if (blocked !== undefined) throw new Error(`the broker blocks this connection: ${blocked} (a memory or disk alarm)`);
+    },
+  };
+  const consumersCheck: ReadinessCheck = {
+    name: 'consumers',
+    check: async () => {
+      const stuck = manager.stuckConsumers();
+      if (stuck.length > 0) {
+        const list = stuck.map((c) => `${c.stuck} on ${c.queue}`).join(', ');
+        throw new Error(`handlers past the ${handlerTimeoutMs} ms deadline still running: ${list}`);
+      }
+    },
+  };
+  return [brokerCheck, redisCheck, consumersCheck];
+}
+
+async function startService<S extends Record<string, Field<unknown>>>(
+  def: ServiceDefinition<S>,
+  config: ConfigOf<S> & CommonConfig & Partial<InternalKeys>,
+  redisAt: RedisTarget,
+  logger: Logger,
+): Promise<INestApplication> {
+  const ctx = connectEngines(def, config, redisAt, logger);
+  const { manager, redis, registry, owner } = ctx;
 
   @Module({})
   class ServiceContextModule {}
@@ -145,38 +189,11 @@ async function startService<S extends Record<string, Field<unknown>>>(
 
   /** False for a service that only answers HTTP: it never connects to RabbitMQ. */
   const usesBroker = def.broker !== false;
-  const brokerCheck: ReadinessCheck = {
-    name: 'rabbitmq',
-    check: async () => {
-      if (manager.state !== 'connected') throw new Error(`connection ${manager.state}`);
-      // Publishes would hang until the alarm clears: take no more work meanwhile.
-      const blocked = manager.blocked;
-      if (blocked !== undefined) throw new Error(`the broker blocks this connection: ${blocked} (a memory or disk alarm)`);
-    },
-  };
-  const redisCheck: ReadinessCheck = {
-    name: 'redis',
-    check: async () => {
-      if (redis.status !== 'ready') throw new Error(`connection ${redis.status}`);
-      await redis.ping();
-    },
-  };
-  const consumersCheck: ReadinessCheck = {
-    name: 'consumers',
-    check: async () => {
-      const stuck = manager.stuckConsumers();
-      if (stuck.length > 0) {
-        const list = stuck.map((c) => `${c.stuck} on ${c.queue}`).join(', ');
-        throw new Error(`handlers past the ${config.handlerTimeoutMs} ms deadline still running: ${list}`);
-      }
-    },
-  };
-
   @Module({
     imports: [
       contextModule,
       ...(usesBroker ? [AmqpMessagingModule.forManager(manager)] : []),
-      OpsModule.forRoot({ service: def.name, registry, checks: usesBroker ? [brokerCheck, redisCheck, consumersCheck] : [redisCheck] }),
+      OpsModule.forRoot({ service: def.name, registry, checks: readinessChecks(ctx, config.handlerTimeoutMs, usesBroker) }),
       def.module(ctx),
     ],
   })
@@ -204,29 +221,35 @@ async function startService<S extends Record<string, Field<unknown>>>(
   if (usesBroker) await app.startAllMicroservices();
   const stopExtra = await def.afterStart?.(ctx, app);
   logger.info({ 'url.port': config.httpPort, owner }, `${def.name} started`);
+  stopOnSignals(def.name, logger, async () => {
+    await stopExtra?.();
+    // Closing the app drains the consumers (cancel, wait for handlers, close channels) and the HTTP server.
+    await app.close();
+    await redis.quit();
+  });
+  return app;
+}
+
+/** SIGTERM or SIGINT stops taking messages, lets in-flight work finish through `close`, then exits 0 (1 if it failed). */
+function stopOnSignals(name: string, logger: Logger, close: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, `${def.name} stopping: no new messages, finishing in-flight work`);
-    // Closing the app drains the consumers (cancel, wait for handlers, close channels) and the HTTP server.
-    Promise.resolve(stopExtra?.())
-      .then(() => app.close())
-      .then(() => redis.quit())
-      .then(
-        () => {
-          logger.info({}, `${def.name} stopped`);
-          process.exit(0);
-        },
-        (err: unknown) => {
-          logger.error({ error: err }, `${def.name} did not stop cleanly`);
-          process.exit(1);
-        },
-      );
+    logger.info({ signal }, `${name} stopping: no new messages, finishing in-flight work`);
+    close().then(
+      () => {
+        logger.info({}, `${name} stopped`);
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ error: err }, `${name} did not stop cleanly`);
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  return app;
 }
 
 /** Resolves once Redis answers; ioredis keeps reconnecting meanwhile. */

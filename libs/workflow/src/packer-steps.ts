@@ -2,8 +2,8 @@ import { ApkError } from '@subpack/apk';
 import { channelStoreMessageId, packBatchMessageId, packTaskFingerprint, validatePackBatch, validatePackTask, type ChannelStoreJob, type PackBatch, type PackTask } from '@subpack/contracts';
 import { PermanentError, publishEvent, type Publisher } from '@subpack/messaging';
 import { DEFAULT_NAMING, DEFAULT_PACK_FORMAT, EXCHANGES, isBadInput, ROUTING_KEYS } from '@subpack/rules';
-import { planNamedChannel, preparePack, type MasterCache } from '@subpack/pack';
-import type { TaskStore } from '@subpack/state';
+import { planNamedChannel, preparePack, type CachedMaster, type MasterCache } from '@subpack/pack';
+import type { TaskStore, TaskSummary } from '@subpack/state';
 import { channelsOf, checkServable, loadAcceptedTask, openTask, prefixDigestsOf } from './accepted-task';
 import { ANNOUNCE_LEASE_MS, announceOnce, failChannel } from './completion';
 import { asPermanent } from './permanent';
@@ -63,13 +63,7 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<Accep
   // A finished task is never redone by a resend (`subpack retry` runs it again). A running one is re-split: after a
   // crash mid-split the missing batches must go out, and duplicates are harmless because every channel is stored
   // idempotently.
-  if (existing && existing.status !== 'pending' && existing.status !== 'running') {
-    // A task that failed before it was accepted has only its reservation to say which content the id belongs to.
-    const reserved = existing.fingerprint ?? (await deps.store.reservedFingerprint(task.taskId));
-    if (reserved !== null && reserved !== fingerprint) throw new PermanentError(taskIdReusedReason(task.taskId));
-    const note = resentTaskNote(task.taskId, existing.status);
-    return { batches: existing.batches, resent: true, ...(note !== undefined ? { note } : {}) };
-  }
+  if (existing && existing.status !== 'pending' && existing.status !== 'running') return resendOfFinished(deps, task.taskId, fingerprint, existing);
   // The id is claimed for this content, and the content kept for a retry, before anything else of the task is written.
   if ((await deps.store.reserveTask(task.taskId, fingerprint, JSON.stringify(task))) === 'conflict') throw new PermanentError(taskIdReusedReason(task.taskId));
   // Before the master is read: a task that fails on its master still reaches its own subscribers.
@@ -97,36 +91,59 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<Accep
     ...(task.upload ? { upload: task.upload } : {}),
     fingerprint,
   });
+  await announceAccepted(deps, task.taskId, { total: ids.length, batches: batchCount, manifest: m, attempt: state.attempt });
+  await handOnBatches(deps, task.taskId, ids, batchCount, state.attempt);
+  return { batches: batchCount, resent: false };
+}
+
+/** A resend of a finished task: refused if the id belongs to other content, otherwise not started again, with a note. */
+async function resendOfFinished(deps: PackerDeps, taskId: string, fingerprint: string, existing: TaskSummary): Promise<AcceptOutcome> {
+  // A task that failed before it was accepted has only its reservation to say which content the id belongs to.
+  const reserved = existing.fingerprint ?? (await deps.store.reservedFingerprint(taskId));
+  if (reserved !== null && reserved !== fingerprint) throw new PermanentError(taskIdReusedReason(taskId));
+  const note = resentTaskNote(taskId, existing.status);
+  return { batches: existing.batches, resent: true, ...(note !== undefined ? { note } : {}) };
+}
+
+/** task.accepted, once per task however many packers accept it (announceOnce). */
+async function announceAccepted(
+  deps: PackerDeps,
+  taskId: string,
+  facts: { total: number; batches: number; manifest: CachedMaster['manifest']; attempt: number | undefined },
+): Promise<void> {
   const { store } = deps;
+  const m = facts.manifest;
   await announceOnce(
-    `task.accepted of task ${JSON.stringify(task.taskId)}`,
+    `task.accepted of task ${JSON.stringify(taskId)}`,
     deps.owner,
     {
-      claim: (owner) => store.claimAccepted(task.taskId, owner, ANNOUNCE_LEASE_MS),
-      release: (owner) => store.releaseAccepted(task.taskId, owner),
-      confirm: () => store.confirmAccepted(task.taskId),
+      claim: (owner) => store.claimAccepted(taskId, owner, ANNOUNCE_LEASE_MS),
+      release: (owner) => store.releaseAccepted(taskId, owner),
+      confirm: () => store.confirmAccepted(taskId),
     },
     () =>
       publishEvent(deps.publisher, {
         type: 'task.accepted',
-        taskId: task.taskId,
-        total: ids.length,
-        batches: batchCount,
+        taskId,
+        total: facts.total,
+        batches: facts.batches,
         package: m.package,
         versionName: m.versionName ?? '',
         versionCode: m.versionCode,
-        ...attemptField(state.attempt),
+        ...attemptField(facts.attempt),
         at: now(),
       }),
   );
-  // A batch already planned has handed all its channels on; only the others go out again.
-  const planned = await store.plannedBatches(task.taskId);
+}
+
+/** One pack.batch per batch of channel ids; a batch already planned has handed all its channels on and is skipped. */
+async function handOnBatches(deps: PackerDeps, taskId: string, ids: readonly string[], batchCount: number, attempt: number | undefined): Promise<void> {
+  const planned = await deps.store.plannedBatches(taskId);
   for (let index = 0; index < batchCount; index++) {
     if (planned.has(index)) continue;
-    const batch: PackBatch = { taskId: task.taskId, batch: { index, count: batchCount }, channels: ids.slice(index * deps.batchSize, (index + 1) * deps.batchSize) };
-    await deps.publisher.publish(EXCHANGES.main, ROUTING_KEYS.packBatch, batch, { messageId: packBatchMessageId(task.taskId, index, state.attempt) });
+    const batch: PackBatch = { taskId, batch: { index, count: batchCount }, channels: ids.slice(index * deps.batchSize, (index + 1) * deps.batchSize) };
+    await deps.publisher.publish(EXCHANGES.main, ROUTING_KEYS.packBatch, batch, { messageId: packBatchMessageId(taskId, index, attempt) });
   }
-  return { batches: batchCount, resent: false };
 }
 
 function parseBatch(body: unknown): PackBatch {
