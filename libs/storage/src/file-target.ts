@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FileMaster } from './master-source';
-import { LeavesRootError, descriptorPath, openDirectoryWithin, realRoot, resolveBeyond } from './real-path';
+import { LeavesRootError, descriptorPath, openDirectoryWithin, realRoot } from './real-path';
 import type { StorageRoots } from './roots';
 import type { ChannelTarget, StoredObject, StoreRequest } from './target';
 import { writePlanToFile, writeStreamedPlanToFile } from './write-plan';
@@ -36,26 +36,39 @@ export class FileTarget implements ChannelTarget {
     return join(this.dir, name);
   }
 
+  private located?: Promise<{ root: string; below: string[] }>;
+
+  /**
+   * The real root to walk from and the target directory's components below it, resolved once per target: every
+   * channel goes to the same directory. Each walk still checks every directory it opens against the root by its
+   * descriptor, so a link swapped in later cannot carry a write outside.
+   */
+  private locate(): Promise<{ root: string; below: string[] }> {
+    this.located ??= (async () => {
+      if (!this.roots) return { root: await realRoot(this.dir), below: [] };
+      const found = await this.roots.checkReal(this.url, this.dir, 'target');
+      if (found === null) throw this.refusal('');
+      return { root: found.root, below: found.real.slice(found.root.length).split('/') };
+    })();
+    // A failed resolution (a directory not made yet, a refusal) is tried again by the next channel.
+    this.located.catch(() => {
+      this.located = undefined;
+    });
+    return this.located;
+  }
+
+  private refusal(name: string): Error {
+    return this.roots ? this.roots.refusal(this.url, 'target') : new LeavesRootError(`target ${this.url}: ${name} leads out of the target directory through a link`);
+  }
+
   /** The directory the channel file `name` goes in, opened inside its root; null when it does not exist and `create` is off. */
   private async directoryOf(name: string, create: boolean): Promise<FileHandle | null> {
-    const refuse = (): Error =>
-      this.roots ? this.roots.refusal(this.url, 'target') : new LeavesRootError(`target ${this.url}: ${name} leads out of the target directory through a link`);
-    let root: string;
-    let below: string[];
-    if (this.roots) {
-      const found = await this.roots.checkReal(this.url, this.dir, 'target');
-      if (found === null) throw refuse();
-      root = found;
-      below = (await resolveBeyond(this.dir)).slice(root.length).split('/');
-    } else {
-      root = await realRoot(this.dir);
-      below = [];
-    }
+    const { root, below } = await this.locate();
     const parts = [...below, ...posix.dirname(name).split('/')];
     try {
       return await openDirectoryWithin(root, parts, create);
     } catch (err) {
-      if (err instanceof LeavesRootError) throw refuse();
+      if (err instanceof LeavesRootError) throw this.refusal(name);
       throw err;
     }
   }
@@ -68,6 +81,14 @@ export class FileTarget implements ChannelTarget {
    * finished write: the store replaces it.
    */
   async existing(req: StoreRequest): Promise<StoredObject | null> {
+    if (posix.dirname(req.name) === '.') {
+      await this.locate(); // a target outside its roots is refused here as in store, found or not
+      // Most names are new: one lstat says so. It only ever leads to a write, which takes the checked way below, so a
+      // link that fools it changes nothing but whether identical bytes are written again. A name with directories
+      // takes the checked way at once: a link among them is refused whether or not anything is behind it.
+      const there = await lstat(this.pathOf(req.name)).catch(() => null);
+      if (!there?.isFile() || there.size !== req.plan.size) return null;
+    }
     const dir = await this.directoryOf(req.name, false);
     if (!dir) return null;
     let file: FileHandle | null = null;

@@ -161,7 +161,7 @@ export async function openMaster(masterUrl: string, opts: { roots?: StorageRoots
   } catch (err) {
     throw new MasterUnavailableError((err as StorageUrlError).message);
   }
-  const root = await opts.roots?.checkReal(masterUrl, parsed.scheme === 'file' ? parsed.path : null, 'master');
+  const root = (await opts.roots?.checkReal(masterUrl, parsed.scheme === 'file' ? parsed.path : null, 'master'))?.root;
   if (parsed.scheme !== 'file') {
     if (!parsed.key) throw new MasterUnavailableError(`master ${masterUrl} names a bucket but no object key`);
     let store: ObjectStore;

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readlink, realpath, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 
 /** Linux's limit on symbolic links followed while resolving one path. */
@@ -71,6 +71,8 @@ export async function realRoot(dir: string): Promise<string> {
  * kernel file systems: on /proc, mkdir answers ENOENT, which it takes for a missing parent, forever.
  */
 export async function makeDirectories(dir: string): Promise<void> {
+  // Every channel of a task asks for the same directory: one stat answers, where a walk would fail a mkdir per component.
+  if ((await stat(dir).catch(() => null))?.isDirectory()) return;
   let path = '';
   for (const part of posix.resolve(dir).split('/').filter((p) => p !== '')) {
     path += `/${part}`;

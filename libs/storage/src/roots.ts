@@ -1,3 +1,4 @@
+import { realpath } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { BadInputError } from '@subpack/rules';
 import { isWithin, realRoot, resolveBeyond } from './real-path';
@@ -46,26 +47,42 @@ export class StorageRoots {
   }
 
   /**
-   * The real path of the file:// root that `path` really lies in, after following every link on the way (see
-   * resolveBeyond), or null when it lies in none. The answer is the same whether or not `path` exists.
+   * Real paths of the file:// roots that exist, looked up once: every channel of every task asks. Cached answers fail
+   * closed: a root later replaced by a link is still compared with where it was, so nothing beyond it is admitted.
    */
-  async realRootOf(path: string): Promise<string | null> {
+  private readonly realRoots = new Map<string, string>();
+
+  private async realRootOfPrefix(prefix: string): Promise<string> {
+    const known = this.realRoots.get(prefix);
+    if (known !== undefined) return known;
+    const dir = prefix.slice('file://'.length) || '/';
+    const real = await realpath(dir).catch(() => null);
+    if (real === null) return realRoot(dir); // not there yet: where it would be, looked up again next time
+    this.realRoots.set(prefix, real);
+    return real;
+  }
+
+  /**
+   * Where `path` really leads, after following every link on the way (see resolveBeyond), and the real path of the
+   * file:// root it lies in, or null when it lies in none. The answer is the same whether or not `path` exists.
+   */
+  async locateReal(path: string): Promise<{ root: string; real: string } | null> {
     const real = await resolveBeyond(path);
     for (const prefix of this.prefixes) {
       if (!prefix.startsWith('file://')) continue;
-      const root = await realRoot(prefix.slice('file://'.length) || '/');
-      if (isWithin(real, root)) return root;
+      const root = await this.realRootOfPrefix(prefix);
+      if (isWithin(real, root)) return { root, real };
     }
     return null;
   }
 
   /** Checks the URL's text, then, for a file, where it really leads; both refuse with the same message. */
-  async checkReal(url: string, path: string | null, what: string): Promise<string | null> {
+  async checkReal(url: string, path: string | null, what: string): Promise<{ root: string; real: string } | null> {
     this.check(url, what);
     if (path === null) return null;
-    const root = await this.realRootOf(path);
-    if (root === null) throw this.refusal(url, what);
-    return root;
+    const found = await this.locateReal(path);
+    if (found === null) throw this.refusal(url, what);
+    return found;
   }
 }
 

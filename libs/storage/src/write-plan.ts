@@ -9,6 +9,15 @@ import type { ChannelPlan } from '@subpack/apk';
 const FOREIGN_PARTIAL_MAX_AGE_MS = 60 * 60 * 1000;
 const HOST = hostname().replace(/[^A-Za-z0-9-]/g, '_');
 
+/**
+ * How long one process trusts its listing of a directory's partial files: a task writes all its channels into one
+ * directory, and reading it for each channel would cost O(n²) in the channels. A process lists a directory at its first
+ * write there, so a restarted writer finds what a killed one left.
+ */
+const LISTING_TTL_MS = 10_000;
+/** Partial files seen per directory, by device and inode (the paths written through are descriptor paths, reused). */
+const listings = new Map<string, { at: number; partials: string[] }>();
+
 function partialPrefix(outPath: string): string {
   return `.${basename(outPath)}.`;
 }
@@ -22,6 +31,20 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The names of the partial files in `dir`, read afresh once LISTING_TTL_MS have passed since the last reading. */
+async function partialsIn(dir: string): Promise<string[]> {
+  const st = await stat(dir).catch(() => null);
+  if (st === null) return [];
+  const key = `${st.dev}:${st.ino}`;
+  const now = Date.now();
+  const known = listings.get(key);
+  if (known !== undefined && now - known.at < LISTING_TTL_MS) return known.partials;
+  const partials = (await readdir(dir).catch(() => [])).filter((name) => name.startsWith('.') && name.endsWith('.partial'));
+  if (listings.size > 1000) for (const [k, listing] of listings) if (now - listing.at >= LISTING_TTL_MS) listings.delete(k);
+  listings.set(key, { at: now, partials });
+  return partials;
+}
+
 /**
  * Removes temp files that a killed writer left for this output: `.<name>.<host>.<pid>.<rand>.partial`. A writer on
  * this host whose process is gone left it for good; a foreign host's file is removed only when it is old. Live
@@ -30,14 +53,9 @@ function isAlive(pid: number): boolean {
 async function sweepAbandonedPartials(outPath: string): Promise<void> {
   const dir = dirname(outPath);
   const prefix = partialPrefix(outPath);
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith('.partial')) continue;
+  const partials = await partialsIn(dir);
+  for (const name of partials) {
+    if (!name.startsWith(prefix)) continue;
     const m = /^(.+)\.(\d+)\.[0-9a-f]+\.partial$/.exec(name.slice(prefix.length));
     if (!m) continue;
     const [, host, pid] = m;
