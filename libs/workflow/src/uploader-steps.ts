@@ -70,11 +70,11 @@ export async function storeChannel(deps: UploaderDeps, body: unknown): Promise<{
     throw storeFailure(err, name, task.summary.target);
   }
   const record = { url: stored.url, bytes: plan.size, md5: digests.md5, sha256: digests.sha256 };
-  await deps.store.markChannelStored(job.taskId, job.channel, { ...record, kept: outcome === 'kept' });
+  const mark = await deps.store.markChannelStored(job.taskId, job.channel, { ...record, kept: outcome === 'kept' });
   await announceChannelStored(deps.store, deps.publisher, deps.owner, job.taskId, job.channel, record, task.summary.attempt);
-  // Not only when this mark completed the task: a redelivery of the last channel finds its mark already made, and the
-  // delivery that made it may have crashed before completing.
-  await completeTaskOnce(deps.store, deps.publisher, job.taskId, deps.owner);
+  // The mark's counts are the task's current ones, also for a redelivery of the last channel whose first delivery
+  // crashed before completing: it completes the task then.
+  if (mark.complete) await completeTaskOnce(deps.store, deps.publisher, job.taskId, deps.owner);
   const skipped = outcome === 'kept';
   return { url: stored.url, skipped, tailBytes: skipped ? 0 : plan.tail.length };
 }
