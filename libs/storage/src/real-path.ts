@@ -12,6 +12,11 @@ const MAX_LINKS = 40;
  * A decision based on this never depends on whether the final file exists.
  */
 export async function resolveBeyond(path: string): Promise<string> {
+  // A path that exists is resolved by the kernel in one call; only one with a missing part needs the walk below.
+  if (path.startsWith('/')) {
+    const real = await realpath(path).catch(() => null);
+    if (real !== null) return real;
+  }
   let links = 0;
   const pending = path.split('/').reverse();
   let current = '/';
