@@ -2,6 +2,7 @@ export { HEADERS } from './names';
 export { describeError, NotConnectedError, PermanentError, TransientError } from './errors';
 export { headerString } from './headers';
 export { safeLogLine, silentLogger } from './logger';
+export { backoffDelay, type BackoffPolicy } from './backoff';
 export type { IncomingMessage } from './incoming-message';
 export { FORGED_REASON, MessageSigner, MIN_INTERNAL_KEY_LENGTH, SIGNATURE_HEADER } from './signing';
 export { Publisher } from './publisher';

@@ -4,7 +4,7 @@ import { lstat, open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FileMaster } from './master-source';
-import { LeavesRootError, descriptorPath, openDirectoryWithin, realRoot } from './real-path';
+import { LeavesRootError, descriptorPath, openDirectoryWithin, resolveBeyond } from './real-path';
 import type { StorageRoots } from './roots';
 import type { ChannelTarget, StoredObject, StoreRequest } from './target';
 import { writePlanToFile, writeStreamedPlanToFile } from './write-plan';
@@ -45,7 +45,7 @@ export class FileTarget implements ChannelTarget {
    */
   private locate(): Promise<{ root: string; below: string[] }> {
     this.located ??= (async () => {
-      if (!this.roots) return { root: await realRoot(this.dir), below: [] };
+      if (!this.roots) return { root: await resolveBeyond(this.dir), below: [] };
       const found = await this.roots.checkReal(this.url, this.dir, 'target');
       if (found === null) throw this.refusal('');
       return { root: found.root, below: found.real.slice(found.root.length).split('/') };

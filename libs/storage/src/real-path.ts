@@ -66,11 +66,6 @@ export function descriptorPath(handle: FileHandle): string {
   return `/proc/self/fd/${handle.fd}`;
 }
 
-/** The real path of a root directory; one that does not exist yet is where it would be. */
-export async function realRoot(dir: string): Promise<string> {
-  return realpath(dir).catch(() => resolveBeyond(dir));
-}
-
 /**
  * Creates `dir` and its missing parents one component at a time. fs.mkdir's recursive mode never returns on some
  * kernel file systems: on /proc, mkdir answers ENOENT, which it takes for a missing parent, forever.

@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { BadInputError } from '@subpack/rules';
-import { isWithin, realRoot, resolveBeyond } from './real-path';
+import { isWithin, resolveBeyond } from './real-path';
 
 /**
  * Allowed storage roots: URL prefixes such as file:///srv/out or s3://bucket/releases. Matching is by scheme, host
@@ -57,7 +57,7 @@ export class StorageRoots {
     if (known !== undefined) return known;
     const dir = prefix.slice('file://'.length) || '/';
     const real = await realpath(dir).catch(() => null);
-    if (real === null) return realRoot(dir); // not there yet: where it would be, looked up again next time
+    if (real === null) return resolveBeyond(dir); // not there yet: where it would be, looked up again next time
     this.realRoots.set(prefix, real);
     return real;
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TransientError, type Publisher, publishEvent } from '@subpack/messaging';
+import { backoffDelay, TransientError, type BackoffPolicy, type Publisher, publishEvent } from '@subpack/messaging';
 import { ALL_CHANNELS_FAILED, type ClaimResult, type TaskStore } from '@subpack/state';
 import { attemptField, now } from './events';
 
@@ -12,9 +12,8 @@ export const ANNOUNCE_LEASE_MS = 30_000;
  * holder's clock running far ahead of Redis's could make the wait end before the lease does.
  */
 const LEASE_WAIT_LIMIT_MS = ANNOUNCE_LEASE_MS + 5_000;
-/** First and longest pause between looks at a held lease: a live holder confirms within milliseconds. */
-const LEASE_POLL_FIRST_MS = 25;
-const LEASE_POLL_MAX_MS = 1_000;
+/** Pauses between looks at a held lease: short at first (a live holder confirms within milliseconds), at most 1 s. */
+const LEASE_POLL: BackoffPolicy = { initialDelayMs: 25, maxDelayMs: 1_000, factor: 2, jitter: 0.2 };
 
 /** Distinct failure reasons a task.failed summary names; the rest are counted. */
 const SUMMARY_REASONS = 5;
@@ -60,9 +59,10 @@ export async function announceOnce(what: string, processOwner: string, guard: An
 
 async function claimWhenFree(what: string, owner: string, guard: AnnounceGuard): Promise<'claimed' | 'already-sent'> {
   const deadline = Date.now() + LEASE_WAIT_LIMIT_MS;
-  for (let pause = LEASE_POLL_FIRST_MS; ; pause = Math.min(pause * 2, LEASE_POLL_MAX_MS)) {
+  for (let look = 1; ; look++) {
     const claim = await guard.claim(owner);
     if (claim !== 'held-by-other') return claim;
+    const pause = backoffDelay(look, LEASE_POLL);
     if (Date.now() + pause > deadline) {
       throw new TransientError(`${what} is still being published by another delivery after ${LEASE_WAIT_LIMIT_MS / 1000} s; checking again later`);
     }
@@ -108,7 +108,6 @@ export function announceChannelStored(
  * steps: a delivery that recorded it can fail before announcing (its retries may run out while Redis fails over, and
  * a later failure never replaces a stored record), so the completion makes sure no stored channel goes unannounced.
  * A channel another delivery is announcing right now is waited for (announceOnce), so task.completed comes last.
- * Returns how many this call announced.
  */
 export async function announceStoredChannels(
   store: TaskStore,
@@ -116,8 +115,7 @@ export async function announceStoredChannels(
   taskId: string,
   processOwner: string,
   attempt?: number,
-): Promise<number> {
-  let announced = 0;
+): Promise<void> {
   let cursor: string | undefined;
   do {
     const page = await store.listChannels(taskId, cursor === undefined ? {} : { cursor });
@@ -129,12 +127,10 @@ export async function announceStoredChannels(
       if (url === undefined || bytes === undefined || md5 === undefined || sha256 === undefined) {
         throw new TransientError(`channel ${JSON.stringify(entry.channel)} of task ${JSON.stringify(taskId)} is recorded stored without its object's facts`);
       }
-      const result = await announceChannelStored(store, publisher, processOwner, taskId, entry.channel, { url, bytes, md5, sha256 }, attempt);
-      if (result === 'published') announced++;
+      await announceChannelStored(store, publisher, processOwner, taskId, entry.channel, { url, bytes, md5, sha256 }, attempt);
     }
     cursor = page.nextCursor ?? undefined;
   } while (cursor !== undefined);
-  return announced;
 }
 
 /**
