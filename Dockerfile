@@ -12,6 +12,8 @@ COPY . .
 RUN npm ci --no-audit --no-fund
 # The deployables and what they import; tests, benchmarks and the deployment checks are not part of the image.
 RUN npx tsc -b services/* cli
+# The web console's static files (console/dist), which the api serves at /.
+RUN npm run build -w console
 # Production dependencies only, and no sources, tests, benchmarks or build caches in what the runtime stage copies.
 RUN npm prune --omit=dev --no-audit --no-fund \
  && rm -rf e2e bench deploy examples scripts .ci \

@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import { layeringPlugin } from './tools/package-graph.mjs';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  { ignores: ['**/dist/**', '**/test-dist/**', '**/node_modules/**', '.nx/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -25,7 +25,7 @@ export default tseslint.config(
   },
   {
     // Imports go down the package layers (Nx tags in each package.json) and name only declared packages.
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     plugins: { subpack: layeringPlugin },
     rules: { 'subpack/layering': 'error' },
   },

@@ -12,7 +12,13 @@ command -v aapt >/dev/null || need_pkgs+=(aapt)
 command -v apksigner >/dev/null || need_pkgs+=(apksigner)
 command -v zipalign >/dev/null || need_pkgs+=(zipalign)
 command -v keytool >/dev/null || need_pkgs+=(default-jdk-headless)
+command -v curl >/dev/null || need_pkgs+=(curl)
+command -v jq >/dev/null || need_pkgs+=(jq)
 [ -f /usr/share/android-framework-res/framework-res.apk ] || need_pkgs+=(android-framework-res)
+# The web console's browser tests drive Debian's chromium (no browser download).
+if [ "${SUBPACK_SETUP_BROWSER:-1}" = 1 ]; then
+  command -v chromium >/dev/null || need_pkgs+=(chromium)
+fi
 if [ "${SUBPACK_SETUP_SERVICES:-1}" = 1 ]; then
   command -v rabbitmq-server >/dev/null || need_pkgs+=(rabbitmq-server)
   command -v redis-server >/dev/null || need_pkgs+=(redis-server)
@@ -53,4 +59,5 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   cp package-lock.json "$stamp"
 fi
 
-npx tsc -b tsconfig.json
+# Every package, then the web console (console/dist, served by the API at /).
+npm run build --silent

@@ -12,17 +12,20 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /**
  * Bottom to top, each layer the floor its projects really stand on: rules (pure domain rules); base (formats, message
  * contract, configuration, state, all on rules alone); io (the broker and the stores); core (packing, the service
- * runtime, notification, on top of io); app (the pack workflow and serving); service (the deployables: services and
+ * runtime, notification, on top of io); app (the pack workflow and serving); interface (the HTTP API, which drives
+ * the workflow's steps as the CLI does); service (the deployables: services and
  * the CLI). A project may import a project of a lower layer; within a layer only the pairs in SAME_LAYER_IMPORTS.
  * `layer:test` projects (e2e, bench, deploy checks) sit on top and are never imported by production code.
  */
-export const LAYERS = ['layer:rules', 'layer:base', 'layer:io', 'layer:core', 'layer:app', 'layer:service', 'layer:test'];
+export const LAYERS = ['layer:rules', 'layer:base', 'layer:io', 'layer:core', 'layer:app', 'layer:interface', 'layer:service', 'layer:test'];
 
 /** Same-layer imports that are part of the design. */
 export const SAME_LAYER_IMPORTS = new Map([
   // The benchmark and the deployment checks drive the same real stack the end-to-end tests do, through its harness.
   ['@subpack/bench', ['@subpack/e2e']],
   ['@subpack/deploy', ['@subpack/e2e']],
+  // The web console's browser tests run it against the same real stack.
+  ['@subpack/console', ['@subpack/e2e']],
 ]);
 
 /** Packages only tests may import (they build fixtures); production code must not depend on them. */
@@ -158,7 +161,7 @@ function sourceFiles(dir) {
   return readdirSync(dir).flatMap((entry) => {
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) return entry === 'node_modules' || entry === 'dist' ? [] : sourceFiles(path);
-    return path.endsWith('.ts') && !path.endsWith('.d.ts') ? [path] : [];
+    return (path.endsWith('.ts') || path.endsWith('.tsx')) && !path.endsWith('.d.ts') ? [path] : [];
   });
 }
 

@@ -30,7 +30,7 @@ async function messages(file, code) {
 test('a reverse import fails the lint: a lower layer importing a higher one', async () => {
   assert.deepEqual(await messages('libs/apk/src/fixture.ts', "import { acceptTask } from '@subpack/workflow';\nexport { acceptTask };\n"), [
     '@subpack/apk (layer:base) must not import @subpack/workflow (layer:app, a higher layer); imports go down the layers: ' +
-      'layer:rules < layer:base < layer:io < layer:core < layer:app < layer:service < layer:test',
+      'layer:rules < layer:base < layer:io < layer:core < layer:app < layer:interface < layer:service < layer:test',
   ]);
   assert.match((await messages('libs/rules/src/fixture.ts', "export * from '@subpack/contracts';\n"))[0] ?? '', /@subpack\/rules \(layer:rules\) must not import @subpack\/contracts/);
   assert.match((await messages('libs/pack/src/fixture.ts', "export const load = () => import('@subpack/runtime');\n"))[0] ?? '', /must not import @subpack\/runtime \(layer:core, the same layer\)/);
@@ -55,9 +55,9 @@ test('the repository\'s own lint configuration carries the rule', { timeout: 300
   assert.ok(result?.messages.some((m) => m.ruleId === 'subpack/layering' && /must not import @subpack\/workflow/.test(m.message)), JSON.stringify(result?.messages));
 });
 
-test('at most two same-layer exceptions, each between test projects', async () => {
+test('at most three same-layer exceptions, each between test projects', async () => {
   const { SAME_LAYER_IMPORTS } = await import('./package-graph.mjs');
   const pairs = [...SAME_LAYER_IMPORTS].flatMap(([from, tos]) => tos.map((to) => `${from} -> ${to}`));
-  assert.ok(pairs.length <= 2, pairs.join(', '));
-  assert.deepEqual(pairs, ['@subpack/bench -> @subpack/e2e', '@subpack/deploy -> @subpack/e2e']);
+  assert.ok(pairs.length <= 3, pairs.join(', '));
+  assert.deepEqual(pairs, ['@subpack/bench -> @subpack/e2e', '@subpack/deploy -> @subpack/e2e', '@subpack/console -> @subpack/e2e']);
 });

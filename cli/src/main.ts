@@ -17,8 +17,10 @@ const COMMANDS: Record<string, Command> = {
   status: async (argv) => (await import('./commands/status.js')).statusCommand(argv),
   parked: async (argv) => (await import('./commands/parked.js')).parkedCommand(argv),
   retry: async (argv) => (await import('./commands/retry.js')).retryCommand(argv),
+  cancel: async (argv) => (await import('./commands/cancel.js')).cancelCommand(argv),
   notify: async (argv) => (await import('./commands/notify.js')).notifyCommand(argv),
   serve: async (argv) => (await import('./commands/serve.js')).serveCommand(argv),
+  api: async (argv) => (await import('./commands/api.js')).apiCommand(argv),
 };
 
 /** Errors a person can act on get one line; anything else is a bug and keeps its stack under SUBPACK_DEBUG. */

@@ -67,11 +67,25 @@ ${BROKER_NOTE}`,
   },
   retry: {
     synopsis: 'subpack retry <taskId> [--json] [--broker-timeout <seconds>]',
-    details: `retry: run a task that ended failed or partial again, with the content it was sent with. Channels already
-  stored are found holding the same bytes and kept; the others are planned and written again. The new run's events
-  carry taskAttempt, and it ends with one task.completed or task.failed of its own. Follow it with subpack status.
+    details: `retry: run a task that ended failed, partial or cancelled again, with the content it was sent with. Channels
+  already stored are found holding the same bytes and kept; the others are planned and written again. The new run's
+  events carry taskAttempt, and it ends with one task.completed or task.failed of its own. Follow it with subpack status.
   Exit 0 when the retry was started; 1 with the reason when it did nothing (task unknown, still running, or done).
   --json               the outcome as JSON: started, attempt, or the reason
+
+${BROKER_NOTE}`,
+  },
+  cancel: {
+    synopsis: 'subpack cancel <taskId> [--by <name>] [--reason <text>] [--json] [--broker-timeout <seconds>]',
+    details: `cancel: stop a pending or running task for good. Nothing more is planned or written and nothing retries it; a
+  write already under way is waited for (up to a minute) and kept, so the counts printed are final and every file in
+  the target is one of the stored channels. Channels stored before stay where they are. One task.cancelled event is
+  published, and no task.completed. Prints "<taskId>: cancelled, N stored, M failed of T".
+  Exit 0 when the task is cancelled (also when it already was: it says so); 1 with the reason when there is nothing
+  to cancel (task unknown, already finished, or completing with every channel accounted for).
+  --by <name>          who cancels, recorded with the task and in task.cancelled (default: the local user name)
+  --reason <text>      why, recorded with the task (subpack status shows it)
+  --json               the outcome as JSON: outcome, status, done, failed, total
 
 ${BROKER_NOTE}`,
   },
@@ -94,6 +108,19 @@ ${BROKER_NOTE}`,
 The receiver's host must be on SUBPACK_NOTIFY_ALLOWED_HOSTS, checked as the notifier checks it (private and
 loopback addresses only when the address itself is listed): a receiver the notifier would refuse is refused here.
 Exit 0 when the receiver accepted it (2xx, and errcode/code 0 for robots); 1 with the reason otherwise.
+`,
+  },
+  api: {
+    synopsis: `subpack api [--port N]
+  subpack api user add <name> --role admin|operator|viewer [--password-file <path>]
+  subpack api user list [--json] | api user role <name> <role> | api user password <name> [--password-file <path>]
+  subpack api user disable <name> | api user enable <name> | api user remove <name>`,
+    details: `api: the HTTP API under /api/v1 (masters, channel lists, destinations, tasks, live progress, links, users)
+  --port N             HTTP port (default HTTP_PORT, 8080); also /health/live, /health/ready, /metrics
+api user: the API's users, edited in Redis; passwords come from --password-file or stdin, never the command line
+
+The server reads the services' settings (AMQP_URL, REDIS_URL, SUBPACK_MASTER_ROOTS, SUBPACK_TARGET_ROOTS, ...) and
+SUBPACK_API_DESTINATIONS, SUBPACK_API_ADMIN with SUBPACK_API_ADMIN_PASSWORD(_FILE), SUBPACK_API_LINK_KEY (see README).
 `,
   },
   serve: {

@@ -70,8 +70,8 @@ interface BrokerGrant extends K8sObject {
   spec: { vhost: string; user?: string; userReference?: { name: string }; permissions: Record<string, string> };
 }
 
-/** Services that may reach addresses outside the cluster: the object store (packer, uploader, serve) or webhooks (notifier). */
-const REACH_OUTSIDE = new Set(['packer', 'uploader', 'notifier', 'serve']);
+/** Services that may reach addresses outside the cluster: the object store (packer, uploader, serve, api) or webhooks (notifier). */
+const REACH_OUTSIDE = new Set(['packer', 'uploader', 'notifier', 'serve', 'api']);
 
 class Rendered {
   constructor(

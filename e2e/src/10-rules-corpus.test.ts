@@ -2,10 +2,13 @@
 // `subpack pack`'s checks (given as --channel options and as a --channels file, parsed as the CLI parses them),
 // `subpack submit`'s pre-publish validation and the packer's acceptTask on the real Redis and RabbitMQ. Each must accept
 // exactly what the others accept, leading and trailing whitespace included. A sample also goes through the real CLI.
+// The HTTP API judges the same corpus: POST /tasks/preview each task, POST /channel-lists/check its channels (as JSON
+// items and as the text of a channels file, batched), refusing with the same rules named.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import Redis from 'ioredis';
@@ -17,7 +20,8 @@ import { TaskStore } from '@subpack/state';
 import { openLocalFile } from '@subpack/storage';
 import { makeTempDir, removeDir, standardApk } from '@subpack/testing';
 import { acceptTask, parseServiceRoots, type PackerDeps } from '@subpack/workflow';
-import { createVhost, deleteRedisKeys, deleteVhost, fileTargetUrl, fileUrl, randomRedisPrefix, REDIS_URL, subpack, type Vhost } from './harness';
+import { createVhost, deleteRedisKeys, deleteVhost, E2eStack, fileTargetUrl, fileUrl, randomRedisPrefix, REDIS_URL, subpack, type Vhost } from './harness';
+import { ApiClient, asProblemDocument, type ApiCaller } from './harness/api-client';
 
 const SEED = 20_261_122;
 const CORPUS_SIZE = 240;
@@ -94,6 +98,26 @@ interface Verdicts {
   packFile?: string | null;
 }
 
+/** Every rule the corpus must meet, as the checks word it (pack's and the contracts' wordings both match). */
+const RULES: readonly RegExp[] = [
+  /invisible character U\+200B/,
+  /invisible character U\+E0001/,
+  /invisible character U\+D800/,
+  /path separator/,
+  /names a directory/,
+  /leading or trailing whitespace/,
+  /129 bytes long \(UTF-8\), above the limit of 128/,
+  /extras, above the limit of 32/,
+  /bytes of extras \(UTF-8, keys and values\), above the limit of 8192/,
+  /reserved for the channel id/,
+  /unknown placeholder|may only use the placeholders/,
+  /must contain \{channel\}, \{md5\} or \{sha256\}/,
+  /"\." or "\.\." path segment/,
+  /must be a relative path/,
+  /path segment of \d+ bytes \(UTF-8\), above the limit of 255/,
+  /is listed more than once/,
+];
+
 let vhost: Vhost;
 let redis: Redis;
 let manager: AmqpConnectionManager;
@@ -101,6 +125,10 @@ let deps: PackerDeps;
 let master: MasterInfo;
 let masterUrl: string;
 let workDir: string;
+let stack: E2eStack;
+let api: ApiClient;
+let operator: ApiCaller;
+let masterId: string;
 const redisPrefix = randomRedisPrefix('rules-corpus');
 
 before(async () => {
@@ -113,9 +141,26 @@ before(async () => {
   await manager.connect();
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
   deps = { store: new TaskStore(redis, { keyPrefix: redisPrefix }), publisher: manager.publisher, masters: new MasterCache(), batchSize: 25, maxChannels: 10_000, owner: 'e2e-rules-corpus', roots: parseServiceRoots('file:///', 'file:///') };
+  // The API only judges here: no packer runs, nothing is sent.
+  stack = await E2eStack.create('corpus-api');
+  const out = await stack.makeDir('out');
+  const admin = { name: 'admin', password: 'e2e-corpus-admin-password' };
+  api = new ApiClient(
+    await stack.start('api', {
+      ...stack.rootsEnv,
+      SUBPACK_API_DESTINATIONS: `out=${pathToFileURL(out).href}`,
+      SUBPACK_API_ADMIN: admin.name,
+      SUBPACK_API_ADMIN_PASSWORD: admin.password,
+      SUBPACK_API_LINK_KEY: 'e2e-link-key-0123456789abcdef0123456789',
+      SUBPACK_API_CHECK_RESPONSES: 'true',
+    }),
+  );
+  operator = await api.signIn(admin.name, admin.password);
+  masterId = (await api.json<{ id: string }>(operator, 'POST', '/masters', { url: masterUrl }, 201)).id;
 });
 
 after(async () => {
+  await stack?.cleanup();
   await manager?.close();
   redis?.disconnect();
   await deleteRedisKeys(redisPrefix);
@@ -250,26 +295,169 @@ test('the corpus gets one verdict from subpack pack, subpack submit and the pack
   // pack and the packer stop at the first failing group of checks (channels, then naming); submit lists schema errors
   // together, so between them every rule shows.
   const reasons = rejected.flatMap((j) => [j.verdicts.pack, j.verdicts.submit, j.verdicts.packer]).join('\n');
-  for (const reason of [
-    /invisible character U\+200B/,
-    /invisible character U\+E0001/,
-    /invisible character U\+D800/,
-    /path separator/,
-    /names a directory/,
-    /leading or trailing whitespace/,
-    /129 bytes long \(UTF-8\), above the limit of 128/,
-    /extras, above the limit of 32/,
-    /bytes of extras \(UTF-8, keys and values\), above the limit of 8192/,
-    /reserved for the channel id/,
-    /unknown placeholder|may only use the placeholders/,
-    /must contain \{channel\}, \{md5\} or \{sha256\}/,
-    /"\." or "\.\." path segment/,
-    /must be a relative path/,
-    /path segment of \d+ bytes \(UTF-8\), above the limit of 255/,
-    /is listed more than once/,
-  ]) {
+  for (const reason of RULES) {
     assert.match(reasons, reason);
   }
+});
+
+/** The task's channels alone, as a channel list holds them: no naming, format or task-wide extras. */
+function channelsOnly(task: PackTask): PackTask {
+  return { taskId: task.taskId, master: task.master, target: task.target, channels: task.channels };
+}
+
+/** Groups tasks so that no channel id of one task appears in another task of its group (a list refuses repeats). */
+function batches(tasks: readonly PackTask[]): PackTask[][] {
+  const groups: { tasks: PackTask[]; ids: Set<string> }[] = [];
+  for (const task of tasks) {
+    const ids = new Set(task.channels.map((c) => c.id));
+    let group = groups.find((g) => [...ids].every((id) => !g.ids.has(id)));
+    if (group === undefined) {
+      group = { tasks: [], ids: new Set() };
+      groups.push(group);
+    }
+    group.tasks.push(task);
+    for (const id of ids) group.ids.add(id);
+  }
+  return groups.map((g) => g.tasks);
+}
+
+/** The API's verdict on a task: null when previewed, else the errors of its 422 problem document, joined as submit joins them. */
+async function apiPreviewVerdict(task: PackTask): Promise<string | null> {
+  const body = {
+    master: masterId,
+    destination: 'out',
+    channels: task.channels,
+    ...(task.naming !== undefined ? { naming: task.naming } : {}),
+    ...(task.format !== undefined ? { format: task.format } : {}),
+    ...(task.extras !== undefined ? { extras: task.extras } : {}),
+  };
+  const answer = await api.request(operator, 'POST', '/tasks/preview', body);
+  if (answer.status === 200) return null;
+  assert.equal(answer.status, 422, `${JSON.stringify(task)}: ${answer.text.slice(0, 1000)}`);
+  const p = asProblemDocument(answer);
+  assert.equal(p.code, 'INVALID_INPUT');
+  const errors = (p.errors ?? []).map(String);
+  assert.ok(errors.length > 0 && p.detail === errors.join('; '), answer.text.slice(0, 1000));
+  return errors.join('; ');
+}
+
+/**
+ * Checks one batch as a channel list (JSON items, or the lines of a channels file): the message of the problem
+ * reported for each item (channel), null for an item that passed.
+ */
+async function apiListVerdicts(group: readonly PackTask[], as: 'json' | 'text'): Promise<(string | null)[]> {
+  const channels = group.flatMap((t) => t.channels);
+  const body = as === 'json' ? { name: 'corpus', channels } : { name: 'corpus', text: group.map(channelsFileText).join('\r\n') };
+  const answer = await api.request(operator, 'POST', '/channel-lists/check', body);
+  const found: (string | null)[] = channels.map(() => null);
+  if (answer.status === 200) {
+    assert.deepEqual(JSON.parse(answer.text), { count: channels.length });
+    return found;
+  }
+  assert.equal(answer.status, 422, answer.text.slice(0, 1000));
+  const p = asProblemDocument(answer);
+  assert.equal(p.code, 'INVALID_INPUT');
+  for (const e of (p.errors ?? []) as { index?: number; line?: number; message: string }[]) {
+    // One item per element of the JSON, one per line of the text (no line break inside an entry).
+    const item = as === 'json' ? e.index : e.line === undefined ? undefined : e.line - 1;
+    assert.ok(item !== undefined && item < channels.length && found[item] === null, `a problem without its own item: ${JSON.stringify(e)}`);
+    found[item] = e.message;
+  }
+  return found;
+}
+
+/** A channel's problems without where it stood: `channels[3]: id: …` and `channels[0].id: …` both become `id: …`. */
+function channelProblems(message: string | null): string[] {
+  if (message === null) return [];
+  return message
+    .replace(/^channels\[\d+\]: /, '')
+    .split('; ')
+    .map((m) => m.replace(/^channels\[\d+\]\./, ''))
+    .sort();
+}
+
+/** A channels-file problem without the file's name and line numbers. */
+function fileProblem(message: string | null): string | null {
+  return message?.replace(/^.*? line \d+: /, '').replace(/line \d+/g, 'line N') ?? null;
+}
+
+async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+test('the HTTP API agrees: tasks/preview and channel-lists/check accept and refuse the same, naming the same rules', { timeout: 120_000 }, async (t) => {
+  assert.ok(judged.length > 0, 'the corpus test ran first');
+  const disagreements: string[] = [];
+  const started = Date.now();
+
+  // Whole tasks: one preview each (a preview judges one task).
+  const previews = await inParallel(judged, 4, async ({ task }) => apiPreviewVerdict(task));
+  judged.forEach(({ task, verdicts }, i) => {
+    const answer = previews[i] ?? null;
+    // The same errors as submit, word for word; accepted exactly when pack accepts.
+    if (answer !== verdicts.submit || (answer === null) !== (verdicts.pack === null)) disagreements.push(`preview ${JSON.stringify(task).slice(0, 300)}\n  api: ${answer}\n  submit: ${verdicts.submit}\n  pack: ${verdicts.pack}`);
+  });
+
+  // Channels alone: every item is reported with its index (JSON) or line (text), so a batch is one request.
+  const tasks = judged.map((j) => j.task);
+  const jsonGroups = batches(tasks);
+  const textGroups = batches(tasks.filter(expressibleAsFile));
+  let refusedItems = 0;
+  let refusedFiles = 0;
+  for (const group of jsonGroups) {
+    const answers = await apiListVerdicts(group, 'json');
+    let item = 0;
+    for (const task of group) {
+      const seen = new Set<string>();
+      let refused = false;
+      for (const channel of task.channels) {
+        const answer = answers[item++] ?? null;
+        refused ||= answer !== null;
+        if (answer !== null) refusedItems++;
+        // Each item is judged as submit judges a task of that one channel; a repeat is named as such.
+        const alone = submitVerdict({ ...channelsOnly(task), channels: [channel] });
+        const repeated = alone === null && seen.has(channel.id);
+        if (alone === null) seen.add(channel.id);
+        const same = repeated ? /is listed more than once/.test(answer ?? '') : JSON.stringify(channelProblems(answer)) === JSON.stringify(channelProblems(alone));
+        if (!same) disagreements.push(`list item ${JSON.stringify(channel).slice(0, 300)}\n  api: ${answer}\n  submit: ${alone}`);
+      }
+      const submit = submitVerdict(channelsOnly(task));
+      const pack = packVerdict(channelsOnly(task));
+      if (refused !== (submit !== null) || refused !== (pack !== null)) disagreements.push(`list ${JSON.stringify(task.channels).slice(0, 300)}\n  api refused: ${refused}\n  submit: ${submit}\n  pack: ${pack}`);
+    }
+  }
+  for (const group of textGroups) {
+    const answers = await apiListVerdicts(group, 'text');
+    let line = 0;
+    for (const task of group) {
+      const mine = answers.slice(line, line + task.channels.length);
+      line += task.channels.length;
+      // pack --channels stops at a file's first bad line: the API names the same problem, in the same words, first.
+      const first = mine.find((m) => m !== null) ?? null;
+      if (first !== null) refusedFiles++;
+      const file = cliPackVerdict(channelsOnly(task), () => parseChannelList(channelsFileText(task), 'channels.txt'));
+      if (fileProblem(first) !== fileProblem(file)) disagreements.push(`list text ${JSON.stringify(channelsFileText(task)).slice(0, 300)}\n  api: ${first}\n  pack --channels: ${file}`);
+    }
+  }
+  assert.deepEqual(disagreements, [], `the API differs:\n${disagreements.join('\n')}`);
+
+  // Agreement must have been tested on both sides, and in few list requests.
+  const refusedPreviews = previews.filter((v) => v !== null).length;
+  assert.ok(refusedPreviews >= CORPUS_SIZE * 0.25 && refusedPreviews < CORPUS_SIZE, `${refusedPreviews} previews refused`);
+  assert.ok(refusedItems >= 20 && refusedFiles >= 20, `${refusedItems} list items and ${refusedFiles} channels files refused`);
+  assert.ok(textGroups.flat().length >= CORPUS_SIZE * 0.6, `${textGroups.flat().length} tasks checked as text`);
+  assert.ok(jsonGroups.length + textGroups.length <= 60, `${jsonGroups.length} + ${textGroups.length} list requests`);
+  t.diagnostic(`${judged.length} previews and ${jsonGroups.length + textGroups.length} list checks in ${Date.now() - started} ms`);
 });
 
 test('the real CLI agrees: subpack pack writes or refuses, subpack submit publishes or refuses', { timeout: 300_000 }, async () => {

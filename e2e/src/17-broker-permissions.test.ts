@@ -94,6 +94,21 @@ async function refusal(name: string, action: (channel: ConfirmChannel) => Promis
   }
 }
 
+/** Resolves when the broker let the user do it (no channel error follows), rejects with its refusal otherwise. */
+async function allowed(name: string, action: (channel: ConfirmChannel) => Promise<unknown>): Promise<void> {
+  const connection = await connect(urlFor(name), CONNECT_OPTIONS);
+  connection.on('error', () => undefined);
+  try {
+    const channel = await connection.createConfirmChannel();
+    const closed = new Promise<string>((resolve) => channel.on('error', (err: Error) => resolve(err.message)));
+    await action(channel);
+    const reason = await Promise.race([closed, delay(500).then(() => undefined)]);
+    if (reason !== undefined) throw new Error(`${name} was refused: ${reason}`);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
 test('each service (the notifier too) runs with its own user, and a publisher user gets a task done', { timeout: 120_000 }, async () => {
   const master = await standardApk('v1v2v3');
   const targetDir = join(stack.workDir, 'out');
@@ -138,5 +153,11 @@ test('a publisher user cannot publish internal messages, reach other exchanges, 
   // The notifier sends deliveries and events only: no tasks, no packer work.
   for (const routingKey of ['task.pack', 'channel.store', 'pack.batch']) {
     assert.match(await refusal('subpack-notifier', publish('subpack', routingKey)), /ACCESS_REFUSED - access to topic/, routingKey);
+  }
+  // The API sends its audit records (audit.recorded, not an event) besides tasks, cancellations and replays; no
+  // packer or notifier work.
+  await allowed('subpack-api', publish('subpack', 'audit.recorded'));
+  for (const routingKey of ['channel.store', 'pack.batch', 'notify.delivery', 'audit.other']) {
+    assert.match(await refusal('subpack-api', publish('subpack', routingKey)), /ACCESS_REFUSED - access to topic/, routingKey);
   }
 });

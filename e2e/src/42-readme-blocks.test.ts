@@ -7,7 +7,8 @@
 //   ```bash no-run                cannot run on a CI machine (docker compose, kubectl, the suite itself): only
 //                                 `bash -n` checks it. Say in the text around it what it needs.
 //   fixture=<name>                prepares the inputs the block expects and checks what it produced (see FIXTURES:
-//                                 s3 = moto, oss = the OSS protocol fake, serve, stack = the services).
+//                                 s3 = moto, oss = the OSS protocol fake, serve, stack = the services, api = the
+//                                 services with the HTTP API).
 //   ports=8080,8081               each of these port numbers is replaced by a free loopback port.
 //   dirs=/srv/apks                each of these folders is replaced by a temporary folder.
 //   urls=https://host             each of these URLs is replaced by the fixture's local endpoint.
@@ -173,6 +174,22 @@ const FIXTURES: Record<string, (ctx: FixtureContext) => Promise<Prepared>> = {
         assert.equal(files.length, 2, `out/: ${files.join(', ')}`);
         const expected = new Map(files.map((f) => [join(out, f), f.includes('huawei') ? 'huawei' : 'oppo']));
         assert.deepEqual(await checkChannelApks(expected), []);
+      },
+    };
+  },
+
+  async api(ctx) {
+    await copyFile(ctx.master, join(ctx.cwd, 'app-release.apk'));
+    return {
+      async check(result, cwd) {
+        const downloads = (await readdir(cwd)).filter((f) => /^download-.*\.apk$/.test(f)).sort();
+        assert.deepEqual(downloads, ['download-huawei.apk', 'download-oppo.apk', 'download-xiaomi.apk'], result.output.slice(-3000));
+        const expected = new Map(downloads.map((f) => [join(cwd, f), f.slice('download-'.length, -'.apk'.length)]));
+        assert.deepEqual(await checkChannelApks(expected), []);
+        const csv = (await readFile(join(cwd, 'channels.csv'), 'utf8')).replace(/^\uFEFF/, '').trim().split('\r\n');
+        assert.equal(csv.length, 4, csv.join('\n'));
+        assert.match(result.output, /event: end/, 'the live stream ran to its end');
+        assert.match(result.output, /"cancelled": false/, 'the cancel of a finished task says it changed nothing');
       },
     };
   },

@@ -26,6 +26,11 @@ export function formatStatus(s: TaskState): string {
     `channels: ${s.done} stored (${s.done - s.kept} written, ${s.kept} kept), ${s.failed} failed, ${s.total} total`,
   ];
   if (s.error) lines.push(`error:    ${s.error.message}`);
+  if (s.status === 'cancelled') {
+    const by = s.cancelledBy !== undefined ? ` by ${escapeUnsafe(s.cancelledBy)}` : '';
+    const why = s.cancelReason !== undefined ? `: ${escapeUnsafe(s.cancelReason)}` : '';
+    lines.push(`cancelled: ${s.finishedAt ?? s.updatedAt}${by}${why}`);
+  }
   if (s.stalledAt) lines.push(`stalled:  no progress since ${s.updatedAt} (reported ${s.stalledAt})`);
   for (const [channel, c] of sortedChannels(s)) {
     lines.push(`  ${escapeUnsafe(channel)}: ${c.status}${c.kept ? ' (kept)' : ''}${c.url ? ` ${readableUrl(c.url)}` : ''}${c.error ? ` (${c.error.message})` : ''}`);

@@ -2,12 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { packTaskMessageId, validatePackTask, type PackTask } from '@subpack/contracts';
 import { EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
+import { FINISHED_STATUSES } from '@subpack/state';
 import { resendNote } from '@subpack/workflow';
 import { ProgressBar } from '../progress';
 import { UsageError, parsePositiveSeconds } from '../usage';
 import { BROKER_TIMEOUT_OPTION, brokerTimeoutMs, withBroker, withStore } from './broker';
-
-const FINISHED = new Set(['done', 'partial', 'failed']);
 
 export async function submitCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -49,7 +48,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
       const s = await store.getTaskSummary(task.taskId);
       if (s) {
         bar.update(s.done + s.failed, s.status);
-        if (FINISHED.has(s.status)) {
+        if (FINISHED_STATUSES.has(s.status)) {
           bar.finish();
           process.stderr.write(`${task.taskId}: ${s.status}, ${s.done} stored, ${s.failed} failed${s.error ? `: ${s.error.message}` : ''}\n`);
           return s.status === 'done' ? 0 : 1;

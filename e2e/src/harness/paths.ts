@@ -6,7 +6,7 @@ export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 /** The `subpack` CLI entry point. */
 export const CLI_BIN = join(REPO_ROOT, 'cli', 'bin', 'subpack.js');
 
-export const SERVICE_NAMES = ['packer', 'uploader', 'retry-scheduler', 'list-bridge', 'notifier'] as const;
+export const SERVICE_NAMES = ['packer', 'uploader', 'retry-scheduler', 'list-bridge', 'notifier', 'api'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export function serviceMain(name: ServiceName): string {

@@ -113,12 +113,16 @@ describe('asyncapi.yaml', () => {
       ROUTING_KEYS.packBatch,
       ROUTING_KEYS.channelStore,
       ROUTING_KEYS.notifyDelivery,
+      ROUTING_KEYS.auditRecorded,
       ...EVENT_TYPES.map(eventRoutingKey),
       'queue.{queue}',
     ];
     assert.deepEqual([...mainAddresses].sort(), [...expectedKeys].sort());
 
     const workQueues = TOPOLOGY.queues.filter((queue) => queue.role === 'work').map((queue) => queue.name);
+    // Audit records are not events: a binding to event.# (the notifier's, the event tap's) must not receive them.
+    assert.ok(!ROUTING_KEYS.auditRecorded.startsWith(eventRoutingKey('')), ROUTING_KEYS.auditRecorded);
+
     const parameterEnum = field(document.json(), 'components', 'parameters', 'workQueue', 'enum');
     assert.deepEqual(parameterEnum, workQueues);
   });
@@ -136,6 +140,7 @@ describe('asyncapi.yaml', () => {
       assert.deepEqual([...(actionsByService.get(service) ?? [])].sort(), ['receive', 'send'], service);
     }
     assert.deepEqual([...(actionsByService.get('publisher') ?? [])], ['send']);
+    assert.ok(actionsByService.get('api')?.has('send'), 'api sends its audit records');
   });
 });
 

@@ -1,11 +1,24 @@
 // Message schemas (TypeBox values) and their TypeScript types.
 export { reasonText } from './schemas/common';
-export type { PackTask } from './schemas/pack-task';
+export { ChannelSchema, PackTaskSchema, type Channel, type PackTask } from './schemas/pack-task';
+export {
+  ByteCountSchema,
+  ChannelIdSchema,
+  DateTimeSchema,
+  ErrorInfoSchema,
+  ExtrasSchema,
+  MasterUrlSchema,
+  NamingTemplateSchema,
+  PackFormatSchema,
+  TaskIdSchema,
+  UploadModeSchema,
+} from './schemas/common';
 export {
   DEFAULT_NOTIFY_FORMAT,
   DEFAULT_NOTIFY_LEVEL,
   NOTIFY_FORMATS,
   NOTIFY_LEVELS,
+  NotifySchema,
   STANDARD_WEBHOOKS_SECRET_PATTERN,
   type Notify,
   type NotifyDelivery,
@@ -14,8 +27,10 @@ export {
   type NotifySubscription,
   type SubscriptionSource,
 } from './schemas/notify';
+export type { ValidationResult } from './validation/result';
 export type { PackBatch } from './schemas/pack-batch';
 export type { ChannelStoreJob } from './schemas/channel-store-job';
+export { AUDITED_METHODS, AuditRecordSchema, type AuditRecord } from './schemas/audit';
 export {
   eventMessageId,
   type EventType,
@@ -34,9 +49,12 @@ export {
   validateNotifyDelivery,
   validateNotifySubscriptions,
   validatePackBatch,
+  validateAgainstSchema,
+  validateAuditRecord,
+  validateChannel,
   validatePackTask,
 } from './validation/validators';
 
 // RabbitMQ topology and message properties.
 export { buildTopology, TOPOLOGY, type Topology } from './topology/build-topology';
-export { channelStoreMessageId, packBatchMessageId, packTaskMessageId } from './topology/message-properties';
+export { auditRecordMessageId, channelStoreMessageId, packBatchMessageId, packTaskMessageId } from './topology/message-properties';

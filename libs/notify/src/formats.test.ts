@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { SubpackEvent } from '@subpack/contracts';
 import { MAX_ROBOT_LINES, MAX_ROBOT_TEXT_BYTES, renderRequest, robotReplyProblem, robotText, truncateUtf8, type RenderInput } from './formats';
+import { EVENT_LEVELS, isDelivered } from './levels';
 import { resolveSubscription } from './subscriptions';
 
 const at = '2025-06-01T12:00:00.000Z';
@@ -35,6 +36,33 @@ describe('json format', () => {
     assert.equal(body.type, 'batch');
     assert.equal(body.level, 'error');
     assert.deepEqual(body.data.events.map((event) => event.id), ['channel.stored:t1:a', 'channel.failed:t1:b']);
+  });
+});
+
+describe('task.cancelled', () => {
+  const cancelled: SubpackEvent = { type: 'task.cancelled', taskId: 't1', total: 400, done: 120, failed: 2, cancelledBy: 'ops **admin**', at };
+
+  it('goes out at level info in json, alone and inside a batch', () => {
+    const body = JSON.parse(renderRequest(input('json', [cancelled])).body) as Record<string, unknown>;
+    assert.deepEqual(body, { id: 'task.cancelled:t1', type: 'task.cancelled', level: 'info', time: at, taskId: 't1', data: cancelled });
+    assert.equal(EVENT_LEVELS['task.cancelled'], 'info');
+    for (const format of ['json', 'dingtalk', 'wecom', 'feishu'] as const) {
+      assert.ok(isDelivered('task.cancelled', resolveSubscription('task', { url: 'https://robot.example/send', format, level: 'info' }, noSecrets)), format);
+      assert.ok(!isDelivered('task.cancelled', resolveSubscription('task', { url: 'https://robot.example/send', format, level: 'warn' }, noSecrets)), `${format} at warn`);
+    }
+  });
+
+  it('robots say cancelled, with the counts and who cancelled it as plain text', () => {
+    const { title, text } = robotText({ taskId: 't1', events: [cancelled], facts });
+    assert.equal(title, 'subpack t1: cancelled');
+    assert.match(text, /Channels: 120 stored, 2 failed, 400 in all; no more are written/);
+    assert.match(text, /Cancelled by: ops \\\*\\\*admin\\\*\\\*/);
+    const dingtalk = JSON.parse(renderRequest(input('dingtalk', [cancelled], 'SECabc')).body) as { markdown: { title: string } };
+    assert.equal(dingtalk.markdown.title, 'subpack t1: cancelled');
+    const wecom = JSON.parse(renderRequest(input('wecom', [cancelled])).body) as { markdown: { content: string } };
+    assert.match(wecom.markdown.content, /subpack t1: cancelled/);
+    const feishu = JSON.parse(renderRequest(input('feishu', [cancelled])).body) as { card: { header: { title: { content: string } } } };
+    assert.equal(feishu.card.header.title.content, 'subpack t1: cancelled');
   });
 });
 

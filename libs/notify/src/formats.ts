@@ -97,7 +97,7 @@ function jsonBody(input: RenderInput): unknown {
 export function robotText(input: Pick<RenderInput, 'taskId' | 'events' | 'facts'>): { title: string; text: string } {
   const { taskId, events, facts } = input;
   const lines: string[] = [];
-  const outcome = events.find((event) => event.type === 'task.completed' || event.type === 'task.failed');
+  const outcome = events.find((event) => event.type === 'task.completed' || event.type === 'task.failed' || event.type === 'task.cancelled');
   const title = `subpack ${taskId}: ${outcome ? outcomeWord(outcome) : headline(events)}`;
   lines.push(`### ${plain(title)}`, `- Task: ${plain(taskId)}`);
   if (facts.package !== undefined) {
@@ -109,6 +109,9 @@ export function robotText(input: Pick<RenderInput, 'taskId' | 'events' | 'facts'
     lines.push(`- Channels: ${outcome.done} stored, ${outcome.failed} failed, ${outcome.total} in all`);
   } else if (outcome?.type === 'task.failed') {
     lines.push(`- Reason: ${reason(outcome.error.code, outcome.error.message)}`);
+  } else if (outcome?.type === 'task.cancelled') {
+    lines.push(`- Channels: ${outcome.done} stored, ${outcome.failed} failed, ${outcome.total} in all; no more are written`);
+    if (outcome.cancelledBy !== undefined) lines.push(`- Cancelled by: ${plain(outcome.cancelledBy)}`);
   } else if (facts.total !== undefined) {
     lines.push(`- Channels so far: ${facts.done ?? 0} stored, ${facts.failed ?? 0} failed, ${facts.total} in all`);
   }
@@ -134,6 +137,7 @@ export function robotText(input: Pick<RenderInput, 'taskId' | 'events' | 'facts'
 
 function outcomeWord(event: SubpackEvent): string {
   if (event.type === 'task.failed') return 'failed';
+  if (event.type === 'task.cancelled') return 'cancelled';
   if (event.type === 'task.completed') return event.status === 'done' ? 'done' : `partial (${event.failed} failed)`;
   return event.type;
 }

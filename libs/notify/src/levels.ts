@@ -5,6 +5,8 @@ export const EVENT_LEVELS: Readonly<Record<EventType, NotifyLevel>> = {
   'task.accepted': 'info',
   'channel.stored': 'info',
   'task.completed': 'info',
+  // A person's own decision, not a failure: it reaches everyone who follows the task, and alerts no one.
+  'task.cancelled': 'info',
   'retry.scheduled': 'warn',
   'task.stalled': 'warn',
   'channel.failed': 'error',
@@ -24,7 +26,7 @@ export function highestLevel(levels: readonly NotifyLevel[]): NotifyLevel {
  * Robots get human summaries: one message per task outcome plus errors (and retries at warn). Task acceptance and each
  * stored channel are folded into the outcome's counts rather than sent.
  */
-const ROBOT_EVENTS: ReadonlySet<EventType> = new Set<EventType>(['task.completed', 'task.failed', 'channel.failed', 'retry.scheduled']);
+const ROBOT_EVENTS: ReadonlySet<EventType> = new Set<EventType>(['task.completed', 'task.failed', 'task.cancelled', 'channel.failed', 'retry.scheduled']);
 
 /**
  * notify.failed is never delivered by webhook: it reports a webhook that failed, and delivering it could fail the same

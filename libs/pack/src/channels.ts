@@ -106,6 +106,38 @@ export function parseChannelList(text: string, fileLabel = 'channels file'): Cha
   return unique(fileEntries(text, fileLabel));
 }
 
+export interface ChannelLineProblem {
+  /** 1-based line number in the text. */
+  line: number;
+  message: string;
+}
+
+/**
+ * A channels file checked whole: every line by the same rules as parseChannelList, and every problem reported with its
+ * line instead of stopping at the first (for a person fixing a pasted list in one go).
+ */
+export function checkChannelList(text: string, fileLabel = 'channels file'): { channels: ChannelSpec[]; problems: ChannelLineProblem[] } {
+  const channels: ChannelSpec[] = [];
+  const problems: ChannelLineProblem[] = [];
+  const firstLine = new Map<string, number>();
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(COMMENT, '');
+    if (line.trim() === '') return;
+    const where = `${fileLabel} line ${i + 1}`;
+    try {
+      const spec = parseEntry(line, where);
+      const earlier = firstLine.get(spec.id);
+      if (earlier !== undefined) throw new PackInputError(`${where}: channel ${quoted(spec.id)} is listed more than once (first on line ${earlier})`);
+      firstLine.set(spec.id, i + 1);
+      channels.push(spec);
+    } catch (err) {
+      if (!(err instanceof PackInputError)) throw err;
+      problems.push({ line: i + 1, message: err.message });
+    }
+  });
+  return { channels, problems };
+}
+
 /**
  * The channels of a command line: each `--channel` value, then the lines of the `--channels` file. An id given twice,
  * in either or across both, is refused naming both places.

@@ -46,7 +46,11 @@ export interface PackObserver<R = PackedChannel> {
 
 /** Placeholder values for one channel; digests not computed yet are stood in for by zeros of the right length. */
 export function nameValues(master: MasterInfo, channel: string, digests?: Digests): NamingValues {
-  const m = master.manifest;
+  return manifestNameValues(master.manifest, channel, digests);
+}
+
+/** The same, from the manifest facts alone (a master inspected earlier, e.g. to preview a task's file names). */
+export function manifestNameValues(m: { package: string; versionName?: string | null | undefined; versionCode: number; label?: string | null | undefined }, channel: string, digests?: Digests): NamingValues {
   const values = {
     channel,
     package: m.package,

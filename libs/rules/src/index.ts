@@ -42,3 +42,5 @@ export {
 } from './topology';
 export { appNameProblem } from './serve-app';
 export { BAD_INPUT, BadInputError, isBadInput, type MaybeBadInput } from './errors';
+export { isProblemCode, PROBLEM_CODES, PROBLEMS, type ProblemCode } from './problems';
+export { API_ROLES, type ApiRole } from './roles';

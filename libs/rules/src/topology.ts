@@ -24,6 +24,8 @@ export interface QueueNames {
   readonly notifierEvents: string;
   /** The notifier's one-request delivery messages. */
   readonly notifierDeliveries: string;
+  /** A bounded tap of the HTTP API's audit records, for outside consumers (the API keeps its own copy in Redis). */
+  readonly audit: string;
   readonly dead: string;
   readonly parked: string;
 }
@@ -56,6 +58,7 @@ export function topologyNames(namespace: string = DEFAULT_NAMESPACE): TopologyNa
       events: `${namespace}.events`,
       notifierEvents: `${namespace}.notifier.events`,
       notifierDeliveries: `${namespace}.notifier.deliveries`,
+      audit: `${namespace}.audit`,
       dead: `${namespace}.dead`,
       parked: `${namespace}.parked`,
     },
@@ -75,6 +78,11 @@ export const ROUTING_KEYS = {
   notifyDelivery: 'notify.delivery',
   /** Binding pattern matching every event. */
   allEvents: 'event.#',
+  /**
+   * One audit record of the HTTP API per answered write. Not under `event.`: events belong to a task (they carry a
+   * taskId) and go to the notifier; audit records belong to a caller.
+   */
+  auditRecorded: 'audit.recorded',
 } as const;
 
 /**

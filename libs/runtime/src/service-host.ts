@@ -39,6 +39,13 @@ export interface ServiceDefinition<S extends Record<string, Field<unknown>>> {
   /** False for a service that only answers HTTP (no consumers, no publishing): it never connects to RabbitMQ. */
   broker?: boolean;
   /**
+   * False for a service that reads request bodies itself (bounded, streamed, or resumable uploads): Nest's JSON parser
+   * would otherwise read every body first, with its own size limit.
+   */
+  bodyParser?: boolean;
+  /** Problems between settings that each parse alone (e.g. a destination outside the roots): reported as ConfigError. */
+  check?(config: ConfigOf<S>): string[];
+  /**
    * Extra work outside Nest's consumers (e.g. the Redis list bridge). It may return a stop function, awaited on
    * SIGTERM before the connections close, so its in-flight work finishes first.
    */
@@ -84,6 +91,8 @@ export async function runService<S extends Record<string, Field<unknown>>>(def: 
   try {
     config = { ...loadConfig(COMMON_CONFIG), ...loadConfig(brokerConfig(def)), ...loadConfig(def.config) };
     redisAt = redisTarget(config);
+    const problems = def.check?.(config) ?? [];
+    if (problems.length > 0) throw new ConfigError(problems);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${def.name}: ${err.message}\n`);
@@ -199,7 +208,7 @@ async function startService<S extends Record<string, Field<unknown>>>(
   })
   class ServiceRootModule {}
 
-  const app = await NestFactory.create(ServiceRootModule, { logger: new PinoNestLogger(logger), abortOnError: false });
+  const app = await NestFactory.create(ServiceRootModule, { logger: new PinoNestLogger(logger), abortOnError: false, bodyParser: def.bodyParser !== false });
   if (usesBroker) {
     // inheritAppConfig: the global error filter must reach the AMQP handlers, or every error would look transient.
     app.connectMicroservice(

@@ -4,8 +4,7 @@ import { MasterUnavailableError, OutsideRootsError } from '@subpack/storage';
 import type { Logger } from '@subpack/runtime';
 import type { AppRegistry, ServedApp, ServedChannel } from './app-registry';
 import type { ChannelApk, ChannelApks } from './channel-apks';
-import { contentDisposition } from './content-disposition';
-import { contentRange, httpDate, ifRangeMatches, noneMatch, parseRange } from './http-range';
+import { contentDisposition, contentRange, httpDate, ifRangeMatches, noneMatch, parseRange } from '@subpack/runtime';
 import { signatureProblem } from './signed-url';
 
 export const APK_CONTENT_TYPE = 'application/vnd.android.package-archive';

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contentDisposition } from './content-disposition';
-import { contentRange, httpDate, ifRangeMatches, noneMatch, parseRange } from './http-range';
+import { contentDisposition, contentRange, httpDate, ifRangeMatches, noneMatch, parseRange } from '@subpack/runtime';
 import { signatureProblem, signedQuery } from './signed-url';
 
 test('Range: one range, suffix, open end, clamping, and what is ignored or unsatisfiable', () => {

@@ -7,7 +7,7 @@ import { LuaScript } from './lua-script';
  * Multi-key task scripts receive KEYS in the order of allTaskKeys():
  *   1 task hash, 2 channels hash, 3 completed-event guard, 4 failed-event guard, 5 planned-batches set,
  *   6 notification subscriptions, 7 channel inputs hash, 8 fingerprint reservation, 9 accepted-event guard,
- *   10 channel-stored event guards, 11 the task's content as sent.
+ *   10 channel-stored event guards, 11 the task's content as sent, 12 writes under way, 13 cancelled-event guard.
  * Scripts that only need two keys get [task, <that key>].
  */
 
@@ -20,6 +20,12 @@ end
 
 local function expireAll(seconds)
   for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], seconds) end
+end
+
+-- The server's clock, so processes on different hosts agree on when a lease runs out.
+local function nowMs()
+  local clock = redis.call('TIME')
+  return tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 end
 
 local function counters(taskKey)
@@ -76,11 +82,14 @@ return 'reserved'
 );
 
 /**
- * KEYS: all task keys. ARGV: activeTtlMs (0 = none), now, '1' when the task's content must be recorded.
- * Starts the next run of a failed or partial task: its attempt goes up by one, its progress (counters, channel records,
- * planned batches) and every once-only event guard are cleared, and it is pending again with the active TTL; what it
- * was accepted with (record, inputs, fingerprint, content, subscriptions) is kept. Returns {'reset', attempt, previous
- * status} | {'no-task'} | {'running', status} | {'done'} | {'no-content'}; only 'reset' changed anything.
+ * KEYS: all task keys. ARGV: activeTtlMs (0 = none), now, '1' when the task's content must be recorded, '1' when a
+ * cancelled task may be run again.
+ * Starts the next run of a failed or partial task (or a cancelled one, when a person asks for it: nothing automatic
+ * may bring a cancelled task back): its attempt goes up by one, its progress (counters, channel records, planned
+ * batches, writes under way), its cancellation and every once-only event guard are cleared, and it is pending again
+ * with the active TTL; what it was accepted with (record, inputs, fingerprint, content, subscriptions) is kept. Returns
+ * {'reset', attempt, previous status} | {'no-task'} | {'running', status} | {'done'} | {'cancelled'} | {'no-content'};
+ * only 'reset' changed anything.
  */
 export const RETRY_TASK = script(
   'retryTask',
@@ -88,12 +97,13 @@ export const RETRY_TASK = script(
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'no-task'} end
 if status == 'pending' or status == 'running' then return {'running', status} end
-if status ~= 'failed' and status ~= 'partial' then return {'done'} end
+if status == 'cancelled' and ARGV[4] ~= '1' then return {'cancelled'} end
+if status ~= 'failed' and status ~= 'partial' and status ~= 'cancelled' then return {'done'} end
 if ARGV[3] == '1' and redis.call('EXISTS', KEYS[11]) == 0 then return {'no-content'} end
 local attempt = (tonumber(redis.call('HGET', KEYS[1], 'attempt')) or 1) + 1
 redis.call('HSET', KEYS[1], 'status', 'pending', 'attempt', attempt, 'done', 0, 'failed', 0, 'kept', 0, 'updatedAt', ARGV[2])
-redis.call('HDEL', KEYS[1], 'error', 'finishedAt', 'stalledAt')
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[9], KEYS[10])
+redis.call('HDEL', KEYS[1], 'error', 'finishedAt', 'stalledAt', 'cancelledBy', 'cancelReason')
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[9], KEYS[10], KEYS[12], KEYS[13])
 local ttl = tonumber(ARGV[1])
 for _, i in ipairs({1, 6, 7, 8, 11}) do
   if ttl > 0 then redis.call('PEXPIRE', KEYS[i], ttl) else redis.call('PERSIST', KEYS[i]) end
@@ -103,13 +113,16 @@ return {'reset', attempt, status}
 );
 
 /**
- * KEYS: task, channels. ARGV: channel, outcome ('stored'|'failed'), record JSON, now, the error code of a task
- * failed because all its channels failed (such a task becomes partial or done when a channel is replayed), and '1'
- * when a stored output was kept (found already holding these bytes) rather than written.
- * Returns {-1} when the task does not exist, else {recorded, replacedFailure, done, failed, total, status}.
+ * KEYS: task, channels, writes under way. ARGV: channel, outcome ('stored'|'failed'), record JSON, now, the error code
+ * of a task failed because all its channels failed (such a task becomes partial or done when a channel is replayed),
+ * and '1' when a stored output was kept (found already holding these bytes) rather than written.
+ * Returns {-1} when the task does not exist, else {recorded, replacedFailure, done, failed, total, status, the
+ * channel's status after the call or ''}.
  *
  * First terminal record: count it. Stored after failed (parking-lot replay): move it from failed to done.
- * Anything else (redelivery, failed after stored): change nothing.
+ * Anything else (redelivery, failed after stored): change nothing. A cancelled task records nothing more, except the
+ * outcome of a write that was under way when it was cancelled (its object is in the target: the record says so, and the
+ * cancel waits for such writes before it reports).
  */
 export const MARK_CHANNEL = script(
   'markChannel',
@@ -119,6 +132,12 @@ local channel, outcome = ARGV[1], ARGV[2]
 local previous = redis.call('HGET', KEYS[2], channel)
 local previousStatus = false
 if previous then previousStatus = cjson.decode(previous)['status'] end
+local writeEnds = tonumber(redis.call('HGET', KEYS[3], channel))
+redis.call('HDEL', KEYS[3], channel)
+if redis.call('HGET', KEYS[1], 'status') == 'cancelled' and not (writeEnds and writeEnds > nowMs()) then
+  local done, failed, total = counters(KEYS[1])
+  return {0, 0, done, failed, total, 'cancelled', previousStatus or ''}
+end
 
 local recorded, replaced = 0, 0
 if not previousStatus then
@@ -156,8 +175,9 @@ if recorded == 1 then
   redis.call('HSET', KEYS[1], 'status', status, 'updatedAt', ARGV[4])
   -- progress ends a stall
   redis.call('HDEL', KEYS[1], 'stalledAt')
+  previousStatus = outcome
 end
-return {recorded, replaced, done, failed, total, status}
+return {recorded, replaced, done, failed, total, status, previousStatus or ''}
 `,
 );
 
@@ -202,13 +222,12 @@ export const CLAIM_CHANNEL_EVENT = script(
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'no-task' end
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 if current == 'sent' then return 'already-sent' end
-local clock = redis.call('TIME')
-local nowMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local now = nowMs()
 if current then
   local holder, expires = string.match(current, '^lease:(.*):(%d+)$')
-  if holder ~= ARGV[2] and expires and tonumber(expires) > nowMs then return 'held-by-other' end
+  if holder ~= ARGV[2] and expires and tonumber(expires) > now then return 'held-by-other' end
 end
-redis.call('HSET', KEYS[2], ARGV[1], 'lease:' .. ARGV[2] .. ':' .. string.format('%d', nowMs + tonumber(ARGV[3])))
+redis.call('HSET', KEYS[2], ARGV[1], 'lease:' .. ARGV[2] .. ':' .. string.format('%d', now + tonumber(ARGV[3])))
 inheritTtl(KEYS[1], KEYS[2])
 return 'claimed'
 `,
@@ -251,15 +270,17 @@ return 1
 
 /**
  * KEYS: all task keys. ARGV: finishedTtlSeconds, now.
- * Returns {'no-task'} | {'incomplete', done, failed, total} | {status, done, failed, total}.
+ * Returns {'no-task'} | {'incomplete', done, failed, total} | {status, done, failed, total}. A cancelled task is left
+ * as it is: it never completes.
  */
 export const CONFIRM_COMPLETION = script(
   'confirmCompletion',
   `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'no-task'} end
 local done, failed, total = counters(KEYS[1])
-if done + failed < total then return {'incomplete', done, failed, total} end
 local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'cancelled' then return {status, done, failed, total} end
+if done + failed < total then return {'incomplete', done, failed, total} end
 if status ~= 'failed' then
   local final = 'done'
   if failed > 0 then final = 'partial' end
@@ -284,7 +305,7 @@ export const FAIL_TASK = script(
   'failTask',
   `
 local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'done' or status == 'partial' or status == 'failed' then return {0, status} end
+if status == 'done' or status == 'partial' or status == 'failed' or status == 'cancelled' then return {0, status} end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'taskId', ARGV[1], 'total', 0, 'done', 0, 'failed', 0, 'batches', 0,
     'master', '', 'target', '', 'createdAt', ARGV[3])
@@ -292,6 +313,62 @@ end
 redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[2], 'updatedAt', ARGV[3], 'finishedAt', ARGV[3])
 expireAll(ARGV[4])
 return {1, 'failed'}
+`,
+);
+
+/**
+ * KEYS: all task keys. ARGV: now, finishedTtlSeconds, by ('' = not given), reason ('' = not given).
+ * Returns {'no-task'} | {outcome, status, done, failed, total}: 'cancelled' when this call moved a pending or running
+ * task to cancelled (its keys then take the finished TTL), 'already-cancelled', 'finished' (done/partial/failed: left
+ * alone), or 'completing': every channel is accounted for, so its completion is under way and is left to finish (a task
+ * must not end both completed and cancelled). Channel records stay as they are.
+ */
+export const CANCEL_TASK = script(
+  'cancelTask',
+  `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'no-task'} end
+local done, failed, total = counters(KEYS[1])
+if status == 'cancelled' then return {'already-cancelled', status, done, failed, total} end
+if status ~= 'pending' and status ~= 'running' then return {'finished', status, done, failed, total} end
+if total > 0 and done + failed >= total then return {'completing', status, done, failed, total} end
+redis.call('HSET', KEYS[1], 'status', 'cancelled', 'updatedAt', ARGV[1], 'finishedAt', ARGV[1])
+redis.call('HDEL', KEYS[1], 'stalledAt')
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'cancelledBy', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'cancelReason', ARGV[4]) end
+expireAll(ARGV[2])
+return {'cancelled', 'cancelled', done, failed, total}
+`,
+);
+
+/**
+ * KEYS: task, writes under way. ARGV: channel, leaseMs.
+ * Returns 'no-task', 'cancelled' (write nothing), or 'go' after registering the write until it is marked (or the lease
+ * runs out), so a cancel can wait for the writes it did not stop.
+ */
+export const BEGIN_WRITE = script(
+  'beginWrite',
+  `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'no-task' end
+if status == 'cancelled' then return 'cancelled' end
+redis.call('HSET', KEYS[2], ARGV[1], nowMs() + tonumber(ARGV[2]))
+inheritTtl(KEYS[1], KEYS[2])
+return 'go'
+`,
+);
+
+/** KEYS: writes under way. Returns how many writes are registered and within their lease. */
+export const WRITES_UNDER_WAY = script(
+  'writesUnderWay',
+  `
+local now = nowMs()
+local count = 0
+local values = redis.call('HVALS', KEYS[1])
+for i = 1, #values do
+  if tonumber(values[i]) > now then count = count + 1 end
+end
+return count
 `,
 );
 

@@ -4,7 +4,7 @@ import type { ChannelRecord, TaskError, TaskMeta, TaskStatus, TaskSummary } from
 
 /** Conversion between the TypeScript shapes and what is stored in the task hash / channels hash. */
 
-const TASK_STATUSES: ReadonlySet<string> = new Set<TaskStatus>(['pending', 'running', 'done', 'partial', 'failed']);
+const TASK_STATUSES: ReadonlySet<string> = new Set<TaskStatus>(['pending', 'running', 'done', 'partial', 'failed', 'cancelled']);
 
 export function encodeNewTask(taskId: string, meta: TaskMeta, now: string): string[] {
   const fields: Record<string, string | number | undefined> = {
@@ -69,6 +69,8 @@ export function decodeTaskSummary(key: string, hash: ReadonlyMap<string, string>
   if (hash.has('fingerprint')) summary.fingerprint = text('fingerprint');
   if (hash.has('stalledAt')) summary.stalledAt = text('stalledAt');
   if (hash.has('finishedAt')) summary.finishedAt = text('finishedAt');
+  if (hash.has('cancelledBy')) summary.cancelledBy = text('cancelledBy');
+  if (hash.has('cancelReason')) summary.cancelReason = text('cancelReason');
   if (hash.has('error')) summary.error = decodeTaskError(key, 'error', parseJsonField(key, 'error', text('error')));
   return summary;
 }
@@ -114,6 +116,7 @@ export function decodeChannelRecord(key: string, channel: string, raw: string): 
   if (typeof record.md5 === 'string') decoded.md5 = record.md5;
   if (typeof record.sha256 === 'string') decoded.sha256 = record.sha256;
   if (record.kept === true) decoded.kept = true;
+  if (typeof record.attempts === 'number' && Number.isSafeInteger(record.attempts) && record.attempts > 0) decoded.attempts = record.attempts;
   if (record.error !== undefined) decoded.error = decodeTaskError(key, `${channel}.error`, record.error);
   return decoded;
 }

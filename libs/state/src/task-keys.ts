@@ -34,6 +34,10 @@ export interface TaskKeys {
   storedEvents: string;
   /** String: the task as it was sent (PackTask JSON), recorded with the reservation; what a retry runs again. */
   content: string;
+  /** Hash: channel id -> expiry ms of a write under way to the target (see beginChannelWrite). */
+  writes: string;
+  /** String: same protocol as completedEvent, for task.cancelled. */
+  cancelledEvent: string;
 }
 
 export function taskKeys(prefix: string, taskId: string): TaskKeys {
@@ -51,6 +55,8 @@ export function taskKeys(prefix: string, taskId: string): TaskKeys {
     acceptedEvent: `${base}:event:accepted`,
     storedEvents: `${base}:event:stored`,
     content: `${base}:content`,
+    writes: `${base}:writes`,
+    cancelledEvent: `${base}:event:cancelled`,
   };
 }
 
@@ -68,5 +74,7 @@ export function allTaskKeys(keys: TaskKeys): string[] {
     keys.acceptedEvent,
     keys.storedEvents,
     keys.content,
+    keys.writes,
+    keys.cancelledEvent,
   ];
 }

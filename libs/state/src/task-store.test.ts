@@ -483,3 +483,194 @@ void describe('TaskStore waiting for replicas', () => {
 function pick(r: ChannelMarkResult): Pick<ChannelMarkResult, 'firstTime' | 'replacedFailure' | 'done' | 'failed' | 'complete'> {
   return { firstTime: r.firstTime, replacedFailure: r.replacedFailure, done: r.done, failed: r.failed, complete: r.complete };
 }
+
+void describe('TaskStore cancelling', () => {
+  let env: TestRedis;
+  let store: TaskStore;
+  let counter = 0;
+  const newTaskId = (): string => `cancel-${++counter}`;
+
+  before(() => {
+    env = openTestRedis();
+    store = new TaskStore(env.redis, { keyPrefix: env.prefix, finishedTtlSeconds: FINISHED_TTL, activeTtlSeconds: ACTIVE_TTL });
+  });
+  after(async () => {
+    await env.cleanup();
+  });
+
+  void it('cancels a running task once, keeps what was stored, and records nothing more', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(4));
+    await store.markChannelStored(taskId, 'a', stored('a'));
+    await store.markChannelFailed(taskId, 'b', { code: 'X', message: 'x' });
+
+    const first = await store.cancelTask(taskId, { by: 'ops@example.com', reason: 'wrong build' });
+    assert.deepEqual(first, { outcome: 'cancelled', status: 'cancelled', done: 1, failed: 1, total: 4 });
+    const task = await store.getTask(taskId);
+    assert.equal(task?.status, 'cancelled');
+    assert.ok(task?.finishedAt, 'a cancelled task is finished');
+    assert.deepEqual({ by: task?.cancelledBy, reason: task?.cancelReason }, { by: 'ops@example.com', reason: 'wrong build' });
+    assert.deepEqual(Object.keys(task?.channels ?? {}).sort(), ['a', 'b'], 'channels already recorded keep their records');
+    const ttl = await env.redis.ttl(store.keysOf(taskId).task);
+    assert.ok(ttl > 0 && ttl <= FINISHED_TTL, `the finished TTL applies: ${ttl}`);
+    assert.ok(!(await store.quietTasks(0, 10_000)).some((t) => t.taskId === taskId), 'no longer watched for stalls');
+
+    assert.deepEqual(await store.cancelTask(taskId), { outcome: 'already-cancelled', status: 'cancelled', done: 1, failed: 1, total: 4 });
+
+    const late = await store.markChannelStored(taskId, 'c', stored('c'));
+    assert.deepEqual({ ...pick(late), status: late.status, channelStatus: late.channelStatus }, {
+      firstTime: false,
+      replacedFailure: false,
+      done: 1,
+      failed: 1,
+      complete: false,
+      status: 'cancelled',
+      channelStatus: null,
+    });
+    await store.markChannelFailed(taskId, 'd', { code: 'X', message: 'x' });
+    await store.markChannelStored(taskId, 'b', stored('b'));
+    const again = await store.markChannelStored(taskId, 'a', stored('a'));
+    assert.equal(again.channelStatus, 'stored', 'a channel stored before the cancel still says so');
+    const after = await store.getTask(taskId);
+    assert.deepEqual({ done: after?.done, failed: after?.failed, status: after?.status }, { done: 1, failed: 1, status: 'cancelled' });
+    assert.deepEqual(Object.keys(after?.channels ?? {}).sort(), ['a', 'b']);
+    assert.equal(after?.channels.b?.status, 'failed', 'a replay after the cancel replaces no failure');
+    assert.ok((await store.quietTasks(0, 10_000)).every((t) => t.taskId !== taskId), 'a late mark does not bring it back among active tasks');
+  });
+
+  void it('a cancelled task never completes or fails, and a stall mark leaves it alone', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(2));
+    await store.cancelTask(taskId);
+    assert.deepEqual(await store.failTask(taskId, { code: 'PARKED', message: 'parked' }), { firstTime: false, status: 'cancelled' });
+    assert.deepEqual(await store.confirmCompletion(taskId), { status: 'cancelled', done: 0, failed: 0, total: 2 });
+    assert.equal(await store.completionAnnounced(taskId), false);
+    assert.equal(await store.markStalled(taskId), 'finished');
+    assert.equal((await store.getTaskSummary(taskId))?.status, 'cancelled');
+  });
+
+  void it('leaves finished and completing tasks alone, and says when there is no task', async () => {
+    assert.deepEqual(await store.cancelTask(newTaskId()), { outcome: 'no-task' });
+
+    const done = newTaskId();
+    await store.createTask(done, meta(1));
+    await store.markChannelStored(done, 'a', stored('a'));
+    // Every channel is accounted for but task.completed is not confirmed yet: the completion is under way.
+    assert.deepEqual(await store.cancelTask(done), { outcome: 'completing', status: 'running', done: 1, failed: 0, total: 1 });
+    await store.confirmCompletion(done);
+    assert.deepEqual(await store.cancelTask(done), { outcome: 'finished', status: 'done', done: 1, failed: 0, total: 1 });
+
+    const failed = newTaskId();
+    await store.failTask(failed, { code: 'NOT_A_ZIP', message: 'bad' });
+    assert.deepEqual(await store.cancelTask(failed), { outcome: 'finished', status: 'failed', done: 0, failed: 0, total: 0 });
+    assert.equal((await store.getTaskSummary(failed))?.status, 'failed');
+  });
+
+  void it('records the outcome of a write under way when the cancel came, and refuses new writes', async () => {
+    const taskId = newTaskId();
+    await store.createTask(taskId, meta(3));
+    assert.equal(await store.beginChannelWrite(taskId, 'a', 60_000), 'go');
+    assert.equal(await store.beginChannelWrite(taskId, 'b', 60_000), 'go');
+    assert.equal(await store.writesUnderWay(taskId), 2);
+    await store.cancelTask(taskId);
+    assert.equal(await store.beginChannelWrite(taskId, 'c', 60_000), 'cancelled');
+    assert.equal(await store.beginChannelWrite(newTaskId(), 'c', 60_000), 'no-task');
+
+    const mark = await store.markChannelStored(taskId, 'a', stored('a'));
+    assert.deepEqual({ firstTime: mark.firstTime, done: mark.done, status: mark.status, channelStatus: mark.channelStatus }, { firstTime: true, done: 1, status: 'cancelled', channelStatus: 'stored' });
+    assert.equal(await store.writesUnderWay(taskId), 1);
+    await store.endChannelWrite(taskId, 'b');
+    assert.equal(await store.writesUnderWay(taskId), 0);
+    assert.equal((await store.markChannelStored(taskId, 'b', stored('b'))).firstTime, false, 'an ended write is not recorded');
+    assert.equal((await store.getTaskSummary(taskId))?.status, 'cancelled');
+
+    // A writer that never comes back is given up on: its write is not recorded either.
+    const other = newTaskId();
+    await store.createTask(other, meta(2));
+    await store.beginChannelWrite(other, 'a', 60_000);
+    await store.cancelTask(other);
+    await store.abandonChannelWrites(other);
+    assert.equal(await store.writesUnderWay(other), 0);
+    assert.equal((await store.markChannelStored(other, 'a', stored('a'))).firstTime, false);
+
+    // An expired lease counts as ended.
+    const expired = newTaskId();
+    await store.createTask(expired, meta(2));
+    await store.beginChannelWrite(expired, 'a', 1);
+    await sleep(5);
+    assert.equal(await store.writesUnderWay(expired), 0);
+  });
+
+  void it('only an explicit retry runs a cancelled task again', async () => {
+    const taskId = newTaskId();
+    assert.equal(await store.reserveTask(taskId, 'fp', '{"taskId":"c"}'), 'reserved');
+    await store.createTask(taskId, meta(2, { fingerprint: 'fp' }));
+    await store.markChannelStored(taskId, 'a', stored('a'));
+    await store.cancelTask(taskId, { by: 'ops', reason: 'stop' });
+    await store.claimTaskCancelled(taskId, 'x', 10_000);
+    await store.confirmTaskCancelled(taskId);
+
+    assert.deepEqual(await store.resetForRetry(taskId), { outcome: 'cancelled' });
+    assert.deepEqual(await store.resetForRetry(taskId, { requireContent: false }), { outcome: 'cancelled' });
+    assert.equal((await store.getTaskSummary(taskId))?.status, 'cancelled');
+
+    assert.deepEqual(await store.resetForRetry(taskId, { allowCancelled: true }), { outcome: 'reset', attempt: 2, previous: 'cancelled' });
+    const run = await store.getTaskSummary(taskId);
+    assert.deepEqual(
+      { status: run?.status, done: run?.done, by: run?.cancelledBy, reason: run?.cancelReason, finishedAt: run?.finishedAt },
+      { status: 'pending', done: 0, by: undefined, reason: undefined, finishedAt: undefined },
+    );
+    assert.equal(await store.claimTaskCancelled(taskId, 'y', 10_000), 'claimed', 'the new run can be cancelled and announced again');
+    assert.equal((await store.markChannelStored(taskId, 'a', stored('a'))).firstTime, true, 'the new run records channels');
+  });
+});
+
+void describe('TaskStore task index', () => {
+  let env: TestRedis;
+  let store: TaskStore;
+
+  before(() => {
+    env = openTestRedis();
+    store = new TaskStore(env.redis, { keyPrefix: env.prefix, finishedTtlSeconds: FINISHED_TTL, activeTtlSeconds: ACTIVE_TTL });
+  });
+  after(async () => {
+    await env.cleanup();
+  });
+
+  void it('lists tasks newest first by pages, drops expired ones, and never splits equal scores across pages', async () => {
+    const ids = ['t1', 't2', 't3', 't4', 't5'];
+    for (const id of ids) {
+      await store.createTask(id, meta(1));
+      await sleep(3);
+    }
+    await store.failTask('t6', { code: 'INVALID', message: 'refused before acceptance' });
+    const created = await store.createTask('t1', meta(1));
+    assert.equal(created.created, false);
+
+    const all = await store.listTaskIds({ limit: 100 });
+    assert.deepEqual(all.tasks.map((t) => t.taskId), ['t6', 't5', 't4', 't3', 't2', 't1']);
+    assert.equal(all.nextBefore, null);
+    assert.equal(all.tasks.find((t) => t.taskId === 't3')?.score, Date.parse((await store.getTaskSummary('t3'))!.createdAt));
+
+    const first = await store.listTaskIds({ limit: 2 });
+    assert.deepEqual(first.tasks.map((t) => t.taskId), ['t6', 't5']);
+    assert.ok(first.nextBefore !== null);
+    const second = await store.listTaskIds({ limit: 2, before: first.nextBefore });
+    assert.deepEqual(second.tasks.map((t) => t.taskId), ['t4', 't3']);
+
+    // t3 and t2 expired (finished TTL): the page is filled from older tasks and the index forgets them.
+    await env.redis.del(store.keysOf('t3').task, store.keysOf('t2').task);
+    const refilled = await store.listTaskIds({ limit: 2, before: first.nextBefore });
+    assert.deepEqual(refilled.tasks.map((t) => t.taskId), ['t4', 't1']);
+    assert.deepEqual((await store.listTaskIds({ limit: 100 })).tasks.map((t) => t.taskId), ['t6', 't5', 't4', 't1']);
+    assert.equal(await env.redis.zscore(`${env.prefix}tasks`, 't3'), null);
+
+    // Equal scores at a page's edge come whole.
+    const score = 1_000;
+    await env.redis.zadd(`${env.prefix}tasks`, score, 'tie-a', score, 'tie-b', score, 'tie-c');
+    for (const id of ['tie-a', 'tie-b', 'tie-c']) await store.createTask(id, meta(1));
+    await env.redis.zadd(`${env.prefix}tasks`, score, 'tie-a', score, 'tie-b', score, 'tie-c');
+    const ties = await store.listTaskIds({ limit: 1, before: score + 1 });
+    assert.deepEqual(ties.tasks.map((t) => t.taskId).sort(), ['tie-a', 'tie-b', 'tie-c']);
+  });
+});

@@ -1,6 +1,8 @@
 import type Redis from 'ioredis';
 import { InvalidArgumentError, ReplicationError, TaskNotCompleteError, TaskNotFoundError } from './errors';
 import {
+  BEGIN_WRITE,
+  CANCEL_TASK,
   CLAIM_CHANNEL_EVENT,
   CLAIM_EVENT,
   CONFIRM_CHANNEL_EVENT,
@@ -16,24 +18,31 @@ import {
   SAVE_SUBSCRIPTIONS,
   RESERVE_TASK,
   RETRY_TASK,
+  WRITES_UNDER_WAY,
 } from './lua-scripts';
 import { execResults, pairsToMap, parseJsonField, replyArray, replyInteger, replyString } from './redis-reply';
 import { decodeChannelRecord, decodeExtras, decodeTaskSummary, encodeChannelRecord, encodeNewTask } from './task-codec';
 import { allTaskKeys, taskKeys, type TaskKeys } from './task-keys';
 import type {
+  CancelTaskOptions,
+  CancelTaskResult,
   ChannelEntry,
   ChannelMarkResult,
   ChannelPage,
   ChannelRecord,
+  ChannelStatus,
+  ChannelWriteStart,
   ClaimResult,
   ConfirmCompletionResult,
   CreateTaskResult,
   FailTaskResult,
   ReserveResult,
   RetryReset,
+  RetryableStatus,
   StallMark,
   StoredChannel,
   TaskError,
+  TaskIdPage,
   TaskMeta,
   TaskState,
   TaskStatus,
@@ -70,14 +79,18 @@ const ALONE_RECHECK_MS = 1000;
 export const ALL_CHANNELS_FAILED = 'ALL_CHANNELS_FAILED';
 /** Channels per HSET when recording inputs: keeps each command well below Redis's argument limits. */
 const INPUTS_CHUNK = 1000;
-type EventGuard = 'completedEvent' | 'failedEvent' | 'acceptedEvent';
+type EventGuard = 'completedEvent' | 'failedEvent' | 'acceptedEvent' | 'cancelledEvent';
+/** Longest cancelledBy / cancelReason kept: they are shown to people, not archived. */
+const CANCEL_TEXT_MAX = 1000;
 
 /**
  * Task state, idempotency markers and the exactly-once guards for task events, in Redis.
  *
  * Keys (prefix 'subpack:' by default): `task:{<id>}` hash, `task:{<id>}:channels` hash,
- * `task:{<id>}:event:completed|failed|accepted` guards, `task:{<id>}:event:stored` per-channel guards, `task:{<id>}:batches` set,
- * `task:{<id>}:content` (the task as sent), and `once:<key>` generic markers.
+ * `task:{<id>}:event:completed|failed|accepted|cancelled` guards, `task:{<id>}:event:stored` per-channel guards,
+ * `task:{<id>}:batches` set, `task:{<id>}:content` (the task as sent), `task:{<id>}:writes` (writes under way),
+ * `once:<key>` generic markers, and two indexes outside the tasks' hash slots: `active-tasks` (stall detection) and
+ * `tasks` (every task by creation time, for listing).
  */
 export class TaskStore {
   readonly keyPrefix: string;
@@ -137,21 +150,27 @@ export class TaskStore {
   /**
    * Starts the next run of a failed or partial task, atomically: the attempt goes up by one, progress and the
    * once-only event guards are cleared, and the task is pending again (see RETRY_TASK). Refuses, changing nothing, a
-   * task that is unknown, still running, done, or (with `requireContent`, the default) has no recorded content.
+   * task that is unknown, still running, done, cancelled (unless `allowCancelled`: only a person's explicit retry may
+   * bring a cancelled task back), or (with `requireContent`, the default) has no recorded content.
    */
-  async resetForRetry(taskId: string, options: { requireContent?: boolean } = {}): Promise<RetryReset> {
+  async resetForRetry(taskId: string, options: { requireContent?: boolean; allowCancelled?: boolean } = {}): Promise<RetryReset> {
     const operation = 'resetForRetry';
     const keys = this.keysOf(taskId);
     const reply = replyArray(
-      await RETRY_TASK.run(this.redis, allTaskKeys(keys), [this.activeTtlSeconds * 1000, nowIso(), options.requireContent === false ? '0' : '1']),
+      await RETRY_TASK.run(this.redis, allTaskKeys(keys), [
+        this.activeTtlSeconds * 1000,
+        nowIso(),
+        options.requireContent === false ? '0' : '1',
+        options.allowCancelled === true ? '1' : '0',
+      ]),
       operation,
     );
     const head = replyString(reply[0], operation);
     if (head === 'running') return { outcome: 'running', status: replyString(reply[1], operation) as TaskStatus };
-    if (head !== 'reset') return { outcome: head as 'no-task' | 'done' | 'no-content' };
+    if (head !== 'reset') return { outcome: head as 'no-task' | 'done' | 'cancelled' | 'no-content' };
     await this.noteProgress(taskId);
     await this.replicated(operation);
-    return { outcome: 'reset', attempt: replyInteger(reply[1], operation), previous: replyString(reply[2], operation) as 'failed' | 'partial' };
+    return { outcome: 'reset', attempt: replyInteger(reply[1], operation), previous: replyString(reply[2], operation) as RetryableStatus };
   }
 
   /**
@@ -200,9 +219,63 @@ export class TaskStore {
     );
     const created = replyInteger(reply[0], 'createTask') === 1;
     const hash = pairsToMap(replyArray(reply[1], 'createTask'), 'createTask');
-    if (created) await this.noteProgress(taskId);
+    const state = decodeTaskSummary(keys.task, hash);
+    if (created) {
+      await this.noteProgress(taskId);
+      await this.redis.zadd(this.indexKey, Date.parse(state.createdAt), taskId);
+    }
     await this.replicated('createTask');
-    return { created, state: decodeTaskSummary(keys.task, hash) };
+    return { created, state };
+  }
+
+  /*
+   * The task index: every task id in one sorted set scored by its creation time (ms), so tasks can be listed newest
+   * first without a SCAN over the keyspace. Like active-tasks it lives outside the tasks' hash slots and is written
+   * next to the scripts, not in them; a task that expired (finished TTL) leaves its id behind, and listTaskIds drops
+   * such ids when it meets them.
+   */
+
+  private get indexKey(): string {
+    return `${this.keyPrefix}tasks`;
+  }
+
+  /**
+   * Task ids newest first, at most about `limit` per page, each with its score (creation time in ms). `before` (a
+   * score, exclusive) continues from the previous page's nextBefore. A page never ends inside a run of equal scores:
+   * such a run is returned whole, so cursoring by score skips nothing.
+   */
+  async listTaskIds(page: { before?: number; limit: number }): Promise<TaskIdPage> {
+    const limit = positiveInteger('limit', page.limit);
+    if (page.before !== undefined && !Number.isFinite(page.before)) throw new InvalidArgumentError(`listTaskIds: before must be a number, got ${page.before}`);
+    const tasks: { taskId: string; score: number }[] = [];
+    let max = page.before === undefined ? '+inf' : `(${page.before}`;
+    let exhausted = false;
+    while (tasks.length < limit && !exhausted) {
+      const want = limit - tasks.length;
+      const flat = await this.redis.zrevrangebyscore(this.indexKey, max, '-inf', 'WITHSCORES', 'LIMIT', 0, want);
+      const found = [...pairsToMap(flat, 'listTaskIds')].map(([taskId, score]) => ({ taskId, score: Number(score) }));
+      exhausted = found.length < want;
+      const last = found[found.length - 1];
+      if (last === undefined) break;
+      // Ties at the page's edge come whole, so the next query can start strictly below this score.
+      const seen = new Set(found.map((t) => t.taskId));
+      const ties = await this.redis.zrangebyscore(this.indexKey, last.score, last.score);
+      for (const taskId of ties.sort().reverse()) if (!seen.has(taskId)) found.push({ taskId, score: last.score });
+      tasks.push(...(await this.dropExpired(found)));
+      max = `(${last.score}`;
+    }
+    const oldest = tasks[tasks.length - 1];
+    return { tasks, nextBefore: exhausted || oldest === undefined ? null : oldest.score };
+  }
+
+  /** The index entries whose task still exists; the others are removed from the index. */
+  private async dropExpired(entries: readonly { taskId: string; score: number }[]): Promise<{ taskId: string; score: number }[]> {
+    const pipeline = this.redis.pipeline();
+    for (const { taskId } of entries) pipeline.exists(this.keysOf(taskId).task);
+    const present = execResults(await pipeline.exec(), 'listTaskIds').map((n) => n === 1);
+    const gone = entries.filter((_, i) => !present[i]).map((e) => e.taskId);
+    if (gone.length > 0) await this.redis.zrem(this.indexKey, ...gone);
+    return entries.filter((_, i) => present[i]);
   }
 
   /** The task without its channel records; cheap for tasks with many channels. */
@@ -210,6 +283,16 @@ export class TaskStore {
     const key = this.keysOf(taskId).task;
     const hash = await this.redis.hgetall(key);
     return Object.keys(hash).length === 0 ? null : decodeTaskSummary(key, new Map(Object.entries(hash)));
+  }
+
+  /** Several summaries in one round trip (null for a task that does not exist), in the order asked. */
+  async getTaskSummaries(taskIds: readonly string[]): Promise<(TaskSummary | null)[]> {
+    if (taskIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    const keys = taskIds.map((id) => this.keysOf(id).task);
+    for (const key of keys) pipeline.hgetall(key);
+    const hashes = execResults(await pipeline.exec(), 'getTaskSummaries') as Record<string, string>[];
+    return hashes.map((hash, i) => (Object.keys(hash).length === 0 ? null : decodeTaskSummary(keys[i]!, new Map(Object.entries(hash)))));
   }
 
   /** The task with every channel record (read atomically). For very large tasks prefer listChannels. */
@@ -243,6 +326,13 @@ export class TaskStore {
     return { channels, nextCursor: cursor === '0' ? null : cursor };
   }
 
+  /** One channel's record, or null when the channel has none (yet). */
+  async channelRecord(taskId: string, channel: string): Promise<ChannelEntry | null> {
+    const key = this.keysOf(taskId).channels;
+    const raw = await this.redis.hget(key, channel);
+    return raw === null ? null : { channel, ...decodeChannelRecord(key, channel, raw) };
+  }
+
   /**
    * Records that a channel's APK is stored. The first record counts it as done; a redelivery changes nothing
    * (firstTime=false); a channel that had failed moves from failed to done (replacedFailure=true).
@@ -258,14 +348,15 @@ export class TaskStore {
       md5: stored.md5,
       sha256: stored.sha256,
       ...(stored.kept ? { kept: true } : {}),
+      ...(stored.attempts !== undefined ? { attempts: stored.attempts } : {}),
       at: nowIso(),
     };
     return this.markChannel('markChannelStored', taskId, channel, record);
   }
 
   /** Records that a channel failed for good. Counted once; ignored if the channel is already stored or failed. */
-  async markChannelFailed(taskId: string, channel: string, error: TaskError): Promise<ChannelMarkResult> {
-    const record: ChannelRecord = { status: 'failed', error: { code: error.code, message: error.message }, at: nowIso() };
+  async markChannelFailed(taskId: string, channel: string, error: TaskError, attempts?: number): Promise<ChannelMarkResult> {
+    const record: ChannelRecord = { status: 'failed', error: { code: error.code, message: error.message }, ...(attempts !== undefined ? { attempts } : {}), at: nowIso() };
     return this.markChannel('markChannelFailed', taskId, channel, record);
   }
 
@@ -278,7 +369,7 @@ export class TaskStore {
     if (channel.length === 0) throw new InvalidArgumentError(`${operation}: channel must not be empty`);
     const keys = this.keysOf(taskId);
     const reply = replyArray(
-      await MARK_CHANNEL.run(this.redis, [keys.task, keys.channels], [
+      await MARK_CHANNEL.run(this.redis, [keys.task, keys.channels, keys.writes], [
         channel,
         record.status,
         encodeChannelRecord(record),
@@ -295,8 +386,10 @@ export class TaskStore {
     const failed = replyInteger(reply[3], operation);
     const total = replyInteger(reply[4], operation);
     const status = replyString(reply[5], operation) as TaskStatus;
+    const channelStatus = replyString(reply[6], operation);
     const complete = done + failed >= total;
-    if (firstTime && !complete) await this.noteProgress(taskId);
+    // A cancelled task is finished: progress must not put it back among the tasks watched for stalls.
+    if (firstTime && !complete && status !== 'cancelled') await this.noteProgress(taskId);
     await this.replicated(operation);
     return {
       firstTime,
@@ -306,8 +399,81 @@ export class TaskStore {
       total,
       complete,
       // A replay moves a channel between counters without changing done + failed, so it never "completes" a task.
-      justCompleted: firstTime && !replacedFailure && done + failed === total && status !== 'failed',
+      justCompleted: firstTime && !replacedFailure && done + failed === total && status !== 'failed' && status !== 'cancelled',
+      status,
+      channelStatus: channelStatus === '' ? null : (channelStatus as ChannelStatus),
     };
+  }
+
+  /**
+   * Cancels a pending or running task, atomically (see CANCEL_TASK): it ends `cancelled` with finishedAt (and who and
+   * why, when given) and its keys take the finished TTL. Channels already stored keep their records; from now on no
+   * channel is recorded, except the outcome of a write already under way (beginChannelWrite), which the caller waits
+   * for with writesUnderWay. A finished task is left alone and its status returned; so is one whose channels are all
+   * accounted for (its completion is under way). Announce task.cancelled with claimTaskCancelled/confirmTaskCancelled
+   * whenever the outcome is 'cancelled' or 'already-cancelled' (an earlier call may have crashed before announcing).
+   */
+  async cancelTask(taskId: string, options: CancelTaskOptions = {}): Promise<CancelTaskResult> {
+    const operation = 'cancelTask';
+    const keys = this.keysOf(taskId);
+    const reply = replyArray(
+      await CANCEL_TASK.run(this.redis, allTaskKeys(keys), [
+        nowIso(),
+        this.finishedTtlSeconds,
+        (options.by ?? '').slice(0, CANCEL_TEXT_MAX),
+        (options.reason ?? '').slice(0, CANCEL_TEXT_MAX),
+      ]),
+      operation,
+    );
+    const outcome = replyString(reply[0], operation);
+    if (outcome === 'no-task') return { outcome };
+    if (outcome === 'cancelled') {
+      await this.redis.zrem(this.activeKey, taskId);
+      await this.replicated(operation);
+    }
+    return {
+      outcome: outcome as 'cancelled' | 'already-cancelled' | 'finished' | 'completing',
+      status: replyString(reply[1], operation) as TaskStatus,
+      done: replyInteger(reply[2], operation),
+      failed: replyInteger(reply[3], operation),
+      total: replyInteger(reply[4], operation),
+    };
+  }
+
+  /*
+   * Writes under way. A channel's object is written to the target before its record is made in Redis, so a cancel
+   * can arrive while a write is in flight. The uploader registers each write just before it starts (refused once the
+   * task is cancelled) and the mark ends it; the cancel waits for the registered writes, whose outcomes are still
+   * recorded, so that when it reports, the records match what is in the target and nothing more is written. A lease
+   * bounds the wait for a writer that crashed.
+   */
+
+  /** Registers a write of `channel` for up to leaseMs: 'go', or 'cancelled' (write nothing), or 'no-task'. */
+  async beginChannelWrite(taskId: string, channel: string, leaseMs: number): Promise<ChannelWriteStart> {
+    const operation = 'beginChannelWrite';
+    if (channel.length === 0) throw new InvalidArgumentError(`${operation}: channel must not be empty`);
+    positiveInteger('leaseMs', leaseMs);
+    const keys = this.keysOf(taskId);
+    return replyString(await BEGIN_WRITE.run(this.redis, [keys.task, keys.writes], [channel, leaseMs]), operation) as ChannelWriteStart;
+  }
+
+  /** Ends a registered write that failed (one that succeeded ends with its mark). */
+  async endChannelWrite(taskId: string, channel: string): Promise<void> {
+    await this.redis.hdel(this.keysOf(taskId).writes, channel);
+  }
+
+  /** How many registered writes of the task are still within their lease. */
+  async writesUnderWay(taskId: string): Promise<number> {
+    return replyInteger(await WRITES_UNDER_WAY.run(this.redis, [this.keysOf(taskId).writes], []), 'writesUnderWay');
+  }
+
+  /**
+   * Forgets every registered write, so none can be recorded any more: what a cancel does when it has waited long
+   * enough for a writer that is not coming back.
+   */
+  async abandonChannelWrites(taskId: string): Promise<void> {
+    await this.redis.del(this.keysOf(taskId).writes);
+    await this.replicated('abandonChannelWrites');
   }
 
   /** Whether the task's task.completed has gone out (confirmed by the broker). */
@@ -380,6 +546,9 @@ export class TaskStore {
       operation,
     );
     await this.redis.zrem(this.activeKey, taskId);
+    // A task refused before it was accepted is recorded here, not by createTask: it is listed too (NX keeps the
+    // creation time of a task that was).
+    await this.redis.zadd(this.indexKey, 'NX', Date.now(), taskId);
     await this.replicated(operation);
     return {
       firstTime: replyInteger(reply[0], operation) === 1,
@@ -430,6 +599,20 @@ export class TaskStore {
   async confirmTaskFailed(taskId: string): Promise<void> {
     await this.confirmEvent('confirmTaskFailed', 'failedEvent', taskId);
     await this.replicated('confirmTaskFailed');
+  }
+
+  /** Same lease protocol as claimCompletion, for the single task.cancelled event. */
+  async claimTaskCancelled(taskId: string, owner: string, leaseMs: number): Promise<ClaimResult> {
+    return this.claimEvent('claimTaskCancelled', 'cancelledEvent', taskId, owner, leaseMs);
+  }
+
+  async releaseTaskCancelled(taskId: string, owner: string): Promise<boolean> {
+    return this.releaseEvent('cancelledEvent', taskId, owner);
+  }
+
+  async confirmTaskCancelled(taskId: string): Promise<void> {
+    await this.confirmEvent('confirmTaskCancelled', 'cancelledEvent', taskId);
+    await this.replicated('confirmTaskCancelled');
   }
 
   /** Same lease protocol as claimCompletion, for the single task.accepted event. */

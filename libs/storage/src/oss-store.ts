@@ -32,6 +32,27 @@ interface ResponseHeaders {
   res: { headers: Record<string, string | undefined> };
 }
 
+/**
+ * An ali-oss client for one bucket, always with V4 (OSS4-HMAC-SHA256) signatures; shared by the store and by presigned
+ * links. Refuses settings without keys or a region, which ali-oss would otherwise only notice at the first request.
+ */
+export function ossClientFor(settings: StoreSettings, bucket: string): OSS {
+  const { credentials, region, endpoint } = settings;
+  if (!credentials) {
+    throw new StorageError(`oss://${bucket}: no credentials; set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or a storage profile`, true);
+  }
+  if (!region) throw new StorageError(`oss://${bucket}: no region; V4 signatures need OSS_REGION (e.g. cn-hangzhou) or a storage profile`, true);
+  return new OSS({
+    bucket,
+    region: region.startsWith('oss-') ? region : `oss-${region}`,
+    ...(endpoint ? { endpoint } : {}),
+    accessKeyId: credentials.accessKeyId,
+    accessKeySecret: credentials.secretAccessKey,
+    authorizationV4: true,
+    secure: endpoint ? endpoint.startsWith('https:') : true,
+  });
+}
+
 /** Aliyun OSS through ali-oss, always with V4 (OSS4-HMAC-SHA256) signatures: new buckets refuse V1. */
 export class OssStore implements ObjectStore {
   readonly identity: string;
@@ -47,20 +68,7 @@ export class OssStore implements ObjectStore {
   private client(bucket: string): OSS {
     let c = this.clients.get(bucket);
     if (!c) {
-      const { credentials, region, endpoint } = this.settings;
-      if (!credentials) {
-        throw new StorageError(`oss://${bucket}: no credentials; set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or a storage profile`, true);
-      }
-      if (!region) throw new StorageError(`oss://${bucket}: no region; V4 signatures need OSS_REGION (e.g. cn-hangzhou) or a storage profile`, true);
-      c = new OSS({
-        bucket,
-        region: region.startsWith('oss-') ? region : `oss-${region}`,
-        ...(endpoint ? { endpoint } : {}),
-        accessKeyId: credentials.accessKeyId,
-        accessKeySecret: credentials.secretAccessKey,
-        authorizationV4: true,
-        secure: endpoint ? endpoint.startsWith('https:') : true,
-      });
+      c = ossClientFor(this.settings, bucket);
       this.clients.set(bucket, c);
     }
     return c;

@@ -8,6 +8,7 @@ import {
   ListMultipartUploadsCommand,
   ListPartsCommand,
   S3Client,
+  type S3ClientConfig,
   S3ServiceException,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -29,6 +30,30 @@ function url(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
 }
 
+/**
+ * The one way this project configures an S3 client from a bucket's settings, shared by the store, by presigned links
+ * and by the API's resumable uploads, so every request is signed for the endpoint, region and addressing style the
+ * objects are written with.
+ */
+export function s3ClientConfig(settings: StoreSettings): S3ClientConfig {
+  // The SDK warns on every start that its 2027 releases will need Node 22; this project supports Node 20 with the
+  // SDK version its lockfile pins, so the notice would only clutter the CLI's stderr and the services' logs.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return {
+    region: settings.region ?? 'us-east-1',
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    forcePathStyle: settings.forcePathStyle,
+    ...(settings.credentials ? { credentials: settings.credentials } : {}),
+    // Third-party stores reject the aws-chunked trailing checksums the SDK sends by default.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  };
+}
+
+export function s3ClientFor(settings: StoreSettings): S3Client {
+  return new S3Client(s3ClientConfig(settings));
+}
+
 /** S3 and S3-compatible stores (KS3, MinIO, COS, R2) through @aws-sdk/client-s3. */
 export class S3Store implements ObjectStore {
   readonly identity: string;
@@ -37,20 +62,9 @@ export class S3Store implements ObjectStore {
   sentBytes = 0;
 
   constructor(readonly settings: StoreSettings) {
-    // The SDK warns on every start that its 2027 releases will need Node 22; this project supports Node 20 with the
-    // SDK version its lockfile pins, so the notice would only clutter the CLI's stderr and the services' logs.
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.identity = storeIdentity(settings);
     this.secrets = secretsOf(settings);
-    this.client = new S3Client({
-      region: settings.region ?? 'us-east-1',
-      ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-      forcePathStyle: settings.forcePathStyle,
-      ...(settings.credentials ? { credentials: settings.credentials } : {}),
-      // Third-party stores reject the aws-chunked trailing checksums the SDK sends by default.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    this.client = s3ClientFor(settings);
   }
 
   private async call<T>(what: string, run: () => Promise<T>): Promise<T> {

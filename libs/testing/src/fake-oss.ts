@@ -40,6 +40,16 @@ export interface OssRequestRecord {
   bodyBytes: number;
 }
 
+/** What a V4 signature names, from the Authorization header or a presigned link's query string. */
+interface SignedParts {
+  accessKeyId: string;
+  day: string;
+  region: string;
+  date: string;
+  additionalHeaders: string[];
+  signature: string;
+}
+
 class OssFailure extends Error {
   constructor(
     readonly status: number,
@@ -152,16 +162,13 @@ export class FakeOss {
 
   /** Recomputes the V4 signature from the request as received, exactly as OSS documents it. */
   private verifySignature(req: IncomingMessage, bucket: string, key: string, url: URL): void {
-    const auth = req.headers.authorization ?? '';
-    const m = /^OSS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/oss\/aliyun_v4_request,(?:AdditionalHeaders=([^,]*),)?Signature=([0-9a-f]{64})$/.exec(auth);
-    if (!m) throw new OssFailure(403, 'AccessDenied', 'The request is not signed with OSS4-HMAC-SHA256.');
-    const [, accessKeyId, day, region, additional, signature] = m as unknown as [string, string, string, string, string | undefined, string];
+    const parts = url.searchParams.has('x-oss-signature') ? this.querySignature(url) : this.headerSignature(req);
+    const { accessKeyId, day, region, date, additionalHeaders, signature } = parts;
     if (accessKeyId !== this.opts.accessKeyId) throw new OssFailure(403, 'InvalidAccessKeyId', 'The OSS Access Key Id you provided does not exist in our records.');
     if (region !== this.opts.region) throw new OssFailure(403, 'SignatureDoesNotMatch', `The request is signed for region ${region}, not ${this.opts.region}.`);
-    const date = String(req.headers['x-oss-date'] ?? '');
     if (!date.startsWith(day)) throw new OssFailure(403, 'SignatureDoesNotMatch', 'x-oss-date does not match the credential scope.');
-    const additionalHeaders = additional ? additional.split(';') : [];
     const query = [...url.searchParams.entries()]
+      .filter(([k]) => k !== 'x-oss-signature')
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([k, v]) => (v === '' ? encodeString(k) : `${encodeString(k)}=${encodeString(v)}`))
       .join('&');
@@ -184,6 +191,35 @@ export class FakeOss {
     if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) {
       throw new OssFailure(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
     }
+  }
+
+  /** A request signed in its Authorization header (what ali-oss's own calls send). */
+  private headerSignature(req: IncomingMessage): SignedParts {
+    const auth = req.headers.authorization ?? '';
+    const m = /^OSS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/oss\/aliyun_v4_request,(?:AdditionalHeaders=([^,]*),)?Signature=([0-9a-f]{64})$/.exec(auth);
+    if (!m) throw new OssFailure(403, 'AccessDenied', 'The request is not signed with OSS4-HMAC-SHA256.');
+    const [, accessKeyId, day, region, additional, signature] = m as unknown as [string, string, string, string, string | undefined, string];
+    return { accessKeyId, day, region, date: String(req.headers['x-oss-date'] ?? ''), additionalHeaders: additional ? additional.split(';') : [], signature };
+  }
+
+  /**
+   * A presigned URL (signatureUrlV4): the signature and its scope ride in the query string, and OSS refuses the link
+   * once x-oss-date plus x-oss-expires seconds have passed.
+   */
+  private querySignature(url: URL): SignedParts {
+    const q = url.searchParams;
+    if (q.get('x-oss-signature-version') !== 'OSS4-HMAC-SHA256') throw new OssFailure(403, 'AccessDenied', 'The link is not signed with OSS4-HMAC-SHA256.');
+    const m = /^([^/]+)\/(\d{8})\/([^/]+)\/oss\/aliyun_v4_request$/.exec(q.get('x-oss-credential') ?? '');
+    const signature = q.get('x-oss-signature') ?? '';
+    if (!m || !/^[0-9a-f]{64}$/.test(signature)) throw new OssFailure(403, 'AccessDenied', 'The link carries no valid x-oss-credential or x-oss-signature.');
+    const date = q.get('x-oss-date') ?? '';
+    const d = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
+    const expires = Number(q.get('x-oss-expires'));
+    if (!d || !Number.isInteger(expires) || expires < 1) throw new OssFailure(403, 'AccessDenied', 'The link carries no valid x-oss-date or x-oss-expires.');
+    const signedAt = Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3]), Number(d[4]), Number(d[5]), Number(d[6]));
+    if (Date.now() > signedAt + expires * 1000) throw new OssFailure(403, 'AccessDenied', 'Request has expired.');
+    const additional = q.get('x-oss-additional-headers');
+    return { accessKeyId: m[1]!, day: m[2]!, region: m[3]!, date, additionalHeaders: additional ? additional.split(';') : [], signature };
   }
 
   private route(req: IncomingMessage, res: ServerResponse, bucketName: string, key: string, q: URLSearchParams, body: Buffer): void {

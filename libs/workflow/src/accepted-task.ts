@@ -80,8 +80,8 @@ function checkSameBuild(task: TaskSummary, master: CachedMaster): void {
  * Loads an accepted task and runs the checks every later step needs before it plans or writes a channel: the task is
  * known, its recipe complete, its locations servable and inside the roots, its master readable and still the same build.
  */
-export async function loadAcceptedTask(deps: TaskAccess, taskId: string): Promise<AcceptedTask> {
-  const summary = await deps.store.getTaskSummary(taskId);
+export async function loadAcceptedTask(deps: TaskAccess, taskId: string, known?: TaskSummary | null): Promise<AcceptedTask> {
+  const summary = known === undefined ? await deps.store.getTaskSummary(taskId) : known;
   if (!summary) throw new PermanentError(taskNotFoundReason(taskId));
   const recipe = recipeOf(summary);
   const opened = await openTask(deps, summary);

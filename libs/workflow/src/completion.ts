@@ -172,6 +172,9 @@ function clip(text: string, max: number): string {
 export async function completeTaskOnce(store: TaskStore, publisher: Publisher, taskId: string, processOwner: string): Promise<boolean> {
   const before = await store.getTaskSummary(taskId);
   if (!before || before.done + before.failed < before.total) return false;
+  // A cancel is refused once every channel is accounted for, so a task cancelled before that point stays cancelled:
+  // the writes it let finish may account for the last channels, and that completes nothing.
+  if (before.status === 'cancelled') return false;
   // Nothing to hand out: the task failed, and says why where alerting looks (task.failed), not as a "partial" success.
   if (before.done === 0 && before.failed > 0 && before.failed >= before.total) {
     await failTaskOnce(store, publisher, taskId, await channelFailureSummary(store, taskId, before.failed), processOwner);
@@ -240,10 +243,10 @@ export async function failChannel(
   store: TaskStore,
   publisher: Publisher,
   owner: string,
-  failure: { taskId: string; channel: string; error: { code: string; message: string }; attempt?: number },
+  failure: { taskId: string; channel: string; error: { code: string; message: string }; attempt?: number; deliveries?: number },
 ): Promise<void> {
   const { taskId, channel, error } = failure;
-  const mark = await store.markChannelFailed(taskId, channel, error);
+  const mark = await store.markChannelFailed(taskId, channel, error, failure.deliveries);
   if (mark.firstTime) await publishEvent(publisher, { type: 'channel.failed', taskId, channel, error, ...attemptField(failure.attempt), at: now() });
   if (mark.complete) await completeTaskOnce(store, publisher, taskId, owner);
 }

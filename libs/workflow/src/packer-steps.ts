@@ -91,6 +91,8 @@ export async function acceptTask(deps: PackerDeps, body: unknown): Promise<Accep
     ...(task.upload ? { upload: task.upload } : {}),
     fingerprint,
   });
+  // Cancelled between the look above and now (a redelivery of its task.pack): it is not started again.
+  if (state.status === 'cancelled') return resendOfFinished(deps, task.taskId, fingerprint, state);
   await announceAccepted(deps, task.taskId, { total: ids.length, batches: batchCount, manifest: m, attempt: state.attempt });
   await handOnBatches(deps, task.taskId, ids, batchCount, state.attempt);
   return { batches: batchCount, resent: false };
@@ -161,7 +163,10 @@ function parseBatch(body: unknown): PackBatch {
  */
 export async function planBatch(deps: PackerDeps, body: unknown): Promise<{ planned: number; failed: number }> {
   const batch = parseBatch(body);
-  const task = await loadAcceptedTask(deps, batch.taskId);
+  const summary = await deps.store.getTaskSummary(batch.taskId);
+  // Before the master is opened: a cancelled task plans nothing, and its master may be gone already.
+  if (summary?.status === 'cancelled') return { planned: 0, failed: 0 };
+  const task = await loadAcceptedTask(deps, batch.taskId, summary);
   if (batch.batch.count !== task.summary.batches) {
     throw new PermanentError(`batch ${batch.batch.index} of ${batch.batch.count} does not match task ${JSON.stringify(batch.taskId)}, split into ${task.summary.batches}`);
   }

@@ -9,6 +9,8 @@ export interface ParkedMessage {
   routingKey: string;
   body: unknown;
   reason: string;
+  /** Deliveries made before it was parked, recorded with a failed channel. */
+  attempt?: number;
 }
 
 /** How long one lost task is reported once, however many of its messages are parked. */
@@ -67,7 +69,7 @@ export async function accountParked(store: TaskStore, publisher: Publisher, owne
   const inputs = await store.channelInputsOf(taskId, channels);
   if (split !== undefined && (split !== task.batches || inputs.includes(null))) return;
   for (const [i, channel] of channels.entries()) {
-    if (inputs[i] !== null) await failChannel(store, publisher, owner, { taskId, channel, error, attempt: task.attempt });
+    if (inputs[i] !== null) await failChannel(store, publisher, owner, { taskId, channel, error, attempt: task.attempt, ...(msg.attempt !== undefined ? { deliveries: msg.attempt } : {}) });
   }
 }
 

@@ -1,7 +1,7 @@
 import { packTaskFingerprint, packTaskMessageId, validatePackTask, type PackTask } from '@subpack/contracts';
 import type { Publisher } from '@subpack/messaging';
 import { EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
-import type { RetryReset, TaskStatus, TaskStore, TaskSummary } from '@subpack/state';
+import type { RetryableStatus, RetryReset, TaskStatus, TaskStore, TaskSummary } from '@subpack/state';
 
 /*
  * Running a finished task again. `subpack retry <id>` runs a failed or partial task again from the content it was sent
@@ -17,7 +17,7 @@ export type RetryDecision = { retry: true } | { retry: false; reason: string };
 /** What replaying a parked task.pack does: send it as it is, run the finished task again first, or nothing. */
 export type ReplayDecision = { action: 'send' } | { action: 'retry' } | { action: 'refuse'; reason: string };
 
-export type RetryStart = { started: true; attempt: number; previous: 'failed' | 'partial' } | { started: false; reason: string };
+export type RetryStart = { started: true; attempt: number; previous: RetryableStatus } | { started: false; reason: string };
 
 function quoted(taskId: string): string {
   return JSON.stringify(taskId);
@@ -27,7 +27,10 @@ function progress(task: TaskSummary): string {
   return `${task.done} stored, ${task.failed} failed of ${task.total}`;
 }
 
-/** Whether `subpack retry` may run this task again: only a task that ended failed or partial. */
+/**
+ * Whether `subpack retry` may run this task again: a task that ended failed, partial or cancelled (a person asking to
+ * run a cancelled task again has changed their mind; nothing else ever brings it back).
+ */
 export function decideTaskRetry(taskId: string, task: TaskSummary | null): RetryDecision {
   if (!task) return { retry: false, reason: `no task ${quoted(taskId)} (never submitted, or expired after finishing)` };
   return refusalFor(task.status, taskId, task) ?? { retry: true };
@@ -64,6 +67,7 @@ export function decideTaskReplay(input: {
   }
   if (!task || task.status === 'pending' || task.status === 'running') return { action: 'send' };
   if (task.status === 'done') return { action: 'refuse', reason: `task ${quoted(taskId)} is done: every channel is stored; nothing to replay` };
+  if (task.status === 'cancelled') return { action: 'refuse', reason: cancelledReason(taskId, 'replaying its task.pack does not run it again') };
   if (task.status === 'failed' && input.plannedBatches === 0 && task.done + task.failed === 0) return { action: 'retry' };
   return {
     action: 'refuse',
@@ -80,7 +84,12 @@ export function decideTaskReplay(input: {
 export function resentTaskNote(taskId: string, status: TaskStatus): string | undefined {
   if (status === 'failed') return `task ${quoted(taskId)} already failed: run \`subpack retry ${taskId}\``;
   if (status === 'partial') return `task ${quoted(taskId)} already finished partial: run \`subpack retry ${taskId}\` to store its failed channels`;
+  if (status === 'cancelled') return cancelledReason(taskId, 'a resend does not start it again');
   return undefined;
+}
+
+function cancelledReason(taskId: string, what: string): string {
+  return `task ${quoted(taskId)} was cancelled: ${what}; run \`subpack retry ${taskId}\` to run it again`;
 }
 
 /**
@@ -98,6 +107,7 @@ export async function resendNote(store: TaskStore, task: PackTask): Promise<stri
 function resetRefusal(taskId: string, reset: Exclude<RetryReset, { outcome: 'reset' }>): string {
   if (reset.outcome === 'no-task') return `no task ${quoted(taskId)} (never submitted, or expired after finishing)`;
   if (reset.outcome === 'no-content') return noContentReason(taskId);
+  if (reset.outcome === 'cancelled') return cancelledReason(taskId, 'only `subpack retry` runs it again');
   return refusalFor(reset.outcome === 'running' ? reset.status : 'done', taskId)?.reason ?? `task ${quoted(taskId)} cannot be retried now`;
 }
 
@@ -124,8 +134,8 @@ async function recordedContent(store: TaskStore, taskId: string, task: TaskSumma
 }
 
 /**
- * `subpack retry`: runs a failed or partial task again with the content it was sent with. Refuses, changing nothing,
- * a task that is unknown, still running or done. Once the reset is made the task is pending as its next attempt; if
+ * `subpack retry`: runs a failed, partial or cancelled task again with the content it was sent with. Refuses, changing
+ * nothing, a task that is unknown, still running or done. Once the reset is made the task is pending as its next attempt; if
  * its task.pack then cannot be published, the error says how to send it.
  */
 export async function retryTask(deps: { store: TaskStore; publisher: Pick<Publisher, 'publish'> }, taskId: string): Promise<RetryStart> {
@@ -134,7 +144,7 @@ export async function retryTask(deps: { store: TaskStore; publisher: Pick<Publis
   if (!decision.retry) return { started: false, reason: decision.reason };
   const content = await recordedContent(deps.store, taskId, task!);
   if (typeof content === 'string') return { started: false, reason: content };
-  const reset = await deps.store.resetForRetry(taskId);
+  const reset = await deps.store.resetForRetry(taskId, { allowCancelled: true });
   if (reset.outcome !== 'reset') return { started: false, reason: resetRefusal(taskId, reset) };
   try {
     await deps.publisher.publish(EXCHANGES.main, ROUTING_KEYS.packTask, content, { messageId: packTaskMessageId(taskId, reset.attempt) });

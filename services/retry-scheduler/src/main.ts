@@ -59,7 +59,7 @@ void runService({
         parked.inc({ routing_key: routingKey });
         const body = jsonOrNull(message);
         ctx.logger.warn({ routingKey, reason, taskId: (body as { taskId?: unknown } | null)?.taskId }, 'message parked');
-        await accountParked(ctx.store, ctx.manager.publisher, ctx.owner, { routingKey, body, reason });
+        await accountParked(ctx.store, ctx.manager.publisher, ctx.owner, { routingKey, body, reason, attempt: message.attempt });
       },
     });
     await scheduler.start();

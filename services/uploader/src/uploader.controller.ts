@@ -1,5 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
-import { EventPattern, Payload } from '@nestjs/microservices';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import type { AmqpContext } from '@subpack/messaging';
 import { Counter, Registry } from 'prom-client';
 import { QUEUES } from '@subpack/rules';
 import { LOGGER, type Logger } from '@subpack/runtime';
@@ -22,10 +23,14 @@ export class UploaderController {
   }
 
   @EventPattern(QUEUES.uploaderStore)
-  async onStore(@Payload() body: unknown): Promise<void> {
+  async onStore(@Payload() body: unknown, @Ctx() context: AmqpContext): Promise<void> {
     const job = body as { taskId?: unknown; channel?: unknown } | null;
     // A failure is logged once, by the consumer, with the task and channel it concerns.
-    const { url, skipped, tailBytes } = await storeChannel(this.deps, body);
+    const { url, skipped, tailBytes, cancelled } = await storeChannel(this.deps, body, { attempt: context.getMessage().attempt });
+    if (cancelled) {
+      this.logger.info({ taskId: job?.taskId, channel: job?.channel }, 'channel not stored: its task was cancelled');
+      return;
+    }
     this.stored.inc({ skipped: String(skipped) });
     this.bytes.inc(tailBytes);
     this.logger.info({ taskId: job?.taskId, channel: job?.channel, 'url.full': url, skipped }, 'channel stored');

@@ -1,4 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
+import { AuditRecordSchema } from './audit';
 import { ChannelStoreJobSchema } from './channel-store-job';
 import { EVENT_SCHEMA_CATALOG } from './events';
 import { NotifyDeliverySchema, NotifySubscriptionSchema } from './notify';
@@ -16,6 +17,7 @@ export const SCHEMA_CATALOG = {
   ...EVENT_SCHEMA_CATALOG,
   'notify-delivery': NotifyDeliverySchema,
   'failure-headers': FailureHeadersSchema,
+  'audit-record': AuditRecordSchema,
 } as const satisfies Record<string, TSchema>;
 export type SchemaName = keyof typeof SCHEMA_CATALOG;
 export const SCHEMA_NAMES = Object.keys(SCHEMA_CATALOG) as SchemaName[];

@@ -181,6 +181,36 @@ export const TaskFailedEventSchema = eventSchema(
   },
 );
 
+export const TaskCancelledEventSchema = eventSchema(
+  'task.cancelled',
+  {
+    total: countOf('Channels in the task.'),
+    done: countOf('Channels stored before the task was cancelled; their objects stay in the target.'),
+    failed: countOf('Channels failed before the task was cancelled.'),
+    cancelledBy: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'Who cancelled the task, when known.' })),
+
+    ...taskAttempt,
+  },
+  {
+    description:
+      'A person cancelled the task while it ran: no further channel is written, nothing retries it, and it ends with ' +
+      'neither task.completed nor task.failed. The counts are final; every object in the target is one of the `done` ' +
+      'channels. Emitted once. Routing key event.task.cancelled.',
+    examples: [
+      {
+        type: 'task.cancelled',
+        taskId: 'release-2025-06-01.42',
+        total: 250,
+        done: 87,
+        failed: 0,
+        cancelledBy: 'ops@example.com',
+        at: '2025-06-01T12:00:30.000Z',
+      },
+    ],
+  },
+);
+export type TaskCancelledEvent = Static<typeof TaskCancelledEventSchema>;
+
 export const TaskStalledEventSchema = eventSchema(
   'task.stalled',
   {
@@ -315,6 +345,7 @@ export const EVENT_CATALOG = {
   'channel.failed': entry(ChannelFailedEventSchema, { title: 'Channel failed', exampleName: 'writeFailed', idParts: (e) => [run(e), e.channel] }),
   'task.completed': entry(TaskCompletedEventSchema, { title: 'Task completed', exampleName: 'partial', idParts: (e) => [run(e)] }),
   'task.failed': entry(TaskFailedEventSchema, { title: 'Task failed', exampleName: 'notAZip', idParts: (e) => [run(e)] }),
+  'task.cancelled': entry(TaskCancelledEventSchema, { title: 'Task cancelled', exampleName: 'byOperator', idParts: (e) => [run(e)] }),
   'retry.scheduled': entry(RetryScheduledEventSchema, {
     title: 'Retry scheduled',
     exampleName: 'storeRetry',

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { connect, type ChannelModel, type ConfirmChannel, type GetMessage } from 'amqplib';
 import { HEADERS, TIER_ROUTING_HEADER } from '../schemas/failure-headers';
-import { buildTopology, DEFAULT_RETRY_TIERS, DELIVERY_LIMIT, EVENTS_QUEUE_BOUND, NOTIFIER_EVENTS_BOUND, PARKED_QUEUE_BOUND, TOPOLOGY, type Topology } from './build-topology';
+import { AUDIT_QUEUE_BOUND, buildTopology, DEFAULT_RETRY_TIERS, DELIVERY_LIMIT, EVENTS_QUEUE_BOUND, NOTIFIER_EVENTS_BOUND, PARKED_QUEUE_BOUND, TOPOLOGY, type Topology } from './build-topology';
 import { EXCHANGES, QUEUES, queueRoutingKey, ROUTING_KEYS } from '@subpack/rules';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -77,6 +77,12 @@ describe('buildTopology (pure data)', () => {
     assert.deepEqual(byName.get('subpack.events')?.arguments, { 'x-queue-type': 'quorum', ...EVENTS_QUEUE_BOUND });
     assert.deepEqual(byName.get('subpack.events')?.bindings, [{ exchange: 'subpack', routingKey: 'event.#' }]);
     assert.deepEqual(byName.get('subpack.parked')?.arguments, { 'x-queue-type': 'quorum', ...PARKED_QUEUE_BOUND });
+    // Audit records have their own tap, kept longer than events, and never reach the event queues.
+    assert.deepEqual(byName.get('subpack.audit')?.arguments, { 'x-queue-type': 'quorum', ...AUDIT_QUEUE_BOUND });
+    assert.deepEqual(byName.get('subpack.audit')?.bindings, [{ exchange: 'subpack', routingKey: 'audit.recorded' }]);
+    assert.equal(AUDIT_QUEUE_BOUND['x-overflow'], 'drop-head');
+    assert.ok(AUDIT_QUEUE_BOUND['x-message-ttl'] > EVENTS_QUEUE_BOUND['x-message-ttl']);
+    assert.ok(AUDIT_QUEUE_BOUND['x-message-ttl'] <= 2 ** 32 - 1, 'RabbitMQ may refuse a longer x-message-ttl');
     assert.equal(EVENTS_QUEUE_BOUND['x-overflow'], 'drop-head');
     assert.equal(PARKED_QUEUE_BOUND['x-overflow'], 'drop-head');
     // Dropping the oldest never refuses a publisher; what is dropped goes to subpack.dead at most once, to be counted.
@@ -238,9 +244,21 @@ describe('buildTopology on RabbitMQ', () => {
     await assertEmpty(q.dead);
   });
 
+  it('routes audit records to the audit tap only: they are not events', async () => {
+    // Earlier tests leave events in the notifier's queue (nothing consumes it here).
+    await channel.purgeQueue(q.events);
+    await channel.purgeQueue(q.notifierEvents);
+    await publish(ex.main, ROUTING_KEYS.auditRecorded, { seq: 1 });
+    const message = await nextMessage(q.audit);
+    assert.deepEqual(JSON.parse(message.content.toString()), { seq: 1 });
+    await assertEmpty(q.events);
+    await assertEmpty(q.notifierEvents);
+    await assertEmpty(q.dead);
+  });
+
   it('RabbitMQ applies the bounds as declared: the oldest goes first, nothing is dead-lettered', async () => {
     // The same arguments with a tiny length, so the broker has to act on them.
-    for (const [what, bound] of [['events', EVENTS_QUEUE_BOUND], ['parked', PARKED_QUEUE_BOUND]] as const) {
+    for (const [what, bound] of [['events', EVENTS_QUEUE_BOUND], ['audit', AUDIT_QUEUE_BOUND], ['parked', PARKED_QUEUE_BOUND]] as const) {
       const small = `${namespace}.bound-${what}`;
       await channel.assertQueue(small, { durable: true, arguments: { 'x-queue-type': 'quorum', ...bound, 'x-max-length': 2 } });
       try {

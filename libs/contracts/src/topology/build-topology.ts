@@ -22,8 +22,8 @@ export interface BindingDeclaration {
 
 /**
  * work: consumed by a service; dead: input of the retry-scheduler; retry: delay tier (bounded by its TTL); parked:
- * given up, kept for replay (bounded by length); tap: a copy of every event for outside consumers (bounded by length
- * and age). Every queue is either consumed or bounded, so nothing grows without limit when no one reads it.
+ * given up, kept for replay (bounded by length); tap: a copy of every event, or of every audit record, for outside
+ * consumers (bounded by length and age). Every queue is either consumed or bounded, so nothing grows without limit when no one reads it.
  */
 export type QueueRole = 'work' | 'dead' | 'retry' | 'parked' | 'tap';
 
@@ -86,6 +86,21 @@ const QUORUM = { 'x-queue-type': 'quorum' } as const;
 export const EVENTS_QUEUE_BOUND = {
   'x-max-length': 100_000,
   'x-message-ttl': 24 * 60 * 60 * 1000,
+  'x-overflow': 'drop-head',
+} as const;
+
+/**
+ * The audit tap keeps the newest 1,000,000 audit records of the HTTP API, each for at most 49 days (the most whole
+ * days within MAX_TTL_MS), and at most 512 MiB. Audit records are kept far longer than events because they are read
+ * after the fact (who did what last month), not acted on. They are still copies: the API stores each record in Redis
+ * before publishing it, so the oldest are dropped rather than refusing the API's publishes, and a full tap or a missing
+ * consumer never fails or slows a request. No dead-letter exchange: an expired or dropped record is not a failure to
+ * retry.
+ */
+export const AUDIT_QUEUE_BOUND = {
+  'x-max-length': 1_000_000,
+  'x-max-length-bytes': 512 * 1024 * 1024,
+  'x-message-ttl': 49 * 24 * 60 * 60 * 1000,
   'x-overflow': 'drop-head',
 } as const;
 
@@ -183,6 +198,7 @@ export function buildTopology(tiers: readonly RetryTier[], options: TopologyOpti
       queue(q.events, 'tap', EVENTS_QUEUE_BOUND, [{ exchange: ex.main, routingKey: ROUTING_KEYS.allEvents }]),
       boundedWorkQueue(q.notifierEvents, ROUTING_KEYS.allEvents, options.notifierEventsBound ?? NOTIFIER_EVENTS_BOUND),
       workQueue(q.notifierDeliveries, ROUTING_KEYS.notifyDelivery),
+      queue(q.audit, 'tap', AUDIT_QUEUE_BOUND, [{ exchange: ex.main, routingKey: ROUTING_KEYS.auditRecorded }]),
       // A message the retry-scheduler itself keeps crashing on ends up parked rather than looping forever.
       queue(q.dead, 'dead', { ...deadLetterTo(ex.parked), 'x-delivery-limit': DELIVERY_LIMIT }, [
         { exchange: ex.dead, routingKey: '' },

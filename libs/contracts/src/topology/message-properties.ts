@@ -24,3 +24,11 @@ export function packBatchMessageId(taskId: string, batchIndex: number, attempt?:
 export function channelStoreMessageId(taskId: string, channel: string, attempt?: number): string {
   return `channel.store:${taskAttemptRef(taskId, attempt)}:${channel}`;
 }
+
+/**
+ * The record's number and time: the number alone would repeat if the API's Redis lost its audit counter, and a
+ * consumer deduplicating on ids would then drop new records as repeats of old ones.
+ */
+export function auditRecordMessageId(record: { readonly seq: number; readonly at: string }): string {
+  return `audit.recorded:${record.seq}:${record.at}`;
+}

@@ -258,11 +258,17 @@ describe('validateEvent', () => {
 
   it('names an unknown or missing type', () => {
     assert.deepEqual(errorsOf(validateEvent({ ...completed, type: 'task.done' })), [
-      'type: must be one of task.accepted, channel.stored, channel.failed, task.completed, task.failed, retry.scheduled, notify.failed, task.stalled',
+      'type: must be one of task.accepted, channel.stored, channel.failed, task.completed, task.failed, task.cancelled, retry.scheduled, notify.failed, task.stalled',
     ]);
     const { type: _type, ...untyped } = completed;
     assert.deepEqual(errorsOf(validateEvent(untyped)), ['type: is required']);
     assert.deepEqual(errorsOf(validateEvent(null)), ['(root): must be an object']);
+  });
+
+  it('checks that the counts of a cancelled task stay within its total', () => {
+    const cancelled = { type: 'task.cancelled', taskId: 't-1', total: 3, done: 1, failed: 1, cancelledBy: 'ops', at: '2025-06-01T12:00:00Z' };
+    assert.equal(assertValid(validateEvent(cancelled)).type, 'task.cancelled');
+    assert.deepEqual(errorsOf(validateEvent({ ...cancelled, done: 3 })), ['total: must be at least done + failed (4)']);
   });
 
   it('checks that the counts of a completed task add up', () => {

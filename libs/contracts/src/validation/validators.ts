@@ -12,6 +12,7 @@ import {
   withDigestStandIns,
   type Extras,
 } from '@subpack/rules';
+import type { AuditRecord } from '../schemas/audit';
 import type { SchemaName } from '../schemas/catalog';
 import type { ChannelStoreJob } from '../schemas/channel-store-job';
 import {
@@ -27,7 +28,7 @@ import { STANDARD_WEBHOOKS_SECRET_PATTERN, type NotifyDelivery, type NotifySubsc
 import type { FailureHeaders } from '../schemas/failure-headers';
 import type { PackBatch } from '../schemas/pack-batch';
 import type { Channel, PackTask } from '../schemas/pack-task';
-import { compiledValidator } from './ajv';
+import { compiledSchemaValidator, compiledValidator } from './ajv';
 import { capped, describeErrors } from './describe-errors';
 import type { ValidationResult } from './result';
 
@@ -87,9 +88,14 @@ export function validateFailureHeaders(headers: unknown): ValidationResult<Failu
   return validateAgainst<FailureHeaders>('failure-headers', headers);
 }
 
+export function validateAuditRecord(body: unknown): ValidationResult<AuditRecord> {
+  return validateAgainst<AuditRecord>('audit-record', body);
+}
+
 /** Checks on events that their schema cannot express, by type. */
 const EVENT_CHECKS: { readonly [T in EventType]?: SemanticCheck<EventOf<T>> } = {
   'task.completed': countsAddUp,
+  'task.cancelled': countsWithinTotal,
 };
 
 /** The validator of one event type: its catalogued schema, then its checks. */
@@ -234,6 +240,11 @@ function countsAddUp(event: TaskCompletedEvent): string[] {
   return errors;
 }
 
+/** A cancelled task stopped part-way: its channels accounted for cannot outnumber the task's. */
+function countsWithinTotal(event: { done: number; failed: number; total: number }): string[] {
+  return event.done + event.failed > event.total ? [`total: must be at least done + failed (${event.done + event.failed})`] : [];
+}
+
 /** Every catalogued schema's validator, for callers that pick the schema at run time (tests, tooling, replay). */
 export const VALIDATORS_BY_SCHEMA: Readonly<Record<SchemaName, (body: unknown) => ValidationResult<unknown>>> = {
   'pack-task': (body) => validatePackTask(body),
@@ -244,4 +255,11 @@ export const VALIDATORS_BY_SCHEMA: Readonly<Record<SchemaName, (body: unknown) =
   ...(Object.fromEntries(EVENT_TYPES.map((type) => [eventSchemaName(type), EVENT_VALIDATORS[type]])) as Record<EventSchemaName, (body: unknown) => ValidationResult<unknown>>),
   'notify-delivery': validateNotifyDelivery,
   'failure-headers': validateFailureHeaders,
+  'audit-record': validateAuditRecord,
 };
+
+/** Validates `body` against a schema that is not a catalogued message (see compiledSchemaValidator). */
+export function validateAgainstSchema<T>(schema: object, body: unknown, options: { coerce?: boolean } = {}): ValidationResult<T> {
+  const validate = compiledSchemaValidator(schema, options);
+  return validate(body) ? { ok: true, value: body as T } : { ok: false, errors: describeErrors(validate.errors ?? [], body) };
+}

@@ -1,0 +1,2 @@
+export { downloadLink, type DownloadLinkOptions } from './download-link';
+export { FileLinks, LinkError, serveFile, type LinkSubject } from './file-links';
