@@ -15,9 +15,12 @@ command -v keytool >/dev/null || need_pkgs+=(default-jdk-headless)
 command -v curl >/dev/null || need_pkgs+=(curl)
 command -v jq >/dev/null || need_pkgs+=(jq)
 [ -f /usr/share/android-framework-res/framework-res.apk ] || need_pkgs+=(android-framework-res)
-# The web console's browser tests drive Debian's chromium (no browser download).
+# The web console's browser tests drive Debian's chromium (no browser download), with CJK fonts so Chinese renders
+# in their screenshots, and pngquant to keep the README's screenshots small.
 if [ "${SUBPACK_SETUP_BROWSER:-1}" = 1 ]; then
   command -v chromium >/dev/null || need_pkgs+=(chromium)
+  [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need_pkgs+=(fonts-noto-cjk)
+  command -v pngquant >/dev/null || need_pkgs+=(pngquant)
 fi
 if [ "${SUBPACK_SETUP_SERVICES:-1}" = 1 ]; then
   command -v rabbitmq-server >/dev/null || need_pkgs+=(rabbitmq-server)

@@ -213,6 +213,11 @@ test('upload, list, task to s3://, SSE to the end, every link verified, CSV expo
   const detail = await call<{ channelsPerSecond: number; etaSeconds: number | null }>(ops, 'GET', `/tasks/${created.taskId}`);
   assert.ok(detail.channelsPerSecond > 0 && detail.etaSeconds === null, JSON.stringify(detail));
 
+  // The throughput chart counts the channels stored (50 + the cancelled task's) from the events.
+  const system = await call<{ throughput: { stored: number }[]; services: { service: string; ready: boolean }[] }>(admin, 'GET', '/system');
+  assert.ok(system.throughput.reduce((n, m) => n + m.stored, 0) >= 50, JSON.stringify(system.throughput.filter((m) => m.stored > 0)));
+  assert.ok(system.services.find((s) => s.service === 'packer')?.ready, JSON.stringify(system.services));
+
   const audit = await call<{ items: { actor: string; action: string }[] }>(admin, 'GET', '/audit?limit=100');
   assert.ok(audit.items.some((a) => a.actor === 'ops' && a.action === 'cancelTask'), JSON.stringify(audit.items.slice(0, 5)));
 });
@@ -248,6 +253,17 @@ test('the OpenAPI document is valid, and every write route refuses an anonymous 
     }
   }
   assert.ok(checked.length >= 15, `checked ${checked.length} write routes: ${checked.join(', ')}`);
+
+  // Every documented operation exists on the running server: an anonymous call is refused or answered, never "no
+  // such endpoint".
+  for (const [path, operations] of Object.entries(doc.paths)) {
+    for (const method of Object.keys(operations)) {
+      const url = path.replace(/^\/api\/v1/, '').replace(/\{[A-Za-z]+\}/g, 'x');
+      const res = await fetch(`${base()}${url}`, { method: method.toUpperCase(), ...(method === 'get' || method === 'head' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }) });
+      const text = await res.text();
+      assert.ok(!/no endpoint/.test(text) && res.status !== 405, `${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
+    }
+  }
 
   // A signed-in write without the CSRF token is refused, even for an admin.
   const { cookie } = admin.headers;

@@ -142,7 +142,7 @@ test('no secret appears in any answer after the one that shows it, in the API\'s
   const leaks = answers.flatMap(({ what, answer }) => secretsIn(answer.text + headerText(answer), secrets).map((name) => `${name} in ${what}`));
   assert.deepEqual(leaks, [], 'secrets in answers');
   const output = apiProcess.outputTail(8 * 1024 * 1024);
-  assert.ok(output.length > 1000 && output.includes('"level"'), 'the API logged');
+  assert.ok(apiProcess.logRecords().length >= 3, `the API logged:\n${output.slice(-2000)}`);
   assert.deepEqual(secretsIn(output, secrets), [], 'secrets in the API output');
   await stack.waitForEvent(tap, task.taskId, 'task.completed', 30_000);
   const events = tap.messages.map((m) => m.body.toString('utf8')).join('\n');

@@ -2,7 +2,8 @@
 
 export const API = '/api/v1';
 
-export type Role = 'viewer' | 'operator' | 'admin';
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
 
 export interface Caller {
   name: string;
@@ -61,6 +62,84 @@ export interface Destination {
   name: string;
   url: string;
   kind: string;
+  /** Configured ones come from the API's environment and cannot be removed from the console. */
+  source?: 'configured' | 'added';
+}
+
+export interface ParkedMessage {
+  id: string;
+  reason: string;
+  attempt: number;
+  originQueue: string | null;
+  routingKey: string | null;
+  parkedAt: string | null;
+  /** The message (JSON), secrets replaced by ***. */
+  body: string;
+}
+
+export interface ReplayOutcome {
+  replayed: string[];
+  skipped: { id: string; reason: string }[];
+  missing: string[];
+}
+
+export interface SystemOverview {
+  broker: { state: string; node: string | null };
+  redis: { state: string };
+  queues: { queue: string; messages: number | null; consumers: number | null; error?: string }[];
+  services: { service: string; queue: string; consumers: number | null; ready: boolean }[];
+  stalledTasks: { taskId: string; stalledAt: string }[];
+  /** Channels stored per minute over the last hour, oldest first. */
+  throughput: { minute: string; stored: number }[];
+}
+
+export interface User {
+  name: string;
+  role: Role;
+  disabled: boolean;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+  lastLoginAt: string | null;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: Role;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface CreatedToken extends ApiToken {
+  /** The secret, shown only once. */
+  token: string;
+}
+
+export interface AuditRecord {
+  seq: number;
+  actor: string;
+  role: string | null;
+  action: string;
+  method: string;
+  path: string;
+  status: number;
+  subject?: string;
+  ip: string;
+  at: string;
+}
+
+/** A webhook that hears about a task (libs/contracts NotifySubscriptionSchema, without secrets). */
+export const NOTIFY_FORMATS = ['json', 'dingtalk', 'wecom', 'feishu'] as const;
+export const NOTIFY_LEVELS = ['info', 'warn', 'error'] as const;
+export const MAX_SUBSCRIPTIONS = 16;
+export interface NotifySubscription {
+  url: string;
+  format: (typeof NOTIFY_FORMATS)[number];
+  level: (typeof NOTIFY_LEVELS)[number];
 }
 
 export const TASK_STATES = ['pending', 'running', 'done', 'partial', 'failed', 'cancelled'] as const;
@@ -177,3 +256,4 @@ export function query(params: Record<string, string | number | undefined | null>
 }
 
 export const canWrite = (role: Role): boolean => role === 'operator' || role === 'admin';
+export const isAdmin = (role: Role): boolean => role === 'admin';

@@ -1,11 +1,13 @@
 import type { JSX } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, call, setCsrfToken, whenSignedOut, type Caller, type Role } from './api';
+import { ApiError, call, isAdmin, setCsrfToken, whenSignedOut, type Caller, type Role } from './api';
 import { SessionContext, type Session } from './context';
 import { I18n, initialLocale, LOCALE_NAMES, LOCALES, saveLocale, type Key, type Locale } from './i18n';
+import { AdminPage } from './pages/admin';
 import { ListsPage } from './pages/lists';
 import { MastersPage } from './pages/masters';
 import { NewTaskPage } from './pages/new-task';
+import { ParkedPage } from './pages/parked';
 import { SignInPage } from './pages/sign-in';
 import { SystemPage } from './pages/system';
 import { TaskPage } from './pages/task';
@@ -18,12 +20,14 @@ interface WhoAmI {
   csrfToken: string | null;
 }
 
-const NAV: { href: string; key: Key; writers?: boolean }[] = [
+const NAV: { href: string; key: Key; writers?: boolean; admins?: boolean }[] = [
   { href: '/tasks', key: 'nav.tasks' },
   { href: '/tasks/new', key: 'nav.newTask', writers: true },
   { href: '/masters', key: 'nav.masters' },
   { href: '/lists', key: 'nav.lists' },
+  { href: '/parked', key: 'nav.parked' },
   { href: '/system', key: 'nav.system' },
+  { href: '/admin', key: 'nav.admin', admins: true },
 ];
 
 function currentPath(): string {
@@ -112,6 +116,7 @@ export function App(): JSX.Element {
     );
   }
   const writer = caller.role !== 'viewer';
+  const admin = isAdmin(caller.role);
   return (
     <SessionContext.Provider value={session}>
       <header class="top">
@@ -119,7 +124,7 @@ export function App(): JSX.Element {
           {i18n.t('app.title')}
         </Link>
         <nav>
-          {NAV.filter((n) => writer || n.writers !== true).map((n) => (
+          {NAV.filter((n) => (writer || n.writers !== true) && (admin || n.admins !== true)).map((n) => (
             <Link href={n.href} key={n.href} class={path === n.href ? 'current' : ''}>
               {i18n.t(n.key)}
             </Link>
@@ -133,19 +138,21 @@ export function App(): JSX.Element {
           {i18n.t('app.signOut')}
         </button>
       </header>
-      <main>{route(path, writer)}</main>
+      <main>{route(path, writer, admin)}</main>
     </SessionContext.Provider>
   );
 }
 
-function route(path: string, writer: boolean): JSX.Element {
+function route(path: string, writer: boolean, admin: boolean): JSX.Element {
   if (path === '/' || path === '/tasks') return <TasksPage />;
   if (path === '/tasks/new') return writer ? <NewTaskPage /> : <NotFound />;
   const task = /^\/tasks\/([^/]+)$/.exec(path);
   if (task?.[1] !== undefined) return <TaskPage taskId={decodeURIComponent(task[1])} />;
   if (path === '/masters') return <MastersPage />;
   if (path === '/lists') return <ListsPage />;
+  if (path === '/parked') return <ParkedPage />;
   if (path === '/system') return <SystemPage />;
+  if (path === '/admin') return admin ? <AdminPage /> : <NotFound />;
   return <NotFound />;
 }
 

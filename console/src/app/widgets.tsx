@@ -79,3 +79,19 @@ export function Progress({ value, label }: { value: number; label: string }): JS
     </div>
   );
 }
+
+/** Previous / page n / next, for cursor pages and for pages of a list read whole. */
+export function Pager(props: { page: number; hasPrevious: boolean; hasNext: boolean; onPrevious: () => void; onNext: () => void }): JSX.Element {
+  const { i18n } = useSession();
+  return (
+    <div class="actions pager">
+      <button type="button" class="secondary" disabled={!props.hasPrevious} onClick={props.onPrevious}>
+        {i18n.t('common.previous')}
+      </button>
+      <span>{i18n.t('common.page', { n: props.page })}</span>
+      <button type="button" class="secondary" disabled={!props.hasNext} onClick={props.onNext}>
+        {i18n.t('common.next')}
+      </button>
+    </div>
+  );
+}

@@ -4,7 +4,7 @@ import { Inject, Injectable, Module, type DynamicModule, type OnModuleInit } fro
 import { HttpAdapterHost } from '@nestjs/core';
 import { packTaskMessageId } from '@subpack/contracts';
 import { describeError, ParkingLot } from '@subpack/messaging';
-import { EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
+import { eventRoutingKey, EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
 import type { ServiceContext } from '@subpack/runtime';
 import { cancelTask, prepareParkedReplay, retryTask } from '@subpack/workflow';
 import { randomBytes } from 'node:crypto';
@@ -84,6 +84,10 @@ export function buildApi(ctx: ServiceContext<ApiConfig>): ApiParts {
     manager,
     logger,
     read: (taskId) => tasks.summary(taskId).catch(() => null),
+    onEvent: (routingKey, messageId) => {
+      if (routingKey !== STORED_ROUTING_KEY || messageId === undefined) return;
+      throughput.countStored(messageId).catch((err: unknown) => logger.warn({ error: describeError(err) }, 'cannot count a stored channel'));
+    },
   });
   const audit = new AuditLog(redis, prefix, (record, messageId) => publisher.publish(EXCHANGES.main, ROUTING_KEYS.auditRecorded, record, { messageId }));
   const services: ApiServices = {
@@ -206,6 +210,9 @@ export function buildApi(ctx: ServiceContext<ApiConfig>): ApiParts {
     },
   };
 }
+
+/** The events the System page's throughput chart counts. */
+const STORED_ROUTING_KEY = eventRoutingKey('channel.stored');
 
 /** Unfinished uploads are removed after a day without a byte. */
 const UNFINISHED_UPLOAD_MS = 24 * 3600_000;

@@ -22,6 +22,8 @@ export interface LiveFeedOptions<V extends LiveView> {
   /** Subscribed tasks are read again this often even without events (a lost event or a broker away). */
   pollMs?: number;
   heartbeatMs?: number;
+  /** Every event seen, with its routing key and message id (e.g. to count channels stored per minute). */
+  onEvent?(routingKey: string, messageId: string | undefined): void;
 }
 
 interface Client {
@@ -112,6 +114,7 @@ export class LiveFeed<V extends LiveView> {
         this.queue,
         (msg) => {
           if (msg === null) return;
+          this.options.onEvent?.(msg.fields.routingKey, typeof msg.properties.messageId === 'string' ? msg.properties.messageId : undefined);
           const taskId = taskIdOf(msg.content);
           if (taskId !== undefined && this.watched(taskId)) this.dirty.add(taskId);
         },

@@ -269,7 +269,7 @@ export function MasterFacts({ master }: { master: Master }): JSX.Element {
             ? i18n.t('common.none')
             : master.channels.map((c) => (
                 <span class="chip" key={`${c.format}:${c.channel}`}>
-                  <Text value={`${c.channel} (${c.format})`} />
+                  <Text value={`${c.channel} (${c.format})${Object.keys(c.extras).length > 0 ? ` · ${Object.entries(c.extras).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}`} />
                 </span>
               ))}
         </dd>

@@ -1,7 +1,8 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { call, type ChannelListSummary, type Destination, type Master, type Page, type Preview } from '../api';
+import { call, MAX_SUBSCRIPTIONS, NOTIFY_FORMATS, NOTIFY_LEVELS, type ChannelListSummary, type Destination, type Master, type NotifySubscription, type Page, type Preview } from '../api';
 import { useSession } from '../context';
+import { visible } from '../text';
 import { Confirm, ErrorLine, Text } from '../widgets';
 
 const DEFAULT_NAMING = '{package}-{channel}.apk';
@@ -21,6 +22,7 @@ export function NewTaskPage(): JSX.Element {
   const [error, setError] = useState<unknown>(null);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
+  const [subscriptions, setSubscriptions] = useState<NotifySubscription[]>([]);
 
   useEffect(() => {
     Promise.all([
@@ -36,7 +38,16 @@ export function NewTaskPage(): JSX.Element {
     }, setError);
   }, []);
 
-  const order = { master, channelList: list, destination, ...(format !== 'auto' ? { format } : {}), ...(naming.trim() !== '' ? { naming } : {}) };
+  const notify = subscriptions.filter((s) => s.url.trim() !== '').map((s) => ({ ...s, url: s.url.trim() }));
+  const order = {
+    master,
+    channelList: list,
+    destination,
+    ...(format !== 'auto' ? { format } : {}),
+    ...(naming.trim() !== '' ? { naming } : {}),
+    ...(notify.length > 0 ? { notify } : {}),
+  };
+  const editSubscription = (i: number, change: Partial<NotifySubscription>): void => setSubscriptions((all) => all.map((s, j) => (j === i ? { ...s, ...change } : s)));
   const ready = master !== '' && list !== '' && destination !== '';
 
   // The live preview follows every change, a moment after the last keystroke.
@@ -64,7 +75,7 @@ export function NewTaskPage(): JSX.Element {
       stale = true;
       clearTimeout(timer);
     };
-  }, [master, list, format, naming, destination]);
+  }, [master, list, format, naming, destination, JSON.stringify(notify)]);
 
   const chosen = masters.find((m) => m.id === master);
   const create = async (): Promise<void> => {
@@ -97,7 +108,7 @@ export function NewTaskPage(): JSX.Element {
             <option value="">{i18n.t('newTask.choose')}</option>
             {masters.map((m) => (
               <option key={m.id} value={m.id}>
-                {`${m.label ?? m.package} · ${m.versionName ?? ''} · ${m.filename ?? m.id}`}
+                {visible(`${m.label ?? m.package} · ${m.versionName ?? ''} · ${m.filename ?? m.id}`)}
               </option>
             ))}
           </select>
@@ -108,7 +119,7 @@ export function NewTaskPage(): JSX.Element {
             <option value="">{i18n.t('newTask.choose')}</option>
             {lists.map((l) => (
               <option key={l.id} value={l.id}>
-                {`${l.name} (${i18n.number(l.count)})`}
+                {visible(`${l.name} (${i18n.number(l.count)})`)}
               </option>
             ))}
           </select>
@@ -119,7 +130,7 @@ export function NewTaskPage(): JSX.Element {
             <option value="auto">{i18n.t('newTask.auto')}</option>
             {(chosen?.formats ?? []).map((f) => (
               <option key={f.format} value={f.format} disabled={!f.usable}>
-                {f.usable ? f.format : `${f.format} — ${f.reason ?? ''}`}
+                {visible(f.usable ? f.format : `${f.format} — ${f.reason ?? ''}`)}
               </option>
             ))}
           </select>
@@ -130,7 +141,7 @@ export function NewTaskPage(): JSX.Element {
             <option value="">{i18n.t('newTask.choose')}</option>
             {destinations.map((d) => (
               <option key={d.name} value={d.name}>
-                {`${d.name} · ${d.url}`}
+                {visible(`${d.name} · ${d.url}`)}
               </option>
             ))}
           </select>
@@ -140,6 +151,50 @@ export function NewTaskPage(): JSX.Element {
           <input name="naming" value={naming} spellcheck={false} onInput={(e) => setNaming(e.currentTarget.value)} />
           <small>{i18n.t('newTask.namingHelp')}</small>
         </label>
+        <fieldset class="wide notify" data-testid="notify">
+          <legend>{i18n.t('newTask.notify')}</legend>
+          <small>{i18n.t('newTask.notifyHelp')}</small>
+          {subscriptions.map((s, i) => (
+            <div class="subscription" key={i} data-testid="subscription">
+              <label>
+                {i18n.t('newTask.webhook')}
+                <input name={`webhook-${i}`} type="url" inputMode="url" spellcheck={false} placeholder="https://hooks.example.com/subpack" value={s.url} onInput={(e) => editSubscription(i, { url: e.currentTarget.value })} />
+              </label>
+              <label>
+                {i18n.t('newTask.notifyFormat')}
+                <select name={`webhook-format-${i}`} value={s.format} onChange={(e) => editSubscription(i, { format: e.currentTarget.value as NotifySubscription['format'] })}>
+                  {NOTIFY_FORMATS.map((f) => (
+                    <option key={f} value={f}>
+                      {i18n.t(`notifyFormat.${f}`)}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label>
+                {i18n.t('newTask.notifyLevel')}
+                <select name={`webhook-level-${i}`} value={s.level} onChange={(e) => editSubscription(i, { level: e.currentTarget.value as NotifySubscription['level'] })}>
+                  {NOTIFY_LEVELS.map((l) => (
+                    <option key={l} value={l}>
+                      {i18n.t(`notifyLevel.${l}`)}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <button type="button" class="secondary" onClick={() => setSubscriptions((all) => all.filter((_, j) => j !== i))}>
+                {i18n.t('newTask.removeWebhook')}
+              </button>
+            </div>
+          ))}
+          <button
+            type="button"
+            class="secondary"
+            data-testid="add-webhook"
+            disabled={subscriptions.length >= MAX_SUBSCRIPTIONS}
+            onClick={() => setSubscriptions((all) => [...all, { url: '', format: 'json', level: 'info' }])}
+          >
+            {i18n.t('newTask.addWebhook')}
+          </button>
+        </fieldset>
         <div class="actions wide">
           <button type="submit" class="primary" data-testid="create-task" disabled={preview === null || busy}>
             {i18n.t('newTask.create')}
@@ -157,13 +212,18 @@ export function NewTaskPage(): JSX.Element {
               <Text value={i18n.t('newTask.target', { target: preview.target })} />
             </p>
             {preview.warnings.length > 0 && (
-              <ul class="warnings" aria-label={i18n.t('newTask.warnings')}>
-                {preview.warnings.map((w, i) => (
-                  <li key={i}>
-                    <Text value={w} />
-                  </li>
-                ))}
-              </ul>
+              <div class="warnings" role="alert" data-testid="preview-warnings">
+                <p>
+                  <strong>{i18n.t('newTask.warnings')}</strong> {i18n.t('newTask.warningsHelp')}
+                </p>
+                <ul>
+                  {preview.warnings.map((w, i) => (
+                    <li key={i} data-testid="preview-warning">
+                      <Text value={w} />
+                    </li>
+                  ))}
+                </ul>
+              </div>
             )}
             <div class="scroll">
               <table>
@@ -196,6 +256,8 @@ export function NewTaskPage(): JSX.Element {
             <Text value={i18n.t('newTask.confirmBody', { channels: preview.channels, size: i18n.bytes(preview.estimatedBytes), destination })} />
           </p>
         )}
+        {preview && preview.warnings.length > 0 && <p class="warnings">{i18n.t('newTask.confirmWarnings', { count: preview.warnings.length })}</p>}
+        {notify.length > 0 && <p>{i18n.t('newTask.confirmNotify', { count: notify.length })}</p>}
       </Confirm>
     </section>
   );

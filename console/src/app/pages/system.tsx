@@ -1,33 +1,214 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { call } from '../api';
+import { call, type SystemOverview } from '../api';
 import { useSession } from '../context';
-import { ErrorLine, Text } from '../widgets';
+import type { I18n } from '../i18n';
+import { ErrorLine, Link, Text } from '../widgets';
 
-/** The system overview as the API reports it (queues, services, stalled tasks, throughput), shown as plain text. */
+const REFRESH_MS = 10_000;
+
+/** The engines as the API sees them: services and their readiness, queues, Redis and the broker, stalled tasks, throughput. */
 export function SystemPage(): JSX.Element {
   const { i18n } = useSession();
-  const [overview, setOverview] = useState<unknown>(null);
+  const [overview, setOverview] = useState<SystemOverview | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const load = (): void => {
-    call<unknown>('GET', '/system').then((o) => {
-      setOverview(o);
+  const load = async (): Promise<void> => {
+    try {
+      setOverview(await call<SystemOverview>('GET', '/system'));
       setError(null);
-    }, setError);
+    } catch (err) {
+      setError(err);
+    }
   };
-  useEffect(load, []);
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, []);
+
   return (
     <section>
       <h1>{i18n.t('system.title')}</h1>
-      <button type="button" class="secondary" onClick={load}>
-        {i18n.t('common.refresh')}
-      </button>
+      <div class="actions">
+        <button type="button" class="secondary" onClick={() => void load()}>
+          {i18n.t('common.refresh')}
+        </button>
+        <span class="note">{i18n.t('system.auto', { seconds: REFRESH_MS / 1000 })}</span>
+      </div>
       <ErrorLine error={error} />
-      {overview !== null && (
-        <pre class="card mono" data-testid="system">
-          <Text value={JSON.stringify(overview, null, 2)} />
-        </pre>
+      {error !== null && <p class="note">{i18n.t('system.errorHelp')}</p>}
+      {overview === null && error === null && <p class="loading">{i18n.t('app.loading')}</p>}
+      {overview && (
+        <div data-testid="system">
+          <div class="grid">
+            <div class="card facts">
+              <h2>{i18n.t('system.backbone')}</h2>
+              <dl>
+                <dt>{i18n.t('system.broker')}</dt>
+                <dd data-testid="broker-state">
+                  <StateWord state={overview.broker.state} /> <Text value={overview.broker.node ?? ''} />
+                </dd>
+                <dt>{i18n.t('system.redis')}</dt>
+                <dd data-testid="redis-state">
+                  <StateWord state={overview.redis.state} />
+                </dd>
+              </dl>
+            </div>
+            <div class="card">
+              <h2>{i18n.t('system.throughput')}</h2>
+              <Throughput points={overview.throughput} i18n={i18n} />
+            </div>
+          </div>
+          <div class="card">
+            <h2>{i18n.t('system.services')}</h2>
+            {overview.services.length === 0 ? (
+              <p>{i18n.t('system.noServices')}</p>
+            ) : (
+              <div class="scroll">
+                <table data-testid="services">
+                  <thead>
+                    <tr>
+                      <th>{i18n.t('system.service')}</th>
+                      <th>{i18n.t('system.ready')}</th>
+                      <th>{i18n.t('system.queue')}</th>
+                      <th class="num">{i18n.t('system.consumers')}</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {overview.services.map((s) => (
+                      <tr key={`${s.service}:${s.queue}`}>
+                        <td>
+                          <Text value={s.service} />
+                        </td>
+                        <td class={s.ready ? 'ok' : 'bad'}>{i18n.t(s.ready ? 'system.isReady' : 'system.notReady')}</td>
+                        <td class="mono">
+                          <Text value={s.queue} />
+                        </td>
+                        <td class="num">{s.consumers === null ? '—' : i18n.number(s.consumers)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            {overview.services.some((s) => !s.ready) && <p class="note">{i18n.t('system.notReadyHelp')}</p>}
+          </div>
+          <div class="card">
+            <h2>{i18n.t('system.queues')}</h2>
+            <div class="scroll">
+              <table data-testid="queues">
+                <thead>
+                  <tr>
+                    <th>{i18n.t('system.queue')}</th>
+                    <th class="num">{i18n.t('system.depth')}</th>
+                    <th class="num">{i18n.t('system.consumers')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {overview.queues.map((q) => (
+                    <tr key={q.queue}>
+                      <td class="mono">
+                        <Text value={q.queue} />
+                        {q.error !== undefined && (
+                          <div class="error">
+                            <Text value={q.error} />
+                          </div>
+                        )}
+                      </td>
+                      <td class="num">{q.messages === null ? '—' : i18n.number(q.messages)}</td>
+                      <td class="num">{q.consumers === null ? '—' : i18n.number(q.consumers)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </div>
+          <div class="card">
+            <h2>{i18n.t('system.stalled')}</h2>
+            {overview.stalledTasks.length === 0 ? (
+              <p data-testid="no-stalled">{i18n.t('system.noStalled')}</p>
+            ) : (
+              <>
+                <p class="note">{i18n.t('system.stalledHelp')}</p>
+                <ul data-testid="stalled">
+                  {overview.stalledTasks.map((s) => (
+                    <li key={s.taskId}>
+                      <Link href={`/tasks/${encodeURIComponent(s.taskId)}`} class="mono">
+                        <Text value={s.taskId} />
+                      </Link>{' '}
+                      · {i18n.t('system.stalledAt', { time: i18n.time(s.stalledAt) })}
+                    </li>
+                  ))}
+                </ul>
+              </>
+            )}
+          </div>
+        </div>
       )}
     </section>
+  );
+}
+
+function StateWord({ state }: { state: string }): JSX.Element {
+  const { i18n } = useSession();
+  const good = /^(up|ok|ready|connected|running|open)$/i.test(state);
+  return (
+    <span class={good ? 'ok' : 'bad'}>
+      {i18n.t(good ? 'system.up' : 'system.down')} (<Text value={state} />)
+    </span>
+  );
+}
+
+const W = 360;
+const H = 120;
+const PAD = { left: 34, right: 6, top: 8, bottom: 20 };
+
+/** Channels stored per minute over the last hour, as a small bar chart drawn as inline SVG. */
+function Throughput({ points, i18n }: { points: SystemOverview['throughput']; i18n: I18n }): JSX.Element {
+  const total = points.reduce((n, p) => n + p.stored, 0);
+  const max = Math.max(1, ...points.map((p) => p.stored));
+  const slots = Math.max(points.length, 1);
+  const innerW = W - PAD.left - PAD.right;
+  const innerH = H - PAD.top - PAD.bottom;
+  const bar = innerW / slots;
+  const first = points[0];
+  const last = points[points.length - 1];
+  const clock = (iso: string): string => {
+    const d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString(i18n.locale, { hour: '2-digit', minute: '2-digit' });
+  };
+  const summary = i18n.t('system.throughputSummary', { total, peak: max === 1 && total === 0 ? 0 : max });
+  return (
+    <figure class="chart" data-testid="throughput">
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary} preserveAspectRatio="xMidYMid meet">
+        <line x1={PAD.left} y1={PAD.top + innerH} x2={W - PAD.right} y2={PAD.top + innerH} class="axis" />
+        <line x1={PAD.left} y1={PAD.top} x2={PAD.left} y2={PAD.top + innerH} class="axis" />
+        <text x={PAD.left - 4} y={PAD.top + 8} class="tick" text-anchor="end">
+          {i18n.number(max)}
+        </text>
+        <text x={PAD.left - 4} y={PAD.top + innerH} class="tick" text-anchor="end">
+          0
+        </text>
+        {points.map((p, i) => {
+          const h = (p.stored / max) * innerH;
+          return (
+            <rect key={p.minute} x={PAD.left + i * bar + 0.5} y={PAD.top + innerH - h} width={Math.max(bar - 1, 0.5)} height={h} class="bar">
+              <title>{`${clock(p.minute)} · ${i18n.number(p.stored)}`}</title>
+            </rect>
+          );
+        })}
+        {first && (
+          <text x={PAD.left} y={H - 4} class="tick">
+            {clock(first.minute)}
+          </text>
+        )}
+        {last && (
+          <text x={W - PAD.right} y={H - 4} class="tick" text-anchor="end">
+            {clock(last.minute)}
+          </text>
+        )}
+      </svg>
+      <figcaption>{summary}</figcaption>
+    </figure>
   );
 }

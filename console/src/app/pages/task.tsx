@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { API, call, canWrite, query, type ChannelResult, type Page, type TaskDetail, type TaskSummary } from '../api';
 import { useSession } from '../context';
 import { useTaskEvents } from '../live';
+import { visible } from '../text';
 import { Confirm, ErrorLine, Progress, Text } from '../widgets';
 
 const PAGE_SIZE = 100;
@@ -15,6 +16,7 @@ export function TaskPage({ taskId }: { taskId: string }): JSX.Element {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [version, setVersion] = useState(0);
+  const [filter, setFilter] = useState<Filter>(() => (new URLSearchParams(window.location.search).get('status') === 'failed' ? 'failed' : ''));
   const lastDetail = useRef(0);
   const id = encodeURIComponent(taskId);
 
@@ -112,6 +114,7 @@ export function TaskPage({ taskId }: { taskId: string }): JSX.Element {
       {task.failureReasons.length > 0 && (
         <div class="card">
           <h2>{i18n.t('task.reasons')}</h2>
+          <p class="note">{i18n.t('task.reasonsHelp')}</p>
           <ul data-testid="failure-reasons">
             {task.failureReasons.map((r) => (
               <li key={`${r.code}:${r.message}`}>
@@ -120,9 +123,14 @@ export function TaskPage({ taskId }: { taskId: string }): JSX.Element {
               </li>
             ))}
           </ul>
+          {filter !== 'failed' && (
+            <button type="button" class="secondary" data-testid="show-failed" onClick={() => setFilter('failed')}>
+              {i18n.t('task.showFailed', { count: task.failed })}
+            </button>
+          )}
         </div>
       )}
-      <ChannelTable taskId={task.taskId} version={version} finished={finished} />
+      <ChannelTable taskId={task.taskId} version={version} finished={finished} filter={filter} onFilter={setFilter} />
       <Confirm open={confirming} busy={busy} title={i18n.t('task.cancelTitle')} onClose={() => setConfirming(false)} onConfirm={() => void cancel()}>
         <p>{i18n.t('task.cancelBody', { left: task.total - finished })}</p>
       </Confirm>
@@ -133,9 +141,8 @@ export function TaskPage({ taskId }: { taskId: string }): JSX.Element {
 type Filter = '' | 'stored' | 'failed';
 
 /** The per-channel results a page at a time (the server pages by cursor), so 10 000 channels stay fast. */
-function ChannelTable({ taskId, version, finished }: { taskId: string; version: number; finished: number }): JSX.Element {
+function ChannelTable({ taskId, version, finished, filter, onFilter }: { taskId: string; version: number; finished: number; filter: Filter; onFilter: (f: Filter) => void }): JSX.Element {
   const { i18n } = useSession();
-  const [filter, setFilter] = useState<Filter>('');
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [page, setPage] = useState<Page<ChannelResult> | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -159,10 +166,13 @@ function ChannelTable({ taskId, version, finished }: { taskId: string; version: 
       stale = true;
     };
   }, [taskId, cursor, filter, refresh]);
+  // A new filter starts again from its first page.
+  useEffect(() => setCursors([undefined]), [filter]);
 
   const choose = (f: Filter): void => {
-    setFilter(f);
+    onFilter(f);
     setCursors([undefined]);
+    window.history.replaceState(null, '', `${window.location.pathname}${query({ status: f })}`);
   };
 
   return (
@@ -170,13 +180,14 @@ function ChannelTable({ taskId, version, finished }: { taskId: string; version: 
       <h2>{i18n.t('task.channels')}</h2>
       <div class="actions" role="group">
         {(['', 'stored', 'failed'] as const).map((f) => (
-          <button key={f} type="button" class={filter === f ? 'primary' : 'secondary'} aria-pressed={filter === f} onClick={() => choose(f)}>
+          <button key={f} type="button" data-testid={`filter-${f === '' ? 'all' : f}`} class={filter === f ? 'primary' : 'secondary'} aria-pressed={filter === f} onClick={() => choose(f)}>
             {i18n.t(f === '' ? 'task.filterAll' : f === 'stored' ? 'task.filterStored' : 'task.filterFailed')}
           </button>
         ))}
       </div>
       <ErrorLine error={error} />
-      {page && page.items.length === 0 && <p>{i18n.t('task.noChannels')}</p>}
+      {page === null && error === null && <p class="loading">{i18n.t('app.loading')}</p>}
+      {page && page.items.length === 0 && <p data-testid="no-channels">{i18n.t(filter === 'failed' ? 'task.noFailed' : filter === 'stored' ? 'task.noStored' : 'task.noChannels')}</p>}
       {page && page.items.length > 0 && (
         <div class="scroll">
           <table data-testid="channel-table">
@@ -243,7 +254,8 @@ function ChannelRow({ taskId, result }: { taskId: string; result: ChannelResult 
       const l = link ?? (await fetchLink());
       // The QR library is loaded only when someone asks for a code.
       const { toDataURL } = await import('qrcode');
-      setQr(await toDataURL(l.url, { margin: 1, width: 192 }));
+      // Four pixels a module and the standard quiet zone, so a phone (or a decoder) reads long presigned links too.
+      setQr(await toDataURL(l.url, { margin: 4, scale: 4, errorCorrectionLevel: 'M' }));
     } catch (err) {
       setError(err);
     }
@@ -266,7 +278,7 @@ function ChannelRow({ taskId, result }: { taskId: string; result: ChannelResult 
             <button type="button" class="link" data-testid="copy-link" onClick={() => void copy()}>
               {i18n.t('task.copyLink')}
             </button>{' '}
-            <button type="button" class="link" onClick={() => void showQr()}>
+            <button type="button" class="link" data-testid="show-qr" onClick={() => void showQr()}>
               {i18n.t('task.showQr')}
             </button>
           </>
@@ -274,10 +286,13 @@ function ChannelRow({ taskId, result }: { taskId: string; result: ChannelResult 
         {link && (
           <div class="link-out">
             <input readOnly value={link.url} aria-label={i18n.t('task.link')} data-testid="link-url" onFocus={(e) => e.currentTarget.select()} />
-            <small>{i18n.t('task.copied', { time: i18n.time(link.expiresAt) })}</small>
+            <small>{i18n.t('task.copied', { time: i18n.time(link.expiresAt) })}</small>{' '}
+            <a href={link.url} download rel="noreferrer" data-testid="download">
+              {i18n.t('task.download')}
+            </a>
           </div>
         )}
-        {qr !== null && <img class="qr" src={qr} alt={i18n.t('task.qrAlt', { channel: result.channel })} width={192} height={192} />}
+        {qr !== null && <img class="qr" data-testid="qr" src={qr} alt={visible(i18n.t('task.qrAlt', { channel: result.channel }))} />}
         <ErrorLine error={error} />
       </td>
     </tr>

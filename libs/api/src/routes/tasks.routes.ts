@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { defineRoute, type Route } from '../http/route';
 import { problem } from '../http/problem';
 import { streamExport } from '../export';
+import { SharedAnswers } from '../shared-answers';
 import { ChannelResultSchema, Page, PageQuery, TaskCreateSchema, TaskDetailSchema, TaskPreviewSchema, TaskStateSchema, TaskSummarySchema } from '../schemas';
 import type { ApiServices } from '../services';
 
@@ -13,9 +14,13 @@ const CancelledSchema = Type.Object(
   { title: 'CancelOutcome' },
 );
 
+/** How long one computed page of the task list answers the same query. */
+const LIST_SHARED_MS = 500;
+
 const RetrySchema = Type.Object({ taskId: Type.String(), started: Type.Boolean(), attempt: Type.Optional(Type.Integer()), reason: Type.Optional(Type.String()) }, { title: 'RetryOutcome' });
 
 export function taskRoutes(s: ApiServices): Route[] {
+  const lists = new SharedAnswers<Awaited<ReturnType<ApiServices['tasks']['list']>>>(LIST_SHARED_MS);
   return [
     defineRoute({
       method: 'POST',
@@ -42,6 +47,7 @@ export function taskRoutes(s: ApiServices): Route[] {
       responses: { 201: { description: 'Sent to the packers.', schema: TaskSummarySchema }, 404: { description: 'Unknown master, list or destination.' }, 409: { description: 'The taskId is taken.' }, 503: { description: 'RabbitMQ did not take the task.' } },
       handle: async ({ body, principal, note }) => {
         const view = await s.tasks.create(body, principal!.name);
+        lists.clear();
         note(view.taskId);
         return { status: 201, body: view, headers: { location: `/api/v1/tasks/${encodeURIComponent(view.taskId)}` } };
       },
@@ -62,7 +68,9 @@ export function taskRoutes(s: ApiServices): Route[] {
         to: Type.Optional(Type.String({ format: 'date-time', description: 'Created before.' })),
       }),
       responses: { 200: { description: 'A page of tasks.', schema: Page(TaskSummarySchema, 'TaskPage') } },
-      handle: async ({ query }) => ({ body: await s.tasks.list({ ...query, limit: query.limit ?? 50 }) }),
+      // The same query within half a second gets the same page: the list is polled by many at once, and its changes
+      // reach the console live over /events.
+      handle: async ({ query }) => ({ body: await lists.get(JSON.stringify(query), () => s.tasks.list({ ...query, limit: query.limit ?? 50 })) }),
     }),
     defineRoute({
       method: 'GET',
@@ -79,7 +87,7 @@ export function taskRoutes(s: ApiServices): Route[] {
       path: '/tasks/{id}/channels',
       access: 'viewer',
       operationId: 'listTaskChannels',
-      summary: 'Per-channel results (status, bytes, digests, reason), a page at a time',
+      summary: 'Per-channel results (status, bytes, digests, reason, attempts), a page at a time (about `limit` each: Redis scans in steps)',
       tag: 'tasks',
       query: Type.Object({ ...PageQuery, status: Type.Optional(Type.Union([Type.Literal('stored'), Type.Literal('failed')])) }),
       responses: { 200: { description: 'A page of channel results.', schema: Page(ChannelResultSchema, 'ChannelResultPage') }, 404: { description: 'No such task.' } },
@@ -135,6 +143,7 @@ export function taskRoutes(s: ApiServices): Route[] {
       handle: async ({ params, principal, note }) => {
         note(params['id']!);
         const outcome = await s.cancel(params['id']!, principal!.name);
+        lists.clear();
         s.live.touch(params['id']!);
         return { body: outcome };
       },
@@ -150,6 +159,7 @@ export function taskRoutes(s: ApiServices): Route[] {
       handle: async ({ params, note }) => {
         note(params['id']!);
         const started = await s.retry(params['id']!);
+        lists.clear();
         if (!started.started && started.reason === undefined) throw problem('CONFLICT', 'the task cannot be retried now');
         s.live.touch(params['id']!);
         return { body: { taskId: params['id']!, ...started } };
