@@ -32,14 +32,15 @@ test('a task cancelled mid-way stops writing, keeps its stored channels and is a
   await stack.startPipeline({ packer: { SUBPACK_BATCH_SIZE: '5' } });
   const tap = await stack.eventTap();
   const taskId = await stack.sendTask({ label: 'cancel', master, target, channels: channelIds(CHANNELS), naming: '{channel}.apk' });
-  await tap.waitFor('20 channels stored', (m) => eventsFor(m, taskId, 'channel.stored').length >= 20, 120_000, () => stack.describe(tap));
+  // Early, so few APKs are left to verify; any number stored proves the point.
+  await tap.waitFor('5 channels stored', (m) => eventsFor(m, taskId, 'channel.stored').length >= 5, 120_000, () => stack.describe(tap));
 
   const r = await subpack(['cancel', taskId, '--by', 'e2e-operator', '--reason', 'wrong build'], stack.env);
   assert.equal(r.code, 0, r.stderr);
   const line = new RegExp(`^${taskId}: cancelled, (\\d+) stored, 0 failed of ${CHANNELS}\\n$`).exec(r.stdout);
   assert.ok(line, `one line: ${JSON.stringify(r.stdout)}`);
   const stored = Number(line[1]);
-  assert.ok(stored >= 20 && stored < CHANNELS, `cancelled part-way: ${stored} stored`);
+  assert.ok(stored >= 5 && stored < CHANNELS, `cancelled part-way: ${stored} stored`);
 
   // Whatever was under way finished before the command returned: the target no longer changes.
   await delay(3000);

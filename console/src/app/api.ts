@@ -196,7 +196,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     detail: string,
-    readonly errors: LineProblem[] = [],
+    /** Per-line problems, or (for a refused task) one sentence per problem. */
+    readonly errors: (LineProblem | string)[] = [],
   ) {
     super(detail);
     this.name = 'ApiError';
@@ -233,7 +234,7 @@ export async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: s
   const parsed: unknown = text === '' ? undefined : safeJson(text);
   if (!res.ok) {
     const p = (parsed ?? {}) as { code?: unknown; detail?: unknown; errors?: unknown };
-    const error = new ApiError(res.status, typeof p.code === 'string' ? p.code : `HTTP_${res.status}`, typeof p.detail === 'string' ? p.detail : res.statusText, Array.isArray(p.errors) ? (p.errors as LineProblem[]) : []);
+    const error = new ApiError(res.status, typeof p.code === 'string' ? p.code : `HTTP_${res.status}`, typeof p.detail === 'string' ? p.detail : res.statusText, Array.isArray(p.errors) ? (p.errors as (LineProblem | string)[]) : []);
     if (res.status === 401 && path !== '/session') onSignedOut();
     throw error;
   }

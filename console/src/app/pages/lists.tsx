@@ -39,7 +39,7 @@ export function ListsPage(): JSX.Element {
         void load();
       }
     } catch (err) {
-      if (err instanceof ApiError && err.errors.length > 0) setVerdict({ kind: 'errors', problems: err.errors });
+      if (err instanceof ApiError && err.errors.length > 0) setVerdict({ kind: 'errors', problems: err.errors.map((e) => (typeof e === 'string' ? { message: e } : e)) });
       else {
         setVerdict(null);
         setError(err);

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { call, MAX_SUBSCRIPTIONS, NOTIFY_FORMATS, NOTIFY_LEVELS, type ChannelListSummary, type Destination, type Master, type NotifySubscription, type Page, type Preview } from '../api';
+import { ApiError, call, MAX_SUBSCRIPTIONS, NOTIFY_FORMATS, NOTIFY_LEVELS, type ChannelListSummary, type Destination, type Master, type NotifySubscription, type Page, type Preview } from '../api';
 import { useSession } from '../context';
 import { visible } from '../text';
 import { Confirm, ErrorLine, Text } from '../widgets';
@@ -205,7 +205,7 @@ export function NewTaskPage(): JSX.Element {
       <section class="card" data-testid="preview">
         <h2>{i18n.t('newTask.preview')}</h2>
         {!ready && <p>{i18n.t('newTask.previewEmpty')}</p>}
-        <ErrorLine error={ready ? previewError : null} />
+        {ready && previewError !== null && <PreviewProblems error={previewError} />}
         {preview && (
           <>
             <p>
@@ -260,5 +260,31 @@ export function NewTaskPage(): JSX.Element {
         {notify.length > 0 && <p>{i18n.t('newTask.confirmNotify', { count: notify.length })}</p>}
       </Confirm>
     </section>
+  );
+}
+
+/**
+ * Why the server refused the order as it stands: each problem on its own line (a naming template whose names are too
+ * long names the channels), and what to change. Other errors as usual.
+ */
+function PreviewProblems({ error }: { error: unknown }): JSX.Element {
+  const { i18n } = useSession();
+  if (!(error instanceof ApiError) || error.status !== 422) return <ErrorLine error={error} />;
+  const problems = error.errors.length > 0 ? error.errors.map((e) => (typeof e === 'string' ? e : e.message)) : [error.message];
+  const naming = problems.some((p) => p.startsWith('naming'));
+  return (
+    <div class="error" role="alert" data-testid="preview-problems">
+      <p>
+        <strong>{i18n.t('newTask.refused')}</strong> {i18n.t(naming ? 'newTask.namingHelpFix' : 'newTask.refusedHelp')}
+      </p>
+      <ul>
+        {problems.slice(0, 20).map((p, i) => (
+          <li key={i} data-testid="preview-problem">
+            <Text value={p} />
+          </li>
+        ))}
+      </ul>
+      {problems.length > 20 && <p>{i18n.t('newTask.moreProblems', { count: problems.length - 20 })}</p>}
+    </div>
   );
 }

@@ -9,4 +9,17 @@ export { CSRF_HEADER, checkCsrf } from './csrf';
 export { SESSION_COOKIE, clearedSessionCookie, cookieMaxAge, readSessionCookie, sessionCookie, type SessionCookieOptions } from './cookies';
 export { ACCOUNTS_CONFIG, firstAdminFrom, sessionOptionsFrom, type AccountsConfig, type FirstAdmin } from './config';
 export { CONFIGURATION_ACTOR, ensureFirstAdmin, type FirstAdminOutcome } from './first-admin';
-export * from './schemas';
+export {
+  CreateTokenRequestSchema,
+  CreateUserRequestSchema,
+  LoginRequestSchema,
+  PrincipalSchema,
+  SessionSchema,
+  SetPasswordRequestSchema,
+  SetRoleRequestSchema,
+  TokenCreatedSchema,
+  TokenListSchema,
+  TokenSchema,
+  UserListSchema,
+  UserSchema,
+} from './schemas';

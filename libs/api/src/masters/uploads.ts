@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isBadInput } from '@subpack/rules';
+import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseStorageUrl, s3ClientConfig, storeSettings } from '@subpack/storage';
 import { MasterError } from './errors';
 import type { FinishedUpload, UploadedFiles } from './registry';
@@ -105,7 +106,23 @@ export class MasterUploads implements UploadedFiles {
   /** Deletes an upload's bytes and its tus bookkeeping; `uploadId` is the id in its URL and its master's id. */
   async remove(uploadId: string): Promise<void> {
     if (!UPLOAD_ID.test(uploadId)) throw new MasterError('NOT_FOUND', 'no such upload');
-    await this.server.datastore.remove(`${this.keyPrefix}${uploadId}`);
+    const storeId = `${this.keyPrefix}${uploadId}`;
+    const root = this.opts.root;
+    if (root.kind === 'file') {
+      await this.server.datastore.remove(storeId);
+      return;
+    }
+    // The S3 store's own removal aborts the multipart upload, which a finished upload no longer has, and then stops
+    // before deleting anything: a finished master's object and its .info are deleted here.
+    const location = parseStorageUrl(root.url, 'upload root');
+    if (location.scheme === 'file') return;
+    const client = new S3Client(s3ClientConfig(storeSettings('s3', location.bucket, this.keyPrefix)));
+    try {
+      await this.server.datastore.remove(storeId).catch(() => undefined);
+      await client.send(new DeleteObjectsCommand({ Bucket: location.bucket, Delete: { Objects: [{ Key: storeId }, { Key: `${storeId}.info` }] } }));
+    } finally {
+      client.destroy();
+    }
   }
 
   /** Removes unfinished uploads older than expireAfterMs; call it from a timer. Returns how many went. */
