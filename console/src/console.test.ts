@@ -168,7 +168,7 @@ test('the console: sign in, upload, channel list, task to 100 %, hostile text, v
     await summary.waitFor();
     assert.match((await summary.textContent()) ?? '', /^198 channels, about [\d.,]+ (kB|MB) in all, to local\.$/);
     await page.getByTestId('confirm').click();
-    await page.waitForURL(/\/tasks\/[^/]+$/);
+    await page.waitForURL((u) => /^\/tasks\/[^/]+$/.test(u.pathname) && u.pathname !== '/tasks/new');
 
     // 5. The task page follows the task over SSE to 100 %; channels page through; links and QR codes for stored ones.
     await page.getByTestId('task-state').filter({ hasText: 'done' }).waitFor({ timeout: 90_000 });
