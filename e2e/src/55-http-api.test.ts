@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { CHINESE_LABEL, largeApk, standardApk, startMoto, type MotoServer } from '@subpack/testing';
 import { Upload } from 'tus-js-client';
-import { checkChannelApks, delay, E2eStack, eventsFor, type ServiceProcess } from './harness';
+import { checkChannelApks, delay, E2eStack, eventsFor, WebhookReceiver, type ServiceProcess } from './harness';
 
 const ADMIN = { name: 'admin', password: 'e2e-admin-password-1' };
 let stack: E2eStack;
@@ -36,6 +36,7 @@ before(async () => {
     SUBPACK_API_ADMIN_PASSWORD: ADMIN.password,
     SUBPACK_API_LINK_KEY: 'e2e-link-key-0123456789abcdef0123456789',
     SUBPACK_API_CHECK_RESPONSES: 'true',
+    SUBPACK_NOTIFY_ALLOWED_HOSTS: '127.0.0.1',
   });
 });
 
@@ -263,6 +264,21 @@ test('the OpenAPI document is valid, and every write route refuses an anonymous 
       const text = await res.text();
       assert.ok(!/no endpoint/.test(text) && res.status !== 405, `${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
     }
+  }
+
+  // "Send a test": signed and sent through the notifier's checks; a host off the allowlist is refused with the reason.
+  const receiver = await WebhookReceiver.start();
+  try {
+    const secret = `whsec_${Buffer.from('e2e-test-delivery-secret-0123456789').toString('base64')}`;
+    const sent = await call<{ delivered: boolean; signed: boolean; status: number }>(admin, 'POST', '/notify/test', { url: receiver.url('/hook'), format: 'json', secret });
+    assert.deepEqual([sent.delivered, sent.signed, sent.status], [true, true, 200]);
+    const got = receiver.requests.at(-1)!;
+    assert.match(String(got.headers['webhook-signature']), /^v1,/);
+    assert.equal((JSON.parse(got.body) as { type: string }).type, 'task.completed');
+    const refused = await call<{ detail: string }>(admin, 'POST', '/notify/test', { url: 'https://hooks.example.com/x' }, 422);
+    assert.match(refused.detail, /SUBPACK_NOTIFY_ALLOWED_HOSTS/);
+  } finally {
+    await receiver.close();
   }
 
   // A signed-in write without the CSRF token is refused, even for an admin.

@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import { NOTIFY_FORMATS, validateNotifySubscriptions, type NotifyFormat, type SubpackEvent } from '@subpack/contracts';
-import { ALLOWLIST_SETTING, deliveryIdFor, HostAllowlist, renderRequest, resolveSubscription, robotReplyProblem, sendRequest } from '@subpack/notify';
+import { NOTIFY_FORMATS, validateNotifySubscriptions, type NotifyFormat } from '@subpack/contracts';
+import { ALLOWLIST_SETTING, HostAllowlist, sendTestDelivery } from '@subpack/notify';
 import { UsageError } from '../usage';
 
-const SAMPLE_TASK = 'subpack-notify-test';
 const SUBSCRIPTION = 'subscription';
 /** The command-line spelling of each subscription field, so a mistake names what was typed. */
 const FIELD_OPTIONS: Readonly<Record<string, string>> = { url: '<url>', format: '--format', secret: '--secret' };
@@ -40,25 +39,11 @@ export async function notifyCommand(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const subscription = resolveSubscription('global', raw, { named: new Map() });
-
-  const event: SubpackEvent = { type: 'task.completed', taskId: SAMPLE_TASK, status: 'done', total: 2, done: 2, failed: 0, at: new Date().toISOString() };
-  const deliveryId = deliveryIdFor([event], `${subscription.key}-${Date.now()}`);
-  const request = renderRequest({
-    deliveryId,
-    taskId: SAMPLE_TASK,
-    events: [event],
-    subscription,
-    facts: { package: 'com.example.app', versionName: '1.0.0', versionCode: 1 },
-    now: new Date(),
-  });
-  // The notifier's own allowlist and address checks: a receiver it would refuse is refused here, with its reason.
-  const outcome = await sendRequest(request, { allowlist, timeoutMs: timeoutSeconds * 1000, maxResponseBytes: 64 * 1024 });
-  const problem = outcome.ok ? robotReplyProblem(subscription.format, outcome.status, outcome.body) : outcome;
-  if (problem !== undefined) {
-    process.stderr.write(`subpack: not delivered: ${problem.reason}${problem.permanent ? '' : ' (the notifier would retry this)'}\n`);
+  const outcome = await sendTestDelivery(raw, { allowlist, timeoutMs: timeoutSeconds * 1000 });
+  if (!outcome.delivered) {
+    process.stderr.write(`subpack: not delivered: ${outcome.reason}${outcome.permanent ? '' : ' (the notifier would retry this)'}\n`);
     return 1;
   }
-  process.stdout.write(`delivered ${event.type} (${subscription.format}${subscription.secret !== undefined ? ', signed' : ''}) with webhook-id ${deliveryId}: HTTP ${outcome.ok ? outcome.status : ''}\n`);
+  process.stdout.write(`delivered task.completed (${outcome.format}${outcome.signed ? ', signed' : ''}) with webhook-id ${outcome.deliveryId}: HTTP ${outcome.status}\n`);
   return 0;
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { bool, int, optionalStr, str, type ConfigOf, type Field } from '@subpack/config';
 import { MAX_CHANNELS } from '@subpack/rules';
+import { ALLOWLIST_FIELD } from '@subpack/notify';
 import { SERVE_CONFIG } from '@subpack/serve';
 import { ROOTS_CONFIG, STORAGE_CONFIG } from '@subpack/storage';
 import { ACCOUNTS_CONFIG } from './accounts';
@@ -26,6 +27,8 @@ export const API_CONFIG = {
   serveUrl: optionalStr('SUBPACK_API_SERVE_URL', 'the URL subpack serve answers at, e.g. https://dl.example.com') as Field<string | undefined>,
   /** The serve service's key for signed links, read under the same name as serve reads it. */
   serveUrlKey: SERVE_CONFIG.urlKey,
+  /** The notifier's allowlist, for "send a test" (the same checks as a real delivery). */
+  notifyAllowlist: ALLOWLIST_FIELD,
   trustProxy: bool('SUBPACK_API_TRUST_PROXY', false),
   secureCookies: bool('SUBPACK_API_SECURE_COOKIES', false),
   /** Check every JSON answer against the OpenAPI document and fail it when it differs (for tests). */

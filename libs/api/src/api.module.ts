@@ -28,6 +28,7 @@ import { accountRoutes } from './routes/accounts.routes';
 import { catalogueRoutes } from './routes/catalogue.routes';
 import { linkRoutes } from './routes/links.routes';
 import { serveRoutes } from './routes/serve.routes';
+import { notifyRoutes } from './routes/notify.routes';
 import { AppRegistry } from '@subpack/serve';
 import { masterRoutes } from './routes/masters.routes';
 import { FileLinks } from './links';
@@ -150,6 +151,7 @@ export function buildApi(ctx: ServiceContext<ApiConfig>): ApiParts {
     ...linkRoutes({ store, fileLinks, targetRoots: config.targetRoots, lifetimeSeconds: config.linkTtlSeconds, publicUrl: config.publicUrl, trustProxy: config.trustProxy }, services),
     ...serveRoutes({ registry: new AppRegistry(redis, prefix), serveUrl: config.serveUrl, urlKey: config.serveUrlKey === '' ? undefined : config.serveUrlKey, lifetimeSeconds: config.linkTtlSeconds }),
     ...catalogueRoutes(services),
+    ...notifyRoutes(config.notifyAllowlist),
     ...operationsRoutes(services),
   ];
   let document: Record<string, unknown> | undefined;

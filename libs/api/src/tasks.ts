@@ -74,6 +74,8 @@ export interface TaskServiceDeps {
   send(task: PackTask): Promise<void>;
 }
 
+/** A search scans the channel hash this many at a time: a rare match would otherwise take many small steps. */
+const SEARCH_SCAN_COUNT = 1000;
 /** How many first names a preview renders. */
 const PREVIEW_NAMES = 20;
 /** Most index entries one list call looks at while filtering, so a rare filter cannot make one request scan everything. */
@@ -277,13 +279,13 @@ export class TaskService {
     } while (cursor !== undefined);
   }
 
-  async channels(taskId: string, page: { cursor?: string | undefined; limit: number; status?: 'stored' | 'failed' | undefined }): Promise<{ items: ChannelResult[]; nextCursor: string | null }> {
+  async channels(taskId: string, page: { cursor?: string | undefined; limit: number; status?: 'stored' | 'failed' | undefined; q?: string | undefined }): Promise<{ items: ChannelResult[]; nextCursor: string | null }> {
     await this.summary(taskId);
     const items: ChannelResult[] = [];
     let cursor = page.cursor;
     // HSCAN pages are approximate; keep reading until the page is full or the scan ends.
     for (;;) {
-      const got = await this.deps.store.listChannels(taskId, { ...(cursor !== undefined ? { cursor } : {}), count: page.limit });
+      const got = await this.deps.store.listChannels(taskId, { ...(cursor !== undefined ? { cursor } : {}), count: page.q ? Math.max(page.limit, SEARCH_SCAN_COUNT) : page.limit, ...(page.q !== undefined ? { containing: page.q } : {}) });
       for (const c of got.channels) if (page.status === undefined || c.status === page.status) items.push(toResult(c));
       cursor = got.nextCursor ?? undefined;
       if (cursor === undefined || items.length >= page.limit) break;

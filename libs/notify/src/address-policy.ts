@@ -1,3 +1,4 @@
+import type { Field } from '@subpack/config';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, isIPv4 } from 'node:net';
 
@@ -188,3 +189,11 @@ function canonicalAddress(address: string): string {
   const bytes = ipv6Bytes(address);
   return bytes === undefined ? address : bytes.map((byte) => byte.toString(16).padStart(2, '0')).join('');
 }
+
+/** The allowlist setting, read the same way by the notifier and by the API's "send a test" (one home). */
+export const ALLOWLIST_FIELD: Field<HostAllowlist> = {
+  env: ALLOWLIST_SETTING,
+  describe: 'a comma-separated list of host names, *.domain entries and IP addresses',
+  parse: (raw) => HostAllowlist.parse(raw),
+  default: new HostAllowlist([]),
+};

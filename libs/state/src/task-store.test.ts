@@ -117,6 +117,28 @@ void describe('TaskStore', () => {
     assert.ok(pages > 1, `expected several pages, got ${pages}`);
   });
 
+  void it('listChannels finds the channels whose id contains a text, glob characters and all', async () => {
+    const taskId = newTaskId();
+    const ids = ['huawei', 'huawei-cn', 'xiaomi', 'h*w', 'h?w', '[oppo]', '华为-1'];
+    await store.createTask(taskId, meta(ids.length));
+    for (const id of ids) await store.markChannelStored(taskId, id, stored(id));
+    const search = async (text: string): Promise<string[]> => {
+      const found: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listChannels(taskId, { cursor, count: 2, containing: text });
+        found.push(...page.channels.map((c) => c.channel));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      return found.sort();
+    };
+    assert.deepEqual(await search('huawei'), ['huawei', 'huawei-cn']);
+    assert.deepEqual(await search('*'), ['h*w'], 'a glob character is matched as itself');
+    assert.deepEqual(await search('?'), ['h?w']);
+    assert.deepEqual(await search('[oppo]'), ['[oppo]']);
+    assert.deepEqual(await search('华为'), ['华为-1']);
+  });
+
   void it('concurrent markChannelStored with duplicates counts each channel once and completes exactly once', async () => {
     const taskId = newTaskId();
     const channels = Array.from({ length: 50 }, (_, i) => `channel-${i}`);

@@ -315,10 +315,14 @@ export class TaskStore {
    * One page of channel records (HSCAN). Start with no cursor; continue while nextCursor is not null. As with any
    * Redis SCAN, a channel written during the scan may be returned twice or not at all.
    */
-  async listChannels(taskId: string, page: { cursor?: string; count?: number } = {}): Promise<ChannelPage> {
+  async listChannels(taskId: string, page: { cursor?: string; count?: number; containing?: string } = {}): Promise<ChannelPage> {
     const key = this.keysOf(taskId).channels;
     const count = positiveInteger('count', page.count ?? 500);
-    const [cursor, flat] = await this.redis.hscan(key, page.cursor ?? '0', 'COUNT', count);
+    const [cursor, flat] =
+      page.containing === undefined || page.containing === ''
+        ? await this.redis.hscan(key, page.cursor ?? '0', 'COUNT', count)
+        : // Redis filters the scan itself: glob characters in the text are escaped, so it is matched as written.
+          await this.redis.hscan(key, page.cursor ?? '0', 'MATCH', `*${page.containing.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', count);
     const channels: ChannelEntry[] = [...pairsToMap(flat, 'listChannels')].map(([channel, raw]) => ({
       channel,
       ...decodeChannelRecord(key, channel, raw),

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { STANDARD_WEBHOOKS_SECRET_PATTERN, validateNotifySubscriptions, type NotifySubscription } from '@subpack/contracts';
 import { QUEUES } from '@subpack/rules';
-import { DeliverySender, EventRouter, HostAllowlist, SubscriptionBook, resolveSubscription, type DeliveryReport, type SecretBook } from '@subpack/notify';
+import { ALLOWLIST_FIELD, DeliverySender, EventRouter, SubscriptionBook, resolveSubscription, type DeliveryReport, type SecretBook } from '@subpack/notify';
 import { int, type Field } from '@subpack/config';
 import { runService } from '@subpack/runtime';
 import { RateWindow } from '@subpack/state';
@@ -19,7 +19,7 @@ class NotifierModule {}
 void runService({
   name: 'notifier',
   config: {
-    allowlist: hostList('SUBPACK_NOTIFY_ALLOWED_HOSTS'),
+    allowlist: ALLOWLIST_FIELD,
     globalSubscriptions: subscriptions('SUBPACK_NOTIFY_SUBSCRIPTIONS'),
     defaultSecret: webhookSecret('SUBPACK_NOTIFY_DEFAULT_SECRET'),
     batchMax: int('SUBPACK_NOTIFY_BATCH_MAX', 100, 1, 1000),
@@ -74,15 +74,6 @@ void runService({
   },
   prefetch: (ctx) => ({ [QUEUES.notifierEvents]: ctx.config.eventsPrefetch, [QUEUES.notifierDeliveries]: ctx.config.prefetch }),
 });
-
-function hostList(env: string): Field<HostAllowlist> {
-  return {
-    env,
-    describe: 'a comma-separated list of host names, *.domain entries and IP addresses',
-    parse: (raw) => HostAllowlist.parse(raw),
-    default: new HostAllowlist([]),
-  };
-}
 
 function subscriptions(env: string): Field<NotifySubscription[]> {
   return {

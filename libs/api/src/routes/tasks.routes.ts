@@ -89,9 +89,13 @@ export function taskRoutes(s: ApiServices): Route[] {
       operationId: 'listTaskChannels',
       summary: 'Per-channel results (status, bytes, digests, reason, attempts), a page at a time (about `limit` each: Redis scans in steps)',
       tag: 'tasks',
-      query: Type.Object({ ...PageQuery, status: Type.Optional(Type.Union([Type.Literal('stored'), Type.Literal('failed')])) }),
+      query: Type.Object({
+        ...PageQuery,
+        status: Type.Optional(Type.Union([Type.Literal('stored'), Type.Literal('failed')])),
+        q: Type.Optional(Type.String({ maxLength: 256, description: 'Only channels whose id contains this text.' })),
+      }),
       responses: { 200: { description: 'A page of channel results.', schema: Page(ChannelResultSchema, 'ChannelResultPage') }, 404: { description: 'No such task.' } },
-      handle: async ({ params, query }) => ({ body: await s.tasks.channels(params['id']!, { cursor: query.cursor, limit: query.limit ?? 50, status: query.status }) }),
+      handle: async ({ params, query }) => ({ body: await s.tasks.channels(params['id']!, { cursor: query.cursor, limit: query.limit ?? 50, status: query.status, q: query.q }) }),
     }),
     defineRoute({
       method: 'GET',
