@@ -1,9 +1,10 @@
-// The rest of the console in a real browser against the real stack, with moto as the object store: a task to an
-// s3:// destination followed to 100 %, one channel downloaded from the page and verified with apksigner, its QR code
-// read back to the link; a task whose too-long channel ids fail shows why; a parked message replayed from the Parked
-// page; the hostile corpus (bidi override, zero-width, <script>, onerror) in channel ids, extras, labels and reasons
-// stays visible text and runs nothing; the System and Admin pages; a viewer without write controls whose forged
-// write is refused; the language switch. Screenshots at 1280×800 and 390×844 go to console/test-artifacts/.
+// The rest of the console in a real browser against the real stack, with moto as the object store: a webhook's "Send
+// a test" refused with its reason; a task to an s3:// destination followed to 100 %, one channel downloaded from the
+// page and verified with apksigner, its QR code read back to the link; a task whose too-long channel ids fail shows
+// why; a parked message replayed from the Parked page; the hostile corpus (bidi override, zero-width, <script>,
+// onerror) in channel ids, extras, labels and reasons stays visible text and runs nothing; the System and Admin
+// pages; a viewer without write controls whose forged write is refused; the language switch. Screenshots at 1280×800
+// and 390×844 go to console/test-artifacts/.
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -180,6 +181,11 @@ test('the console: s3 task with download and QR, failures, parked replay, hostil
     await page.locator('input[name=webhook-0]').fill('https://hooks.example.com/subpack');
     await page.locator('select[name=webhook-format-0]').selectOption('dingtalk');
     await page.locator('select[name=webhook-level-0]').selectOption('warn');
+    // "Send a test": this stack's API allows no webhook host, so the refusal and its reason show, as text.
+    await page.getByTestId('test-webhook').click();
+    const tested = page.getByTestId('test-outcome').filter({ hasText: 'SUBPACK_NOTIFY_ALLOWED_HOSTS' });
+    await tested.waitFor();
+    assert.match((await tested.textContent()) ?? '', /^not delivered: .*hooks\.example\.com.*\(SUBPACK_NOTIFY_ALLOWED_HOSTS\)/);
     await shoot(page, '12-new-task-notify');
     await page.getByTestId('create-task').click();
     await page.getByTestId('confirm-summary').waitFor();

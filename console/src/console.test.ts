@@ -1,7 +1,9 @@
 // The web console in a real browser (Debian's chromium, driven by playwright-core) against the real stack: packer,
 // uploader, retry-scheduler and the API on RabbitMQ and Redis, with a file:// destination. An operator signs in,
-// uploads a signed APK and sees its Chinese label, imports a 200-line channels file and sees both bad lines, creates a
-// task and watches it reach 100 %; hostile channel ids render as text and run nothing; a viewer gets no write controls.
+// uploads a signed APK and sees its Chinese label, imports a 200-line channels file and sees both bad lines, views the
+// saved list with its extras as columns, creates a task and watches it reach 100 % (with its throughput chart), searches
+// and sorts its channels, filters the tasks by creator; hostile channel ids render as text and run nothing; a viewer
+// gets no write controls.
 // Screenshots of every page at 1280×800 and 390×844 go to console/test-artifacts/.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -152,6 +154,13 @@ test('the console: sign in, upload, channel list, task to 100 %, hostile text, v
     await page.locator('textarea[name=list-text]').fill(fixed.join('\n'));
     await page.getByTestId('save-list').click();
     await page.getByTestId('verdict').filter({ hasText: '198 channels' }).waitFor();
+    // Viewing the list: one column per extras key, the values (markup too) as text.
+    await page.getByTestId('view-list').first().click();
+    await page.getByTestId('list-channels').waitFor();
+    assert.deepEqual(await page.getByTestId('extra-column').allTextContents(), ['region', 'note']);
+    const scriptRow = page.getByTestId('list-channel').filter({ hasText: SCRIPT_ID });
+    assert.deepEqual(await scriptRow.locator('td').allTextContents(), ['51', SCRIPT_ID, '', '<b>bold</b>']);
+    assert.deepEqual(await page.getByTestId('list-channel').first().locator('td').allTextContents(), ['1', '渠道-000', '华东', '']);
     await shoot(page, '04-lists-saved');
 
     // 4. A new task: master, list, destination; the live preview names the files; the confirmation counts channels.
@@ -206,6 +215,24 @@ test('the console: sign in, upload, channel list, task to 100 %, hostile text, v
     await row.getByRole('button', { name: 'QR code' }).click();
     await row.locator('img.qr').waitFor();
     assert.match((await row.locator('img.qr').getAttribute('src')) ?? '', /^data:image\/png;base64,/);
+    // The throughput over the task's life, from the live updates.
+    assert.ok((await page.getByTestId('task-throughput').locator('rect.bar').count()) > 0);
+    // The search asks the server for matching ids; the sort orders the rows of the page.
+    await page.getByTestId('channel-search').fill('渠道-12');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=channel-row]').length === 10);
+    await page.getByTestId('sort-channel').click();
+    await page.getByTestId('sort-channel').click();
+    assert.equal(await page.getByTestId('channel-row').first().locator('td').first().textContent(), '渠道-129');
+    assert.ok(await page.getByTestId('sort-note').isVisible());
+    await page.getByTestId('channel-search').fill('渠道-123');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=channel-row]').length === 1);
+    assert.deepEqual(await channelCells(), ['渠道-123']);
+    await page.waitForURL((u) => u.searchParams.get('q') === '渠道-123');
+    await page.getByTestId('channel-search').fill('no-such-channel');
+    await page.getByTestId('no-channels').filter({ hasText: 'No channel id contains “no-such-channel”.' }).waitFor();
+    await page.getByTestId('channel-search').fill('');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=channel-row]').length >= 100);
+    await page.waitForURL((u) => !u.searchParams.has('q'));
     const taskUrl = page.url();
     await shoot(page, '06-task');
 
@@ -218,6 +245,15 @@ test('the console: sign in, upload, channel list, task to 100 %, hostile text, v
     await shoot(page, '07-tasks');
     await page.locator('select[name=state]').selectOption('failed');
     await page.getByText('No tasks.').waitFor();
+    // The creator filter, beside the state filter.
+    await page.locator('select[name=state]').selectOption('');
+    await page.getByTestId('creator-filter').fill('nobody');
+    await page.getByText('No tasks.').waitFor();
+    await page.getByTestId('creator-filter').fill(OPERATOR.name);
+    await page.getByTestId('task-list').locator('tbody tr').first().waitFor();
+    assert.equal(await page.getByTestId('task-list').locator('tbody tr').count(), 1);
+    // The address follows the filter once its pause is over; the rows may show first.
+    await page.waitForURL((u) => u.search === `?creator=${OPERATOR.name}`);
 
     // Chinese, chosen in the page: the catalogue and Intl formatting switch together.
     await page.getByTestId('language').selectOption('zh-CN');

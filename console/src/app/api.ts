@@ -58,6 +58,15 @@ export interface ChannelListSummary {
   updatedAt: string;
 }
 
+export interface ChannelList {
+  id: string;
+  name: string;
+  channels: { id: string; extras?: Record<string, string> }[];
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface Destination {
   name: string;
   url: string;

@@ -1,8 +1,8 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, call, canWrite, type ChannelListSummary, type LineProblem, type Page } from '../api';
+import { ApiError, call, canWrite, type ChannelList, type ChannelListSummary, type LineProblem, type Page } from '../api';
 import { useSession } from '../context';
-import { ErrorLine, Text } from '../widgets';
+import { ErrorLine, Pager, Text } from '../widgets';
 
 type Verdict = { kind: 'ok'; count: number } | { kind: 'errors'; problems: LineProblem[] } | { kind: 'saved'; name: string; count: number };
 
@@ -15,6 +15,7 @@ export function ListsPage(): JSX.Element {
   const [verdict, setVerdict] = useState<Verdict | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [viewing, setViewing] = useState<string | null>(null);
 
   const load = async (): Promise<void> => {
     try {
@@ -153,6 +154,7 @@ export function ListsPage(): JSX.Element {
                 <th class="num">{i18n.t('lists.count')}</th>
                 <th>{i18n.t('lists.createdBy')}</th>
                 <th>{i18n.t('lists.updated')}</th>
+                <th />
               </tr>
             </thead>
             <tbody>
@@ -166,12 +168,94 @@ export function ListsPage(): JSX.Element {
                     <Text value={l.createdBy} />
                   </td>
                   <td>{i18n.time(l.updatedAt)}</td>
+                  <td>
+                    <button type="button" class="link" data-testid="view-list" aria-pressed={viewing === l.id} onClick={() => setViewing(viewing === l.id ? null : l.id)}>
+                      {i18n.t(viewing === l.id ? 'lists.hide' : 'lists.view')}
+                    </button>
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
       )}
+      {viewing !== null && <ListView key={viewing} id={viewing} onClose={() => setViewing(null)} />}
     </section>
+  );
+}
+
+const VIEW_PAGE = 100;
+/** More distinct extras keys than this are counted, not shown as columns. */
+const MAX_EXTRA_COLUMNS = 30;
+
+/** One list's channels a page at a time, with a column for each extras key found in the list (values as text). */
+function ListView({ id, onClose }: { id: string; onClose: () => void }): JSX.Element {
+  const { i18n } = useSession();
+  const [list, setList] = useState<ChannelList | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [page, setPage] = useState(1);
+  useEffect(() => {
+    let stale = false;
+    call<ChannelList>('GET', `/channel-lists/${encodeURIComponent(id)}`).then(
+      (l) => !stale && setList(l),
+      (err: unknown) => !stale && setError(err),
+    );
+    return () => {
+      stale = true;
+    };
+  }, [id]);
+
+  if (list === null) {
+    return <div class="card">{error === null ? <p class="loading">{i18n.t('app.loading')}</p> : <ErrorLine error={error} />}</div>;
+  }
+  // The keys in the order they first appear, so the columns read like the file.
+  const keys = [...new Set(list.channels.flatMap((c) => Object.keys(c.extras ?? {})))];
+  const shown = keys.slice(0, MAX_EXTRA_COLUMNS);
+  const pages = Math.max(1, Math.ceil(list.channels.length / VIEW_PAGE));
+  const rows = list.channels.slice((page - 1) * VIEW_PAGE, page * VIEW_PAGE);
+  return (
+    <div class="card" data-testid="list-view">
+      <h2>
+        <Text value={i18n.t('lists.viewTitle', { name: list.name, count: list.channels.length })} />
+      </h2>
+      <p class="note">{keys.length === 0 ? i18n.t('lists.noExtras') : i18n.t('lists.extrasHelp', { count: keys.length })}</p>
+      {keys.length > shown.length && <p class="note">{i18n.t('lists.moreExtras', { count: keys.length - shown.length })}</p>}
+      <div class="scroll">
+        <table data-testid="list-channels">
+          <thead>
+            <tr>
+              <th class="num">#</th>
+              <th>{i18n.t('lists.channel')}</th>
+              {shown.map((k) => (
+                <th key={k} data-testid="extra-column">
+                  <Text value={k} />
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((c, i) => (
+              <tr key={c.id} data-testid="list-channel">
+                <td class="num">{i18n.number((page - 1) * VIEW_PAGE + i + 1)}</td>
+                <td class="mono">
+                  <Text value={c.id} />
+                </td>
+                {shown.map((k) => (
+                  <td key={k}>
+                    <Text value={c.extras?.[k] ?? ''} />
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <div class="actions">
+        <button type="button" class="secondary" onClick={onClose}>
+          {i18n.t('common.close')}
+        </button>
+      </div>
+      {pages > 1 && <Pager page={page} hasPrevious={page > 1} hasNext={page < pages} onPrevious={() => setPage((p) => p - 1)} onNext={() => setPage((p) => p + 1)} />}
+    </div>
   );
 }

@@ -1,9 +1,9 @@
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, call, MAX_SUBSCRIPTIONS, NOTIFY_FORMATS, NOTIFY_LEVELS, type ChannelListSummary, type Destination, type Master, type NotifySubscription, type Page, type Preview } from '../api';
 import { useSession } from '../context';
 import { visible } from '../text';
-import { Confirm, ErrorLine, Text } from '../widgets';
+import { Confirm, ErrorLine, errorText, Text } from '../widgets';
 
 const DEFAULT_NAMING = '{package}-{channel}.apk';
 
@@ -22,7 +22,9 @@ export function NewTaskPage(): JSX.Element {
   const [error, setError] = useState<unknown>(null);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [subscriptions, setSubscriptions] = useState<NotifySubscription[]>([]);
+  // Each row keeps a key of its own, so a removed row takes its test result with it.
+  const [subscriptions, setSubscriptions] = useState<(NotifySubscription & { key: number })[]>([]);
+  const nextKey = useRef(0);
 
   useEffect(() => {
     Promise.all([
@@ -38,7 +40,7 @@ export function NewTaskPage(): JSX.Element {
     }, setError);
   }, []);
 
-  const notify = subscriptions.filter((s) => s.url.trim() !== '').map((s) => ({ ...s, url: s.url.trim() }));
+  const notify: NotifySubscription[] = subscriptions.filter((s) => s.url.trim() !== '').map((s) => ({ url: s.url.trim(), format: s.format, level: s.level }));
   const order = {
     master,
     channelList: list,
@@ -155,7 +157,7 @@ export function NewTaskPage(): JSX.Element {
           <legend>{i18n.t('newTask.notify')}</legend>
           <small>{i18n.t('newTask.notifyHelp')}</small>
           {subscriptions.map((s, i) => (
-            <div class="subscription" key={i} data-testid="subscription">
+            <div class="subscription" key={s.key} data-testid="subscription">
               <label>
                 {i18n.t('newTask.webhook')}
                 <input name={`webhook-${i}`} type="url" inputMode="url" spellcheck={false} placeholder="https://hooks.example.com/subpack" value={s.url} onInput={(e) => editSubscription(i, { url: e.currentTarget.value })} />
@@ -183,6 +185,7 @@ export function NewTaskPage(): JSX.Element {
               <button type="button" class="secondary" onClick={() => setSubscriptions((all) => all.filter((_, j) => j !== i))}>
                 {i18n.t('newTask.removeWebhook')}
               </button>
+              <WebhookTest url={s.url.trim()} format={s.format} />
             </div>
           ))}
           <button
@@ -190,7 +193,10 @@ export function NewTaskPage(): JSX.Element {
             class="secondary"
             data-testid="add-webhook"
             disabled={subscriptions.length >= MAX_SUBSCRIPTIONS}
-            onClick={() => setSubscriptions((all) => [...all, { url: '', format: 'json', level: 'info' }])}
+            onClick={() => {
+              const key = nextKey.current++;
+              setSubscriptions((all) => [...all, { key, url: '', format: 'json', level: 'info' }]);
+            }}
           >
             {i18n.t('newTask.addWebhook')}
           </button>
@@ -260,6 +266,43 @@ export function NewTaskPage(): JSX.Element {
         {notify.length > 0 && <p>{i18n.t('newTask.confirmNotify', { count: notify.length })}</p>}
       </Confirm>
     </section>
+  );
+}
+
+type TestOutcome = { kind: 'busy' } | { kind: 'delivered'; status: number; signed: boolean } | { kind: 'refused'; detail: string } | { kind: 'error'; error: unknown };
+
+/**
+ * "Send a test": the API signs and sends one sample message to the webhook through the notifier's own checks, and says
+ * whether the receiver took it or why it was not delivered (a host the notifier does not allow, a receiver's refusal).
+ */
+function WebhookTest({ url, format }: { url: string; format: NotifySubscription['format'] }): JSX.Element {
+  const { i18n } = useSession();
+  const [outcome, setOutcome] = useState<TestOutcome | null>(null);
+  // A result speaks of the address and format it was sent with; a change makes it old.
+  useEffect(() => setOutcome(null), [url, format]);
+  const send = async (): Promise<void> => {
+    setOutcome({ kind: 'busy' });
+    try {
+      const r = await call<{ delivered: true; status: number; signed: boolean }>('POST', '/notify/test', { url, format });
+      setOutcome({ kind: 'delivered', status: r.status, signed: r.signed });
+    } catch (err) {
+      setOutcome(err instanceof ApiError && err.status === 422 ? { kind: 'refused', detail: err.message } : { kind: 'error', error: err });
+    }
+  };
+  return (
+    <div class="webhook-test">
+      <button type="button" class="secondary" data-testid="test-webhook" disabled={url === '' || outcome?.kind === 'busy'} onClick={() => void send()}>
+        {i18n.t('newTask.testWebhook')}
+      </button>
+      {outcome !== null && (
+        <p class={outcome.kind === 'delivered' ? 'ok' : outcome.kind === 'busy' ? 'note' : 'error'} role="status" data-testid="test-outcome">
+          {outcome.kind === 'busy' && i18n.t('newTask.testSending')}
+          {outcome.kind === 'delivered' && i18n.t(outcome.signed ? 'newTask.testDeliveredSigned' : 'newTask.testDelivered', { status: String(outcome.status) })}
+          {outcome.kind === 'refused' && <Text value={outcome.detail} />}
+          {outcome.kind === 'error' && errorText(i18n, outcome.error)}
+        </p>
+      )}
+    </div>
   );
 }
 

@@ -1,6 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { call, type SystemOverview } from '../api';
+import { BarChart } from '../chart';
 import { useSession } from '../context';
 import type { I18n } from '../i18n';
 import { ErrorLine, Link, Text } from '../widgets';
@@ -159,56 +160,23 @@ function StateWord({ state }: { state: string }): JSX.Element {
   );
 }
 
-const W = 360;
-const H = 120;
-const PAD = { left: 34, right: 6, top: 8, bottom: 20 };
-
-/** Channels stored per minute over the last hour, as a small bar chart drawn as inline SVG. */
+/** Channels stored per minute over the last hour, as a small bar chart. */
 function Throughput({ points, i18n }: { points: SystemOverview['throughput']; i18n: I18n }): JSX.Element {
   const total = points.reduce((n, p) => n + p.stored, 0);
-  const max = Math.max(1, ...points.map((p) => p.stored));
-  const slots = Math.max(points.length, 1);
-  const innerW = W - PAD.left - PAD.right;
-  const innerH = H - PAD.top - PAD.bottom;
-  const bar = innerW / slots;
-  const first = points[0];
-  const last = points[points.length - 1];
+  const peak = Math.max(0, ...points.map((p) => p.stored));
   const clock = (iso: string): string => {
     const d = new Date(iso);
     return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString(i18n.locale, { hour: '2-digit', minute: '2-digit' });
   };
-  const summary = i18n.t('system.throughputSummary', { total, peak: max === 1 && total === 0 ? 0 : max });
+  const bars = points.map((p) => ({ key: p.minute, value: p.stored, title: `${clock(p.minute)} · ${i18n.number(p.stored)}` }));
   return (
-    <figure class="chart" data-testid="throughput">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary} preserveAspectRatio="xMidYMid meet">
-        <line x1={PAD.left} y1={PAD.top + innerH} x2={W - PAD.right} y2={PAD.top + innerH} class="axis" />
-        <line x1={PAD.left} y1={PAD.top} x2={PAD.left} y2={PAD.top + innerH} class="axis" />
-        <text x={PAD.left - 4} y={PAD.top + 8} class="tick" text-anchor="end">
-          {i18n.number(max)}
-        </text>
-        <text x={PAD.left - 4} y={PAD.top + innerH} class="tick" text-anchor="end">
-          0
-        </text>
-        {points.map((p, i) => {
-          const h = (p.stored / max) * innerH;
-          return (
-            <rect key={p.minute} x={PAD.left + i * bar + 0.5} y={PAD.top + innerH - h} width={Math.max(bar - 1, 0.5)} height={h} class="bar">
-              <title>{`${clock(p.minute)} · ${i18n.number(p.stored)}`}</title>
-            </rect>
-          );
-        })}
-        {first && (
-          <text x={PAD.left} y={H - 4} class="tick">
-            {clock(first.minute)}
-          </text>
-        )}
-        {last && (
-          <text x={W - PAD.right} y={H - 4} class="tick" text-anchor="end">
-            {clock(last.minute)}
-          </text>
-        )}
-      </svg>
-      <figcaption>{summary}</figcaption>
-    </figure>
+    <BarChart
+      testId="throughput"
+      bars={bars}
+      summary={i18n.t('system.throughputSummary', { total, peak })}
+      start={clock(points[0]?.minute ?? '')}
+      end={clock(points.at(-1)?.minute ?? '')}
+      format={(n) => i18n.number(n)}
+    />
   );
 }

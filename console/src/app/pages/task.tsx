@@ -1,13 +1,17 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { API, call, canWrite, query, type ChannelResult, type Page, type TaskDetail, type TaskSummary } from '../api';
+import { BarChart } from '../chart';
 import { useSession } from '../context';
+import type { I18n } from '../i18n';
 import { useTaskEvents } from '../live';
 import { visible } from '../text';
 import { Confirm, ErrorLine, Progress, Text } from '../widgets';
 
 const PAGE_SIZE = 100;
 const FINISHED = new Set(['done', 'partial', 'failed', 'cancelled']);
+/** How long the search box waits after the last keystroke before it asks the server. */
+const SEARCH_DELAY_MS = 300;
 
 export function TaskPage({ taskId }: { taskId: string }): JSX.Element {
   const { i18n, caller } = useSession();
@@ -17,13 +21,17 @@ export function TaskPage({ taskId }: { taskId: string }): JSX.Element {
   const [busy, setBusy] = useState(false);
   const [version, setVersion] = useState(0);
   const [filter, setFilter] = useState<Filter>(() => (new URLSearchParams(window.location.search).get('status') === 'failed' ? 'failed' : ''));
+  const [samples, setSamples] = useState<Sample[]>([]);
   const lastDetail = useRef(0);
   const id = encodeURIComponent(taskId);
+  useEffect(() => setSamples([]), [taskId]);
 
   const loadDetail = async (): Promise<void> => {
     lastDetail.current = Date.now();
     try {
-      setTask(await call<TaskDetail>('GET', `/tasks/${id}`));
+      const detail = await call<TaskDetail>('GET', `/tasks/${id}`);
+      setTask(detail);
+      setSamples((all) => addSample(all, detail));
       setError(null);
     } catch (err) {
       setError(err);
@@ -36,6 +44,7 @@ export function TaskPage({ taskId }: { taskId: string }): JSX.Element {
     live ? `/tasks/${id}/events` : null,
     (view) => {
       setTask((t) => (t ? { ...t, ...view } : t));
+      setSamples((all) => addSample(all, view));
       // Throughput, ETA and failure reasons come with the detail; read it again at most every two seconds.
       if (Date.now() - lastDetail.current > 2000) void loadDetail();
     },
@@ -70,6 +79,7 @@ export function TaskPage({ taskId }: { taskId: string }): JSX.Element {
     );
   }
   const finished = task.done + task.failed;
+  const chart = throughput(samples, task.createdAt);
   return (
     <section>
       <h1>
@@ -111,6 +121,13 @@ export function TaskPage({ taskId }: { taskId: string }): JSX.Element {
         </div>
       </div>
       <ErrorLine error={error} />
+      {chart && (
+        <div class="card">
+          <h2>{i18n.t('task.throughput')}</h2>
+          <TaskThroughput chart={chart} i18n={i18n} />
+          <p class="note">{i18n.t('task.throughputHelp')}</p>
+        </div>
+      )}
       {task.failureReasons.length > 0 && (
         <div class="card">
           <h2>{i18n.t('task.reasons')}</h2>
@@ -139,13 +156,37 @@ export function TaskPage({ taskId }: { taskId: string }): JSX.Element {
 }
 
 type Filter = '' | 'stored' | 'failed';
+type SortKey = 'channel' | 'status' | 'bytes';
+interface Sort {
+  key: SortKey;
+  descending: boolean;
+}
 
-/** The per-channel results a page at a time (the server pages by cursor), so 10 000 channels stay fast. */
+/** Orders the rows of one page (the server pages in its scan order, so a sort cannot reach across pages). */
+function sortRows(rows: ChannelResult[], sort: Sort | null, locale: string): ChannelResult[] {
+  if (sort === null) return rows;
+  const byChannel = (a: ChannelResult, b: ChannelResult): number => a.channel.localeCompare(b.channel, locale, { numeric: true });
+  const compare: Record<SortKey, (a: ChannelResult, b: ChannelResult) => number> = {
+    channel: byChannel,
+    status: (a, b) => a.status.localeCompare(b.status) || byChannel(a, b),
+    bytes: (a, b) => (a.bytes ?? -1) - (b.bytes ?? -1) || byChannel(a, b),
+  };
+  const sign = sort.descending ? -1 : 1;
+  return [...rows].sort((a, b) => sign * compare[sort.key](a, b));
+}
+
+/**
+ * The per-channel results a page at a time (the server pages by cursor), so 10 000 channels stay fast; the search box
+ * asks the server for the channels whose id contains its text, together with the state filter.
+ */
 function ChannelTable({ taskId, version, finished, filter, onFilter }: { taskId: string; version: number; finished: number; filter: Filter; onFilter: (f: Filter) => void }): JSX.Element {
   const { i18n } = useSession();
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [page, setPage] = useState<Page<ChannelResult> | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [search, setSearch] = useState(() => new URLSearchParams(window.location.search).get('q') ?? '');
+  const [q, setQ] = useState(() => search.trim());
+  const [sort, setSort] = useState<Sort | null>(null);
   const id = encodeURIComponent(taskId);
   const cursor = cursors[cursors.length - 1];
   const firstPage = cursors.length === 1;
@@ -154,7 +195,7 @@ function ChannelTable({ taskId, version, finished, filter, onFilter }: { taskId:
 
   useEffect(() => {
     let stale = false;
-    call<Page<ChannelResult>>('GET', `/tasks/${id}/channels${query({ limit: PAGE_SIZE, cursor, status: filter })}`).then(
+    call<Page<ChannelResult>>('GET', `/tasks/${id}/channels${query({ limit: PAGE_SIZE, cursor, status: filter, q })}`).then(
       (p) => {
         if (stale) return;
         setPage(p);
@@ -165,15 +206,37 @@ function ChannelTable({ taskId, version, finished, filter, onFilter }: { taskId:
     return () => {
       stale = true;
     };
-  }, [taskId, cursor, filter, refresh]);
+  }, [taskId, cursor, filter, q, refresh]);
   // A new filter starts again from its first page.
   useEffect(() => setCursors([undefined]), [filter]);
+  // The search is sent a moment after the last keystroke, and starts again from the first page.
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      const text = search.trim();
+      if (text === q) return;
+      setQ(text);
+      setCursors([undefined]);
+    }, SEARCH_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [search]);
+  // The address keeps the filter and the search, so a reload or a shared link shows the same rows.
+  useEffect(() => window.history.replaceState(null, '', `${window.location.pathname}${query({ status: filter, q })}`), [filter, q]);
 
   const choose = (f: Filter): void => {
     onFilter(f);
     setCursors([undefined]);
-    window.history.replaceState(null, '', `${window.location.pathname}${query({ status: f })}`);
   };
+  const sortBy = (key: SortKey): void => setSort((s) => (s?.key === key ? { key, descending: !s.descending } : { key, descending: false }));
+  const header = (key: SortKey, label: string, className?: string): JSX.Element => (
+    <th class={className} aria-sort={sort?.key === key ? (sort.descending ? 'descending' : 'ascending') : 'none'}>
+      <button type="button" class="sort" data-testid={`sort-${key}`} title={i18n.t('task.sortHelp')} onClick={() => sortBy(key)}>
+        {label}
+        {sort?.key === key ? (sort.descending ? ' ↓' : ' ↑') : ''}
+      </button>
+    </th>
+  );
+  const rows = page ? sortRows(page.items, sort, i18n.locale) : [];
+  const empty = filter === 'failed' ? 'task.noFailed' : filter === 'stored' ? 'task.noStored' : 'task.noChannels';
 
   return (
     <div class="card">
@@ -184,29 +247,47 @@ function ChannelTable({ taskId, version, finished, filter, onFilter }: { taskId:
             {i18n.t(f === '' ? 'task.filterAll' : f === 'stored' ? 'task.filterStored' : 'task.filterFailed')}
           </button>
         ))}
+        <label class="inline search">
+          {i18n.t('task.search')}
+          <input
+            type="search"
+            name="channel-search"
+            data-testid="channel-search"
+            maxLength={256}
+            spellcheck={false}
+            placeholder={i18n.t('task.searchPlaceholder')}
+            value={search}
+            onInput={(e) => setSearch(e.currentTarget.value)}
+          />
+        </label>
       </div>
       <ErrorLine error={error} />
       {page === null && error === null && <p class="loading">{i18n.t('app.loading')}</p>}
-      {page && page.items.length === 0 && <p data-testid="no-channels">{i18n.t(filter === 'failed' ? 'task.noFailed' : filter === 'stored' ? 'task.noStored' : 'task.noChannels')}</p>}
+      {page && page.items.length === 0 && <p data-testid="no-channels">{q !== '' ? <Text value={i18n.t('task.noMatch', { q })} /> : i18n.t(empty)}</p>}
       {page && page.items.length > 0 && (
         <div class="scroll">
           <table data-testid="channel-table">
             <thead>
               <tr>
-                <th>{i18n.t('task.channel')}</th>
-                <th>{i18n.t('task.status')}</th>
-                <th class="num">{i18n.t('task.bytes')}</th>
+                {header('channel', i18n.t('task.channel'))}
+                {header('status', i18n.t('task.status'))}
+                {header('bytes', i18n.t('task.bytes'), 'num')}
                 <th>{i18n.t('task.md5')}</th>
                 <th>{i18n.t('task.reason')}</th>
                 <th>{i18n.t('task.link')}</th>
               </tr>
             </thead>
             <tbody>
-              {page.items.map((r) => (
+              {rows.map((r) => (
                 <ChannelRow key={r.channel} taskId={taskId} result={r} />
               ))}
             </tbody>
           </table>
+          {sort !== null && (
+            <p class="note" data-testid="sort-note">
+              {i18n.t('task.sortHelp')}
+            </p>
+          )}
         </div>
       )}
       <div class="actions pager">
@@ -227,6 +308,84 @@ function ChannelTable({ taskId, version, finished, filter, onFilter }: { taskId:
         </button>
       </div>
     </div>
+  );
+}
+
+/** done + failed at a moment (the browser's clock), from the detail and the live updates. */
+interface Sample {
+  t: number;
+  n: number;
+}
+const MAX_SAMPLES = 2000;
+const MAX_BARS = 30;
+
+function addSample(samples: Sample[], view: TaskSummary): Sample[] {
+  const n = view.done + view.failed;
+  const over = FINISHED.has(view.status);
+  const last = samples.at(-1);
+  if (last === undefined) {
+    // A task that finished before the page was opened ends when the server says it did.
+    const ended = view.finishedAt !== undefined ? Date.parse(view.finishedAt) : Number.NaN;
+    return [{ t: over && !Number.isNaN(ended) ? ended : Date.now(), n }];
+  }
+  if (over && n === last.n) return samples;
+  const before = samples.at(-2);
+  // A run of equal counts keeps only its first and its last sample.
+  const kept = before !== undefined && before.n === last.n && last.n === n ? samples.slice(0, -1) : samples;
+  const next = [...kept, { t: Math.max(Date.now(), last.t), n }];
+  return next.length > MAX_SAMPLES ? next.filter((_, i) => i % 2 === 0 || i === next.length - 1) : next;
+}
+
+interface ThroughputChart {
+  /** Milliseconds from the start of the chart to its end. */
+  span: number;
+  rates: number[];
+}
+
+/**
+ * Channels per second over the task's life, in up to 30 equal slices: the count at each slice's edges is read off the
+ * samples (straight lines between them; from the task's creation with 0 done to the first sample).
+ */
+function throughput(samples: Sample[], createdAt: string): ThroughputChart | null {
+  const first = samples[0];
+  if (first === undefined) return null;
+  const created = Date.parse(createdAt);
+  const points = !Number.isNaN(created) && created < first.t ? [{ t: created, n: 0 }, ...samples] : samples;
+  const start = points[0]?.t ?? first.t;
+  const span = (points.at(-1)?.t ?? start) - start;
+  if (span < 1000) return null;
+  const slices = Math.min(MAX_BARS, Math.floor(span / 1000));
+  const width = span / slices;
+  const countAt = (t: number): number => {
+    let prev = points[0] ?? first;
+    for (const p of points) {
+      if (p.t >= t) return p.t === prev.t ? p.n : prev.n + ((p.n - prev.n) * (t - prev.t)) / (p.t - prev.t);
+      prev = p;
+    }
+    return prev.n;
+  };
+  const rates = Array.from({ length: slices }, (_, i) => Math.max(0, (countAt(start + (i + 1) * width) - countAt(start + i * width)) / (width / 1000)));
+  return { span, rates };
+}
+
+function TaskThroughput({ chart, i18n }: { chart: ThroughputChart; i18n: I18n }): JSX.Element {
+  const seconds = chart.span / 1000;
+  const slice = seconds / chart.rates.length;
+  const total = chart.rates.reduce((sum, r) => sum + r * slice, 0);
+  const bars = chart.rates.map((rate, i) => ({
+    key: String(i),
+    value: rate,
+    title: i18n.t('task.throughputBar', { from: i18n.duration(i * slice), to: i18n.duration((i + 1) * slice), rate: i18n.rate(rate) }),
+  }));
+  return (
+    <BarChart
+      testId="task-throughput"
+      bars={bars}
+      summary={i18n.t('task.throughputSummary', { rate: i18n.rate(total / seconds), peak: i18n.rate(Math.max(0, ...chart.rates)), duration: i18n.duration(seconds) })}
+      start={i18n.duration(0)}
+      end={i18n.duration(seconds)}
+      format={(n) => i18n.rate(n)}
+    />
   );
 }
 

@@ -6,6 +6,8 @@ import { useTaskEvents } from '../live';
 import { ErrorLine, Link, Text } from '../widgets';
 
 const PAGE_SIZE = 50;
+/** How long the creator box waits after the last keystroke before it asks the server. */
+const FILTER_DELAY_MS = 300;
 
 export function TasksPage(): JSX.Element {
   const { i18n } = useSession();
@@ -13,6 +15,8 @@ export function TasksPage(): JSX.Element {
     const s = new URLSearchParams(window.location.search).get('state');
     return (TASK_STATES as readonly string[]).includes(s ?? '') ? (s as TaskState) : '';
   });
+  const [creatorText, setCreatorText] = useState(() => new URLSearchParams(window.location.search).get('creator') ?? '');
+  const [creator, setCreator] = useState(() => creatorText.trim());
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [page, setPage] = useState<Page<TaskSummary> | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -20,7 +24,7 @@ export function TasksPage(): JSX.Element {
 
   useEffect(() => {
     let stale = false;
-    call<Page<TaskSummary>>('GET', `/tasks${query({ limit: PAGE_SIZE, cursor, state })}`).then(
+    call<Page<TaskSummary>>('GET', `/tasks${query({ limit: PAGE_SIZE, cursor, state, creator })}`).then(
       (p) => {
         if (stale) return;
         setPage(p);
@@ -31,7 +35,19 @@ export function TasksPage(): JSX.Element {
     return () => {
       stale = true;
     };
-  }, [state, cursor]);
+  }, [state, creator, cursor]);
+  // The creator is sent a moment after the last keystroke, and starts again from the first page.
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      const text = creatorText.trim();
+      if (text === creator) return;
+      setCreator(text);
+      setCursors([undefined]);
+    }, FILTER_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [creatorText]);
+  // The address keeps both filters, so a reload or a shared link shows the same tasks.
+  useEffect(() => window.history.replaceState(null, '', `/tasks${query({ state, creator })}`), [state, creator]);
 
   // Rows on the page follow every task that changes.
   useTaskEvents<TaskSummary>('/events', (view) => setPage((p) => (p ? { ...p, items: p.items.map((t) => (t.taskId === view.taskId ? { ...t, ...view } : t)) } : p)));
@@ -39,23 +55,38 @@ export function TasksPage(): JSX.Element {
   const choose = (s: TaskState | ''): void => {
     setState(s);
     setCursors([undefined]);
-    window.history.replaceState(null, '', `/tasks${query({ state: s })}`);
   };
 
   return (
     <section>
       <h1>{i18n.t('tasks.title')}</h1>
-      <label class="inline">
-        {i18n.t('tasks.state')}
-        <select name="state" value={state} onChange={(e) => choose(e.currentTarget.value as TaskState | '')}>
-          <option value="">{i18n.t('tasks.all')}</option>
-          {TASK_STATES.map((s) => (
-            <option key={s} value={s}>
-              {i18n.t(`state.${s}`)}
-            </option>
-          ))}
-        </select>
-      </label>
+      <div class="filters">
+        <label class="inline">
+          {i18n.t('tasks.state')}
+          <select name="state" value={state} onChange={(e) => choose(e.currentTarget.value as TaskState | '')}>
+            <option value="">{i18n.t('tasks.all')}</option>
+            {TASK_STATES.map((s) => (
+              <option key={s} value={s}>
+                {i18n.t(`state.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label class="inline">
+          {i18n.t('tasks.creator')}
+          <input
+            type="search"
+            name="creator"
+            data-testid="creator-filter"
+            maxLength={64}
+            spellcheck={false}
+            autocomplete="off"
+            placeholder={i18n.t('tasks.creatorPlaceholder')}
+            value={creatorText}
+            onInput={(e) => setCreatorText(e.currentTarget.value)}
+          />
+        </label>
+      </div>
       <ErrorLine error={error} />
       {page && page.items.length === 0 && <p>{i18n.t('tasks.empty')}</p>}
       {page && page.items.length > 0 && (
