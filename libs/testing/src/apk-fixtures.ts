@@ -1,6 +1,7 @@
 import { copyFile, mkdir, open, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { crc32, deflateSync } from 'node:zlib';
 import { FRAMEWORK_RES, run } from './tools';
 
 export interface SigningKey {
@@ -35,6 +36,48 @@ export interface AppSpec {
   strings?: Record<string, Record<string, string>>;
   /** Stored (uncompressed) random assets, to make APKs of a given size. */
   assets?: { name: string; bytes: number }[];
+  /** Written as android:icon on <application> verbatim, e.g. `@mipmap/ic_launcher`. */
+  icon?: string;
+  /** Files under res/ by their path there, e.g. `mipmap-mdpi/ic_launcher.png`. */
+  resFiles?: Record<string, Buffer>;
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/**
+ * A valid size×size RGB PNG: a solid `fill` square inside a `border` frame one sixteenth of the size wide (at least
+ * one pixel), written with node:zlib so that no binary is committed.
+ */
+export function squarePng(size: number, fill: [number, number, number] = [0x2e, 0x7d, 0x32], border: [number, number, number] = [0x1b, 0x1b, 0x1b]): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr.writeUInt8(8, 8); // bit depth
+  ihdr.writeUInt8(2, 9); // colour type: RGB
+  const edge = Math.max(1, Math.floor(size / 16));
+  const rowBytes = 1 + size * 3;
+  const raw = Buffer.alloc(rowBytes * size);
+  for (let y = 0; y < size; y++) {
+    raw.writeUInt8(0, y * rowBytes); // filter: none
+    for (let x = 0; x < size; x++) {
+      const onEdge = x < edge || y < edge || x >= size - edge || y >= size - edge;
+      const [r, g, b] = onEdge ? border : fill;
+      const at = y * rowBytes + 1 + x * 3;
+      raw[at] = r;
+      raw[at + 1] = g;
+      raw[at + 2] = b;
+    }
+  }
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
 function xmlEscape(s: string): string {
@@ -62,9 +105,14 @@ export async function buildUnsignedApk(dir: string, spec: AppSpec): Promise<stri
     `<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="${spec.package}"` +
     ` android:versionCode="${spec.versionCode}" android:versionName="${xmlEscape(spec.versionNameAttr ?? spec.versionName)}">\n` +
     `  <uses-sdk android:minSdkVersion="${spec.minSdk}" android:targetSdkVersion="${spec.targetSdk}"/>\n` +
-    `  <application android:label="${xmlEscape(spec.label)}" android:hasCode="false"/>\n` +
+    `  <application android:label="${xmlEscape(spec.label)}"${spec.icon ? ` android:icon="${xmlEscape(spec.icon)}"` : ''} android:hasCode="false"/>\n` +
     `</manifest>\n`;
   await writeFile(join(src, 'AndroidManifest.xml'), manifest, 'utf8');
+  for (const [path, bytes] of Object.entries(spec.resFiles ?? {})) {
+    const file = join(src, 'res', path);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, bytes);
+  }
   for (const [qualifier, strings] of Object.entries(spec.strings ?? {})) {
     const valuesDir = join(src, 'res', qualifier ? `values-${qualifier}` : 'values');
     await mkdir(valuesDir, { recursive: true });

@@ -1,7 +1,9 @@
 export { FRAMEWORK_RES, makeTempDir, removeDir, run } from './tools';
-export { apksignerVerify, buildUnsignedApk, signApk, withZipComment, type VerifyResult } from './apk-fixtures';
+export { apksignerVerify, buildUnsignedApk, signApk, squarePng, withZipComment, type VerifyResult } from './apk-fixtures';
 export {
   CHINESE_LABEL,
+  CHINESE_ICON_ENTRY,
+  CHINESE_ICON_SIZES,
   CHINESE_LABEL_EN,
   CHINESE_VERSION_NAME,
   fixtureCacheDir,

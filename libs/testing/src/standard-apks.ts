@@ -2,15 +2,19 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildUnsignedApk, makeKey, signApk, signedFrameworkRes, type AppSpec, type SignOptions, type SigningKey } from './apk-fixtures';
+import { buildUnsignedApk, makeKey, signApk, signedFrameworkRes, squarePng, type AppSpec, type SignOptions, type SigningKey } from './apk-fixtures';
 import { makeTempDir, requireAndroidTools } from './tools';
 
 /** Bump when the fixtures below change, so stale cached APKs are rebuilt. */
-const FIXTURE_VERSION = 'v1';
+const FIXTURE_VERSION = 'v2';
 
 export const CHINESE_LABEL = '王者荣耀·测试服';
 export const CHINESE_LABEL_EN = 'Honor of Kings Test';
 export const CHINESE_VERSION_NAME = '2.3.1-内测版';
+/** The chinese fixture's launcher icon: its densest raster, as aapt names it in the APK. */
+export const CHINESE_ICON_ENTRY = 'res/mipmap-xhdpi-v4/ic_launcher.png';
+/** The pixel size of each density of the chinese fixture's launcher icon. */
+export const CHINESE_ICON_SIZES = { mdpi: 48, xhdpi: 96 } as const;
 
 export interface StandardApks {
   /** v1 (JAR) only, targetSdk 29. */
@@ -23,7 +27,10 @@ export interface StandardApks {
   rotated: string;
   /** v2 with the verity algorithm: the signing block is padded to 4096 by a 0x42726577 pair. */
   verity: string;
-  /** label and versionName are @string references with Chinese text (default, zh-rCN and en configs). */
+  /**
+   * label and versionName are @string references with Chinese text (default, zh-rCN and en configs); android:icon is
+   * @mipmap/ic_launcher, a PNG in mdpi (48 px) and xhdpi (96 px).
+   */
   chinese: string;
 }
 
@@ -50,6 +57,11 @@ const specs: Record<keyof StandardApks, { app: AppSpec; sign: SignOptions; rotat
       versionName: CHINESE_VERSION_NAME,
       versionNameAttr: '@string/version_name',
       label: '@string/app_name',
+      icon: '@mipmap/ic_launcher',
+      resFiles: {
+        'mipmap-mdpi/ic_launcher.png': squarePng(CHINESE_ICON_SIZES.mdpi),
+        'mipmap-xhdpi/ic_launcher.png': squarePng(CHINESE_ICON_SIZES.xhdpi),
+      },
       targetSdk: 33,
       strings: {
         '': { app_name: CHINESE_LABEL, version_name: CHINESE_VERSION_NAME },
