@@ -128,6 +128,18 @@ describe('ResourceTable (synthetic TYPE chunks)', () => {
       assert.deepEqual(table.resolve(id(5), { locale: 'zh-CN' }), str('after (zh)'), 'sparse entry past the first');
     });
 
+    it(`lists the files a resource names in every config, through references, each once (${label})`, () => {
+      const files = (resId: number, maxDepth?: number): [string, number][] =>
+        table.files(resId, maxDepth === undefined ? {} : { maxDepth }).map((f) => [f.path, f.config.density]);
+      const all: [string, number][] = [['默认名称', 0], ['中文名称', 0], ['English name', 0], ['Nom français', 0], ['Filipino', 0], ['dense screen', 480]];
+      assert.deepEqual(files(id(0)), all);
+      assert.deepEqual(files(id(1)), all, 'the default and fr configs both refer to id 0; its files come once');
+      assert.deepEqual(files(id(1), 0), [], 'the chain is longer than allowed');
+      assert.deepEqual(files(id(6)), [], 'a cycle ends');
+      assert.deepEqual(files(id(4)), [], 'a complex entry names no file');
+      assert.deepEqual(files(id(8)), []);
+    });
+
     it(`follows reference chains, per locale, and stops on cycles and missing ids (${label})`, () => {
       assert.deepEqual(table.resolve(id(1)), str('默认名称'));
       assert.deepEqual(table.resolve(id(1), { locale: 'zh-CN' }), str('中文名称'));

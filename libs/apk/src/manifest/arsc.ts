@@ -11,6 +11,12 @@ export interface ResourceEntry {
   value: TypedValue | null;
 }
 
+/** A file a resource id names in one configuration, such as `res/mipmap-xhdpi-v4/ic_launcher.png`. */
+export interface ResourceFile {
+  path: string;
+  config: ResourceConfig;
+}
+
 export interface ResourcePackage {
   id: number;
   name: string;
@@ -119,6 +125,32 @@ export class ResourceTable {
       id = value.id;
     }
     return null;
+  }
+
+  /**
+   * The file paths `resId` names in every configuration, in file order, following references (a config whose value is
+   * `@drawable/…` contributes that resource's files). Each path appears once; cycles and chains longer than
+   * `maxDepth` end quietly.
+   */
+  files(resId: number, opts: Pick<ResolveOptions, 'maxDepth'> = {}): ResourceFile[] {
+    const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
+    const out: ResourceFile[] = [];
+    const seenPaths = new Set<string>();
+    const seenIds = new Set<number>();
+    const visit = (id: number, depth: number): void => {
+      if (depth > maxDepth || seenIds.has(id)) return;
+      seenIds.add(id);
+      for (const { config, value } of this.entries(id)) {
+        if (value?.kind === 'reference' && value.id !== 0) {
+          visit(value.id, depth + 1);
+        } else if (value?.kind === 'string' && !seenPaths.has(value.value)) {
+          seenPaths.add(value.value);
+          out.push({ path: value.value, config });
+        }
+      }
+    };
+    visit(resId, 0);
+    return out;
   }
 
   private packageFor(resId: number): PackageData | undefined {

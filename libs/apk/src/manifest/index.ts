@@ -4,9 +4,10 @@ export {
   ResourceTable,
   parseResourceTable,
   type ResourceEntry,
+  type ResourceFile,
   type ResourcePackage,
   type ResolveOptions,
 } from './arsc';
-export { configLocale, parseLocale, type ResourceConfig, type LocaleRequest } from './resource-config';
+export { configLocale, parseLocale, DENSITY_ANY, DENSITY_NONE, type ResourceConfig, type LocaleRequest } from './resource-config';
 export { StringPool } from './string-pool';
 export { intValue, stringValue, type TypedValue } from './typed-value';

@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   buildUnsignedApk,
+  CHINESE_ICON_ENTRY,
   CHINESE_LABEL,
   CHINESE_LABEL_EN,
   CHINESE_VERSION_NAME,
   frameworkResApk,
   makeTempDir,
   removeDir,
+  squarePng,
   standardApk,
   type StandardApks,
 } from '@subpack/testing';
@@ -31,6 +33,12 @@ async function assertMatchesAapt(apk: string): Promise<ManifestInfo> {
   assert.equal(String(info.minSdk), badging.sdkVersion);
   assert.equal(String(info.targetSdk), badging.targetSdkVersion);
   assert.equal(info.label, badging.labels.get('') ?? (await aaptLiteralAttribute(apk, 'label')) ?? null);
+  // aapt names the file a device of each density would show; when the densest is a raster, it is ours. (aapt prefers
+  // an adaptive icon's XML, which we pass over, so then the tests say what they expect.)
+  const densest = [...badging.icons.keys()].filter((d) => d < 0xfffe).sort((a, b) => b - a)[0];
+  const aaptIcon = densest === undefined ? undefined : badging.icons.get(densest);
+  if (aaptIcon === undefined) assert.equal(info.icon, undefined);
+  else if (/\.(png|webp)$/.test(aaptIcon)) assert.equal(info.icon, aaptIcon);
   return info;
 }
 
@@ -73,6 +81,12 @@ describe('readManifest on APKs built by aapt', () => {
     const table = ResourceTable.parse(entries.get('resources.arsc')!);
     assert.equal(table.nameOf(info.labelRef!), 'com.example.chinese:string/app_name');
     assert.equal(table.nameOf(info.versionNameRef!), 'com.example.chinese:string/version_name');
+    assert.equal(info.icon, CHINESE_ICON_ENTRY);
+    assert.equal(table.nameOf(info.iconRef!), 'com.example.chinese:mipmap/ic_launcher');
+    assert.deepEqual(
+      table.files(info.iconRef!).map((f) => [f.path, f.config.density]),
+      [['res/mipmap-mdpi-v4/ic_launcher.png', 160], [CHINESE_ICON_ENTRY, 320]],
+    );
 
     const badging = await aaptBadging(apk);
     const src = await loadSource(apk);
@@ -91,6 +105,7 @@ describe('readManifest on APKs built by aapt', () => {
     const info = await assertMatchesAapt(apk);
     assert.equal(info.package, 'android');
     assert.equal(info.label, 'Android System');
+    assert.equal(info.icon, 'res/drawable-xxhdpi-v4/ic_launcher_android.png');
     const badging = await aaptBadging(apk);
     const src = await loadSource(apk);
     for (const locale of ['zh-CN', 'af', 'de', 'ja']) {
@@ -126,6 +141,54 @@ describe('readManifest on APKs built by aapt', () => {
         minSdk: 19,
         targetSdk: 34,
         label: CHINESE_LABEL,
+      });
+    });
+
+    describe('launcher icons', () => {
+      const app = { versionCode: 1, versionName: '1.0', minSdk: 21, targetSdk: 33, label: 'Icons' };
+      const adaptive =
+        '<?xml version="1.0" encoding="utf-8"?>\n' +
+        '<adaptive-icon xmlns:android="http://schemas.android.com/apk/res/android">\n' +
+        '  <background android:drawable="@android:color/white"/>\n' +
+        '  <foreground android:drawable="@android:color/black"/>\n' +
+        '</adaptive-icon>\n';
+      const build = async (name: string, spec: { icon?: string; resFiles?: Record<string, Buffer> }): Promise<ManifestInfo> => {
+        return assertMatchesAapt(await buildUnsignedApk(join(dir, name), { ...app, package: `com.example.${name}`, ...spec }));
+      };
+
+      it('picks the densest PNG or WEBP and passes over an adaptive icon in anydpi', async () => {
+        const info = await build('adaptive', {
+          icon: '@mipmap/ic_launcher',
+          resFiles: {
+            'mipmap-anydpi-v26/ic_launcher.xml': Buffer.from(adaptive),
+            'mipmap-hdpi/ic_launcher.png': squarePng(72),
+            'mipmap-xxhdpi/ic_launcher.webp': Buffer.from('RIFF\x1a\0\0\0WEBPVP8L\x0d\0\0\0\x2f\0\0\0\x10\x07\x10\x11\x11\x88\x88\xfe\x07\0', 'latin1'),
+            'mipmap-xhdpi/ic_launcher.png': squarePng(96),
+          },
+        });
+        assert.equal(info.icon, 'res/mipmap-xxhdpi-v4/ic_launcher.webp');
+        assert.ok(info.iconRef);
+      });
+
+      it('follows an alias to the drawable it names, and takes a density-less PNG as mdpi', async () => {
+        const info = await build('alias', {
+          icon: '@mipmap/ic_launcher',
+          resFiles: {
+            'values/icons.xml': Buffer.from('<resources>\n  <item type="mipmap" name="ic_launcher">@drawable/logo</item>\n</resources>\n'),
+            'drawable/logo.png': squarePng(48),
+            'drawable-ldpi/logo.png': squarePng(36),
+          },
+        });
+        assert.equal(info.icon, 'res/drawable/logo.png');
+      });
+
+      it('reports no icon when there is only XML, or no android:icon at all', async () => {
+        const xmlOnly = await build('xmlonly', { icon: '@mipmap/ic_launcher', resFiles: { 'mipmap-anydpi-v26/ic_launcher.xml': Buffer.from(adaptive) } });
+        assert.equal(xmlOnly.icon, undefined);
+        assert.equal(typeof xmlOnly.iconRef, 'number');
+        const none = await build('noicon', {});
+        assert.equal(none.icon, undefined);
+        assert.equal(none.iconRef, undefined);
       });
     });
 

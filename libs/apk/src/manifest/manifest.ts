@@ -2,8 +2,8 @@ import { ApkError } from '../errors';
 import { readEntries } from '../zip/entries';
 import type { ByteSource } from '../zip/byte-source';
 import { parseBinaryXml, type XmlAttribute, type XmlElement } from './axml';
-import { ResourceTable } from './arsc';
-import { parseLocale } from './resource-config';
+import { ResourceTable, type ResourceFile } from './arsc';
+import { DENSITY_ANY, DENSITY_NONE, parseLocale } from './resource-config';
 import { intValue, stringValue, type TypedValue } from './typed-value';
 
 export interface ManifestInfo {
@@ -23,6 +23,14 @@ export interface ManifestInfo {
   labelRef?: number;
   /** The resource id, when versionName is a reference. */
   versionNameRef?: number;
+  /**
+   * The launcher icon as the ZIP entry of its densest raster (PNG or WEBP) file, e.g.
+   * `res/mipmap-xhdpi-v4/ic_launcher.png`; absent when android:icon is missing, not a reference, unresolved, or only
+   * XML (an adaptive or vector icon).
+   */
+  icon?: string;
+  /** The resource id, when android:icon is a reference (`@mipmap/…`), whether or not a raster file was found. */
+  iconRef?: number;
 }
 
 export interface ManifestOptions {
@@ -33,6 +41,7 @@ export interface ManifestOptions {
 /** android: attribute resource ids (frameworks/base/core/res/res/values/public.xml). */
 export const ManifestAttr = {
   label: 0x01010001,
+  icon: 0x01010002,
   versionCode: 0x0101021b,
   versionName: 0x0101021c,
   minSdkVersion: 0x0101020c,
@@ -56,6 +65,7 @@ interface ManifestAttributes {
   minSdk?: TypedValue;
   targetSdk?: TypedValue;
   label?: TypedValue;
+  icon?: TypedValue;
 }
 
 /**
@@ -83,8 +93,8 @@ export async function readManifest(src: ByteSource, opts: ManifestOptions = {}):
   const manifestLabel = `${apkPath}: ${MANIFEST_ENTRY}`;
   const attrs = withManifestErrors(manifestLabel, () => readManifestAttributes(axml));
   const arsc = entries.get(RESOURCES_ENTRY);
-  const { versionCode, versionCodeMajor, versionName, minSdk, targetSdk, label } = attrs;
-  const needsResources = [versionCode, versionCodeMajor, versionName, minSdk, targetSdk, label].some((v) => v?.kind === 'reference');
+  const { versionCode, versionCodeMajor, versionName, minSdk, targetSdk, label, icon } = attrs;
+  const needsResources = [versionCode, versionCodeMajor, versionName, minSdk, targetSdk, label, icon].some((v) => v?.kind === 'reference');
   const resources = arsc && needsResources
     ? withManifestErrors(`${apkPath}: ${RESOURCES_ENTRY}`, () => ResourceTable.parse(arsc))
     : undefined;
@@ -130,6 +140,7 @@ function readManifestAttributes(axml: Buffer): ManifestAttributes {
     minSdk: usesSdk && attribute(usesSdk, ManifestAttr.minSdkVersion, 'minSdkVersion'),
     targetSdk: usesSdk && attribute(usesSdk, ManifestAttr.targetSdkVersion, 'targetSdkVersion'),
     label: application && attribute(application, ManifestAttr.label, 'label'),
+    icon: application && attribute(application, ManifestAttr.icon, 'icon'),
   };
 }
 
@@ -172,6 +183,8 @@ function buildInfo(attrs: ManifestAttributes, resources: ResourceTable | undefin
   const minSdk = sdk(attrs.minSdk, 'minSdkVersion') ?? 1;
   const versionName = text(attrs.versionName);
   const label = text(attrs.label);
+  const iconRef = attrs.icon?.kind === 'reference' && attrs.icon.id !== 0 ? attrs.icon.id : undefined;
+  const icon = iconRef !== undefined && resources ? densestRaster(resources.files(iconRef)) : undefined;
   return {
     package: attrs.package,
     versionCode: (integer(attrs.versionCode, 'versionCode') ?? 0) >>> 0,
@@ -182,7 +195,27 @@ function buildInfo(attrs: ManifestAttributes, resources: ResourceTable | undefin
     label: label.value,
     ...(label.ref !== undefined ? { labelRef: label.ref } : {}),
     ...(versionName.ref !== undefined ? { versionNameRef: versionName.ref } : {}),
+    ...(icon !== undefined ? { icon } : {}),
+    ...(iconRef !== undefined ? { iconRef } : {}),
   };
+}
+
+const RASTER_ICON = /\.(png|webp)$/i;
+/** Android's default density, which a config without a density qualifier stands for. */
+const DENSITY_MEDIUM = 160;
+
+/**
+ * The PNG or WEBP file of the highest density, the first of equals in file order; XML (adaptive and vector icons)
+ * never counts. A config without a density is mdpi; nodpi and anydpi rank below every real density.
+ */
+function densestRaster(files: readonly ResourceFile[]): string | undefined {
+  let best: { path: string; dpi: number } | undefined;
+  for (const { path, config } of files) {
+    if (!RASTER_ICON.test(path)) continue;
+    const dpi = config.density === 0 ? DENSITY_MEDIUM : config.density === DENSITY_NONE || config.density === DENSITY_ANY ? 0 : config.density;
+    if (!best || dpi > best.dpi) best = { path, dpi };
+  }
+  return best?.path;
 }
 
 function describe(v: TypedValue): string {

@@ -18,13 +18,15 @@ describe('resource configs and locales', () => {
 
   it('reads languages and regions, packed three-letter codes and short (old) configs', () => {
     assert.deepEqual(readConfig(config({ language: 'zh', region: 'TW' }), 0, 64), {
-      language: 'zh', region: 'TW', script: '', variant: '', hasOtherQualifiers: false,
+      language: 'zh', region: 'TW', script: '', variant: '', hasOtherQualifiers: false, density: 0,
     });
     const fil = readConfig(config({ language: 'fil', region: '419' }), 0, 64);
     assert.equal(configLocale(fil), 'fil-r419');
     const old = readConfig(config({ language: 'de', size: 28 }), 0, 28);
     assert.equal(configLocale(old), 'de');
     assert.equal(readConfig(config({ density: 320 }), 0, 64).hasOtherQualifiers, true);
+    assert.equal(readConfig(config({ density: 320 }), 0, 64).density, 320);
+    assert.equal(readConfig(config({ density: 320 }), 0, 15).density, 0, 'a config too short to hold a density has none');
     // A size field larger than the header it sits in is clamped, not trusted.
     const lying = config({ language: 'ko' });
     lying.writeUInt32LE(4096, 0);

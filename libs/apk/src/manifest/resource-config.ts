@@ -11,7 +11,14 @@ export interface ResourceConfig {
   variant: string;
   /** True when a qualifier other than the locale is set. */
   hasOtherQualifiers: boolean;
+  /** Screen density in dpi; 0 when unset, {@link DENSITY_ANY} for anydpi, {@link DENSITY_NONE} for nodpi. */
+  density: number;
 }
+
+/** ResTable_config::DENSITY_ANY, the anydpi qualifier. */
+export const DENSITY_ANY = 0xfffe;
+/** ResTable_config::DENSITY_NONE, the nodpi qualifier. */
+export const DENSITY_NONE = 0xffff;
 
 /** A locale to pick resources for, as parsed by {@link parseLocale}. */
 export interface LocaleRequest {
@@ -22,6 +29,7 @@ export interface LocaleRequest {
 // Field offsets inside ResTable_config (its first u32 is its own size).
 const LANGUAGE = 8;
 const REGION = 10;
+const DENSITY = 14;
 const SCRIPT = 36;
 const VARIANT = 40;
 const VARIANT_END = 48;
@@ -32,6 +40,7 @@ export function readConfig(buf: Buffer, offset: number, limit: number): Resource
   // Like ResTable_config::copyFromDtoH, take what the size field claims, but never read past the chunk header.
   const size = Math.min(buf.readUInt32LE(offset), limit - offset);
   const field = (from: number, to: number): Buffer => buf.subarray(offset + Math.min(from, size), offset + Math.min(to, size));
+  const density = field(DENSITY, DENSITY + 2);
   let hasOtherQualifiers = false;
   for (let at = 4; at < size; at++) {
     const isLocale = (at >= LANGUAGE && at < REGION + 2) || (at >= SCRIPT && at < VARIANT_END);
@@ -46,6 +55,7 @@ export function readConfig(buf: Buffer, offset: number, limit: number): Resource
     script: asciiz(field(SCRIPT, SCRIPT + 4)),
     variant: asciiz(field(VARIANT, VARIANT_END)),
     hasOtherQualifiers,
+    density: density.length === 2 ? density.readUInt16LE(0) : 0,
   };
 }
 

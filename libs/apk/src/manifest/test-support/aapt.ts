@@ -9,6 +9,8 @@ export interface Badging {
   targetSdkVersion?: string;
   /** 'application-label' is under '', 'application-label-zh-CN' under 'zh-CN'. */
   labels: Map<string, string>;
+  /** 'application-icon-320' is under 320: the file aapt picks for that density. */
+  icons: Map<number, string>;
 }
 
 export async function aaptBadging(apk: string): Promise<Badging> {
@@ -17,6 +19,8 @@ export async function aaptBadging(apk: string): Promise<Badging> {
   const pkgLine = stdout.split('\n').find((l) => l.startsWith('package: ')) ?? '';
   const labels = new Map<string, string>();
   for (const m of stdout.matchAll(/^application-label(?:-([^:]+))?:'(.*)'$/gm)) labels.set(m[1] ?? '', m[2] ?? '');
+  const icons = new Map<number, string>();
+  for (const m of stdout.matchAll(/^application-icon-(\d+):'(.*)'$/gm)) icons.set(Number(m[1]), m[2] ?? '');
   return {
     package: quoted(pkgLine, 'name') ?? '',
     versionCode: quoted(pkgLine, 'versionCode') ?? '',
@@ -24,6 +28,7 @@ export async function aaptBadging(apk: string): Promise<Badging> {
     sdkVersion: /^sdkVersion:'(.*)'$/m.exec(stdout)?.[1],
     targetSdkVersion: /^targetSdkVersion:'(.*)'$/m.exec(stdout)?.[1],
     labels,
+    icons,
   };
 }
 
