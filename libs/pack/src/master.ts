@@ -23,6 +23,8 @@ export interface Inspection {
   versionCode: number;
   versionCodeMajor: number;
   label: string | null;
+  /** The ZIP entry of the launcher icon's densest PNG or WEBP; null when there is none (or only XML). */
+  icon: string | null;
   minSdk: number | null;
   targetSdk: number | null;
   schemes: string[];
@@ -49,6 +51,7 @@ export async function inspectApk(src: ByteSource, opts: { locale?: string } = {}
     versionCode: manifest.versionCode,
     versionCodeMajor: manifest.versionCodeMajor,
     label: manifest.label,
+    icon: manifest.icon ?? null,
     minSdk: manifest.minSdk,
     targetSdk: manifest.targetSdk,
     schemes,
