@@ -1,7 +1,7 @@
 import { ApkError, checkFormatFits, readApkLayout, type ApkLayout, type ByteSource } from '@subpack/apk';
 import { inspectApk, type Inspection } from '@subpack/pack';
 import { MasterError } from './errors';
-import { CONCRETE_FORMATS, type FormatFit, type MasterRecord } from './schemas';
+import { CONCRETE_FORMATS, ICON_MAX_BYTES, type FormatFit, type MasterRecord } from './schemas';
 
 /** What inspection adds to a record: everything but where the master is and who brought it. */
 export type MasterFacts = Omit<MasterRecord, 'id' | 'url' | 'origin' | 'uploadedBy' | 'createdAt' | 'filename'>;
@@ -25,6 +25,8 @@ export async function inspectMaster(src: ByteSource, shownAs: string): Promise<M
 }
 
 function facts(info: Inspection): Omit<MasterFacts, 'formats' | 'problems'> {
+  // The manifest names the icon; the ZIP must hold it, small enough to serve.
+  const iconEntry = info.icon === null ? undefined : info.entries.find((e) => e.name === info.icon);
   return {
     size: info.size,
     package: info.package,
@@ -32,6 +34,7 @@ function facts(info: Inspection): Omit<MasterFacts, 'formats' | 'problems'> {
     versionCode: info.versionCode,
     versionCodeMajor: info.versionCodeMajor,
     label: info.label,
+    icon: iconEntry && iconEntry.size <= ICON_MAX_BYTES ? { entry: iconEntry.name, bytes: iconEntry.size } : null,
     minSdk: info.minSdk,
     targetSdk: info.targetSdk,
     schemes: info.schemes,

@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
@@ -7,8 +8,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { Upload } from 'tus-js-client';
-import { CHINESE_LABEL, makeTempDir, removeDir, standardApk, unsignedApk } from '@subpack/testing';
+import { CHINESE_ICON_ENTRY, CHINESE_LABEL, makeTempDir, removeDir, standardApk, unsignedApk } from '@subpack/testing';
 import { StorageRoots } from '@subpack/storage';
+import { roleAllows } from '../accounts';
+import { ApiRouter } from '../http/router';
+import { masterRoutes } from '../routes/masters.routes';
+import type { ApiServices } from '../services';
 import { MasterRegistry, MasterUploads, type MasterRecord } from './index';
 
 const BASE = '/api/v1/masters/uploads';
@@ -93,6 +98,17 @@ test('a signed APK uploaded in chunks over tus is inspected and recorded, Chines
   assert.equal(join(uploadDir, record.id), decodeURIComponent(stored.pathname), 'the id names the file, never the client');
   assert.deepEqual(await readFile(decodeURIComponent(stored.pathname)), await readFile(apk));
   assert.deepEqual(await registry.get(record.id), record);
+
+  // The launcher icon: named in the record, served by GET /masters/{id}/icon as aapt stored it.
+  const iconBytes = execFileSync('unzip', ['-p', apk, CHINESE_ICON_ENTRY]);
+  assert.deepEqual(record.icon, { entry: CHINESE_ICON_ENTRY, bytes: iconBytes.length });
+  const icon = await getViaRouter(`/api/v1/masters/${record.id}/icon`);
+  assert.equal(icon.status, 200);
+  assert.equal(icon.headers['content-type'], 'image/png');
+  assert.equal(icon.headers['x-content-type-options'], 'nosniff');
+  assert.equal(icon.headers['cache-control'], 'private, max-age=3600');
+  assert.ok(icon.body.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), 'the PNG signature');
+  assert.ok(icon.body.equals(iconBytes));
 });
 
 test('an unsigned APK and a file that is not an APK are refused with the reason, and deleted', async () => {
@@ -173,6 +189,12 @@ test('registered masters: roots enforced, paged newest first, deleted without to
   assert.equal(record.origin, 'registered');
   assert.deepEqual(record.formats.filter((f) => f.usable).map((f) => f.format), ['v1-comment', 'meta-inf']);
   await assert.rejects(registry.register(pathToFileURL(apk).href, 'bob'), (err: { code?: string }) => err.code === 'ALREADY_EXISTS');
+  assert.equal(record.icon, null, 'the v1Only fixture has no launcher icon');
+  const noIcon = await getViaRouter(`/api/v1/masters/${record.id}/icon`);
+  assert.equal(noIcon.status, 404);
+  assert.match(noIcon.headers['content-type'] ?? '', /^application\/problem\+json/);
+  assert.equal((JSON.parse(noIcon.body.toString()) as { code: string }).code, 'NOT_FOUND');
+  assert.equal((await getViaRouter(`/api/v1/masters/${'0'.repeat(32)}/icon`)).status, 404);
 
   const seen: string[] = [];
   let cursor: string | undefined;
@@ -194,6 +216,35 @@ test('registered masters: roots enforced, paged newest first, deleted without to
   await registry.delete(uploaded.id, async () => false);
   await assert.rejects(stat(join(uploadDir, uploaded.id)), { code: 'ENOENT' });
 });
+
+/** A GET through the API's router and its master routes, as a viewer. */
+async function getViaRouter(path: string): Promise<{ status: number; headers: Record<string, string | undefined>; body: Buffer }> {
+  const router = new ApiRouter(masterRoutes({ registry, uploads: () => uploads }, {} as ApiServices), {
+    authenticator: {
+      authenticate: async () => ({ kind: 'token', name: 'viewer', role: 'viewer', tokenId: 'test' }),
+      csrfOk: () => true,
+      allows: roleAllows,
+    },
+    audit: async () => {},
+    onError: (err) => {
+      throw err;
+    },
+    trustProxy: false,
+    checkResponses: true,
+  });
+  const routed = createServer((req, res) => {
+    void router.handle(req, res);
+  });
+  await new Promise<void>((r) => routed.listen(0, '127.0.0.1', r));
+  try {
+    const { port } = routed.address() as { port: number };
+    const res = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: res.status, headers: Object.fromEntries(res.headers), body: Buffer.from(await res.arrayBuffer()) };
+  } finally {
+    routed.closeAllConnections();
+    await new Promise((r) => routed.close(r));
+  }
+}
 
 function tusRequest(method: string, path: string, headers: Record<string, string>, user = 'alice'): Promise<{ status: number; headers: Record<string, string | undefined>; body: string }> {
   return new Promise((resolve, reject) => {

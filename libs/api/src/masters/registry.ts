@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { Redis } from 'ioredis';
+import { ApkError, readEntry } from '@subpack/apk';
 import { isBadInput } from '@subpack/rules';
 import { MasterUnavailableError, openMaster, OutsideRootsError, parseStorageUrl, type StorageRoots } from '@subpack/storage';
 import { MasterError } from './errors';
 import { inspectMaster } from './inspect';
-import type { MasterPage, MasterRecord } from './schemas';
+import { ICON_MAX_BYTES, type MasterPage, type MasterRecord } from './schemas';
 
 /** A finished upload, as the upload store hands it over. */
 export interface FinishedUpload {
@@ -64,6 +65,26 @@ export class MasterRegistry {
     const raw = ID.test(id) ? await this.opts.redis.get(this.recordKey(id)) : null;
     if (!raw) throw new MasterError('NOT_FOUND', 'no such master');
     return JSON.parse(raw) as MasterRecord;
+  }
+
+  /** The master's launcher icon, read out of the APK through its source; NOT_FOUND when it has none. */
+  async icon(id: string): Promise<{ contentType: 'image/png' | 'image/webp'; bytes: Buffer }> {
+    const record = await this.get(id);
+    if (!record.icon) throw new MasterError('NOT_FOUND', `master ${id} has no launcher icon`);
+    const gone = (): MasterError => new MasterError('NOT_FOUND', `master ${id}: its launcher icon can no longer be read`);
+    const source = await openMaster(record.url, { roots: this.opts.roots }).catch((err: unknown) => {
+      throw err instanceof MasterUnavailableError ? gone() : asMasterError(err);
+    });
+    let bytes: Buffer | null;
+    try {
+      bytes = await readEntry(source, record.icon.entry, { maxBytes: ICON_MAX_BYTES });
+    } catch (err) {
+      // The file changed under a registered master: no longer the APK that was inspected.
+      if (err instanceof ApkError) throw gone();
+      throw err;
+    }
+    if (!bytes) throw gone();
+    return { contentType: /\.webp$/i.test(record.icon.entry) ? 'image/webp' : 'image/png', bytes };
   }
 
   async list(opts: { cursor?: string; limit?: number } = {}): Promise<MasterPage> {

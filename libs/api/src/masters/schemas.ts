@@ -5,6 +5,9 @@ import { ByteCountSchema, DateTimeSchema, ErrorInfoSchema, ExtrasSchema, MasterU
 /** The formats a channel can be written in; `auto` is a choice among these, not a format of its own. */
 export const CONCRETE_FORMATS = PACK_FORMATS.filter((f): f is Exclude<(typeof PACK_FORMATS)[number], 'auto'> => f !== 'auto');
 
+/** The largest launcher icon a master record names and GET /masters/{id}/icon serves. */
+export const ICON_MAX_BYTES = 1024 * 1024;
+
 export const FOUND_CHANNEL_FORMATS = ['walle', 'vasdolly', 'v1-comment', 'meta-inf', 'packer-ng'] as const;
 
 export const SigningPairSchema = Type.Object(
@@ -51,6 +54,24 @@ export const MasterSchema = Type.Object(
     versionCode: Type.Integer({ minimum: 0 }),
     versionCodeMajor: Type.Integer({ minimum: 0 }),
     label: Type.Union([Type.String(), Type.Null()], { description: 'The application label, resolved through resources.arsc; Chinese text kept as it is.' }),
+    icon: Type.Optional(
+      Type.Union(
+        [
+          Type.Object(
+            {
+              entry: Type.String({ description: 'The ZIP entry, e.g. res/mipmap-xhdpi-v4/ic_launcher.png.' }),
+              bytes: ByteCountSchema('Its uncompressed size.'),
+            },
+            { additionalProperties: false },
+          ),
+          Type.Null(),
+        ],
+        {
+          description:
+            'The launcher icon: the densest PNG or WEBP android:icon names, served by GET /masters/{id}/icon; null when the APK has none (or only an adaptive or vector XML icon, or one over 1 MiB). Absent on masters inspected before icons were read.',
+        },
+      ),
+    ),
     minSdk: Type.Union([Type.Integer(), Type.Null()]),
     targetSdk: Type.Union([Type.Integer(), Type.Null()]),
     schemes: Type.Array(Type.String({ examples: ['v1', 'v2', 'v3', 'v3.1', 'source-stamp'] })),

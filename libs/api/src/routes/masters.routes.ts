@@ -85,6 +85,28 @@ export function masterRoutes(m: MasterServices, s: ApiServices): Route[] {
       handle: async ({ params }) => ({ body: await m.registry.get(params['id']!) }),
     }),
     defineRoute({
+      method: 'GET',
+      path: '/masters/{id}/icon',
+      access: 'viewer',
+      operationId: 'getMasterIcon',
+      summary: 'The master’s launcher icon (its densest PNG or WEBP), read out of the APK',
+      tag: 'masters',
+      responses: {
+        200: { description: 'The icon: image/png, or image/webp for a WEBP icon.', contentType: 'image/png' },
+        404: { description: 'No such master, or it has no raster launcher icon.' },
+      },
+      handle: async ({ params, res }) => {
+        const icon = await m.registry.icon(params['id']!);
+        res.writeHead(200, {
+          'content-type': icon.contentType,
+          'content-length': String(icon.bytes.length),
+          'x-content-type-options': 'nosniff',
+          'cache-control': 'private, max-age=3600',
+        });
+        res.end(icon.bytes);
+      },
+    }),
+    defineRoute({
       method: 'DELETE',
       path: '/masters/{id}',
       access: 'operator',
