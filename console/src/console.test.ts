@@ -132,6 +132,15 @@ test('the console: sign in, upload, channel list, task to 100 %, hostile text, v
     await page.getByTestId('master-label').filter({ hasText: CHINESE_LABEL }).waitFor({ timeout: 60_000 });
     assert.match((await page.getByTestId('upload').textContent()) ?? '', /100%/);
     assert.ok(await page.getByTestId('master-facts').getByText('walle', { exact: true }).isVisible());
+    // Its launcher icon, read out of the APK by the API.
+    const icon = page.getByTestId('master-icon');
+    await icon.waitFor();
+    assert.equal(await icon.getAttribute('alt'), CHINESE_LABEL);
+    const naturalWidth = await icon.evaluate(async (img: HTMLImageElement) => {
+      await img.decode();
+      return img.naturalWidth;
+    });
+    assert.ok(naturalWidth > 0, 'the icon image loaded');
     await shoot(page, '02-masters');
 
     // 3. A channels file of 200 lines, two of them bad: both errors show, with their lines, before anything is saved.

@@ -40,6 +40,8 @@ export interface Master {
   versionName: string | null;
   versionCode: number;
   label: string | null;
+  /** The launcher icon's ZIP entry, served by GET /masters/{id}/icon; null or absent when there is none. */
+  icon?: { entry: string; bytes: number } | null;
   minSdk: number | null;
   targetSdk: number | null;
   schemes: string[];

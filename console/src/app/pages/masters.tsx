@@ -234,6 +234,16 @@ export function MasterFacts({ master }: { master: Master }): JSX.Element {
   return (
     <article class="card facts" data-testid="master-facts">
       <h2>
+        {master.icon && (
+          <img
+            class="app-icon"
+            data-testid="master-icon"
+            src={`${API}/masters/${encodeURIComponent(master.id)}/icon`}
+            alt={master.label ?? master.package}
+            width={48}
+            height={48}
+          />
+        )}
         <Text value={master.label ?? master.package} />
       </h2>
       <dl>
