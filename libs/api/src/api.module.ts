@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, Module, type DynamicModule, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
@@ -10,7 +9,7 @@ import { cancelTask, prepareParkedReplay, retryTask } from '@subpack/workflow';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiTokens, ensureFirstAdmin, firstAdminFrom, readSessionCookie, roleAllows, Sessions, sessionOptionsFrom, Users } from './accounts';
+import { ApiTokens, ensureFirstAdmin, firstAdminFrom, readSessionCookie, roleAllows, sameSecret, Sessions, sessionOptionsFrom, Users } from './accounts';
 import type { ApiConfig } from './api-config';
 import { consoleFiles, type ConsoleFiles } from './console-files';
 import { AuditLog } from './audit';
@@ -141,7 +140,7 @@ export function buildApi(ctx: ServiceContext<ApiConfig>): ApiParts {
       if (header !== undefined) return tokens.authenticateBearer(header);
       return sessions.authenticateSession(readSessionCookie(req.headers.cookie));
     },
-    csrfOk: (principal, header) => principal.kind === 'session' && header !== undefined && safeEqual(principal.csrfToken, header),
+    csrfOk: (principal, header) => principal.kind === 'session' && header !== undefined && sameSecret(principal.csrfToken, header),
     allows: roleAllows,
   };
   const routes: Route[] = [
@@ -228,11 +227,6 @@ function uploadRoot(roots: readonly string[]): UploadRoot {
   throw new Error('SUBPACK_MASTER_ROOTS has no file:// or s3:// root to keep uploads in');
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 /**
  * A request Node cannot parse (a head over its size limit, e.g. a huge query string; not HTTP; too slow) is answered

@@ -6,6 +6,7 @@ export { Sessions, DEFAULT_SESSION_OPTIONS, type LoginResult, type SessionOption
 export { ApiTokens, TOKEN_PREFIX, type ApiToken, type CreatedToken } from './tokens';
 export type { Principal } from './principal';
 export { CSRF_HEADER, checkCsrf } from './csrf';
+export { sameSecret } from './secrets';
 export { SESSION_COOKIE, clearedSessionCookie, cookieMaxAge, readSessionCookie, sessionCookie, type SessionCookieOptions } from './cookies';
 export { ACCOUNTS_CONFIG, firstAdminFrom, sessionOptionsFrom, type AccountsConfig, type FirstAdmin } from './config';
 export { CONFIGURATION_ACTOR, ensureFirstAdmin, type FirstAdminOutcome } from './first-admin';
