@@ -3,13 +3,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AmqpConnectionManager, ConnectionManagerEvents } from '@subpack/messaging';
 import { EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
 import type { Logger } from '@subpack/runtime';
+import { FINISHED_STATUSES, type TaskStatus } from '@subpack/state';
 
 type ChannelModel = ConnectionManagerEvents['connected'][0];
 
 /** A task's state as streamed; `status` tells whether it is finished. */
 export interface LiveView {
   taskId: string;
-  status: string;
+  status: TaskStatus;
 }
 
 export interface LiveFeedOptions<V extends LiveView> {
@@ -34,7 +35,6 @@ interface Client {
   blocked: boolean;
 }
 
-const FINISHED = new Set(['done', 'partial', 'failed', 'cancelled']);
 
 /**
  * Server-Sent Events of task progress, fed by the events exchange through a queue of this process's own (exclusive,
@@ -164,7 +164,7 @@ export class LiveFeed<V extends LiveView> {
     this.seq += 1;
     const ok = client.res.write(`id: ${Date.now()}-${this.seq}\nevent: task\ndata: ${JSON.stringify(view)}\n\n`);
     if (!ok) client.blocked = true;
-    if (client.taskId !== null && FINISHED.has(view.status)) {
+    if (client.taskId !== null && FINISHED_STATUSES.has(view.status)) {
       client.res.write(`event: end\ndata: ${JSON.stringify({ taskId: view.taskId, status: view.status })}\n\n`);
       this.clients.delete(client);
       client.res.end();

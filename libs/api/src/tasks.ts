@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { validatePackTask, type Channel, type PackTask } from '@subpack/contracts';
 import { manifestNameValues } from '@subpack/pack';
 import { DEFAULT_NAMING, fileNameProblem, renderFileName } from '@subpack/rules';
-import type { TaskStore, TaskSummary } from '@subpack/state';
+import { FINISHED_STATUSES, type TaskStore, type TaskSummary } from '@subpack/state';
 import type { ChannelLists } from './channel-lists';
 import type { Destinations } from './destinations';
 import { problem } from './http/problem';
@@ -80,7 +80,6 @@ const SEARCH_SCAN_COUNT = 1000;
 const PREVIEW_NAMES = 20;
 /** Most index entries one list call looks at while filtering, so a rare filter cannot make one request scan everything. */
 const MAX_SCANNED = 5000;
-const FINISHED = new Set(['done', 'partial', 'failed', 'cancelled']);
 /**
  * What the API knows of a task it sent outlives the pipeline's record (which expires SUBPACK_TASK_TTL_SECONDS after
  * the task finished) only as long as this: the list drops a task whose record is gone.
@@ -253,7 +252,7 @@ export class TaskService {
     const seconds = Math.max(0.001, (end - start) / 1000);
     const channelsPerSecond = finished / seconds;
     const left = view.total - finished;
-    const etaSeconds = FINISHED.has(view.status) ? null : channelsPerSecond > 0 ? left / channelsPerSecond : null;
+    const etaSeconds = FINISHED_STATUSES.has(view.status) ? null : channelsPerSecond > 0 ? left / channelsPerSecond : null;
     return { ...view, channelsPerSecond, etaSeconds, failureReasons: view.failed > 0 ? await this.failureReasons(taskId) : [] };
   }
 
@@ -395,7 +394,7 @@ export class TaskService {
     let scanned = 0;
     do {
       const page = await newestFirst(this.deps.redis, this.indexKey(), { cursor, limit: 200 });
-      for (const v of await this.views(page.members.map((m) => m.member))) if (v.master === url && !FINISHED.has(v.status)) return true;
+      for (const v of await this.views(page.members.map((m) => m.member))) if (v.master === url && !FINISHED_STATUSES.has(v.status)) return true;
       scanned += page.members.length;
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined && scanned < 100_000);
