@@ -257,3 +257,13 @@ function tusRequest(method: string, path: string, headers: Record<string, string
     req.end();
   });
 }
+
+test('an upload folder the API cannot create stops the start with the folder and the fix, not a crash of the file store later', async () => {
+  const notADirectory = join(dir, 'a-file');
+  await writeFile(notADirectory, 'x');
+  const folder = join(notADirectory, 'uploads');
+  await assert.rejects(
+    MasterUploads.create({ root: { kind: 'file', directory: folder }, basePath: BASE, maxBytes: 1024, onUploaded: () => Promise.reject(new Error('no upload expected')) }),
+    (err: Error) => err.message.startsWith(`cannot keep uploads in ${folder} (uploads/ under the first file:// root of SUBPACK_MASTER_ROOTS)`) && /ENOTDIR/.test(err.message) && /make it writable/.test(err.message),
+  );
+});

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -61,6 +63,7 @@ export class MasterUploads implements UploadedFiles {
     let keyPrefix = '';
     const expirationPeriodInMilliseconds = opts.expireAfterMs ?? 0;
     if (opts.root.kind === 'file') {
+      await writableDirectory(opts.root.directory);
       store = new tus.FileStore({ directory: opts.root.directory, expirationPeriodInMilliseconds });
     } else {
       const location = parseStorageUrl(opts.root.url, 'upload root');
@@ -173,5 +176,22 @@ export class MasterUploads implements UploadedFiles {
     if (root.kind === 'file') return pathToFileURL(join(root.directory, storeId)).href;
     const location = parseStorageUrl(root.url, 'upload root');
     return location.scheme === 's3' ? `s3://${location.bucket}/${storeId.split('/').map(encodeURIComponent).join('/')}` : '';
+  }
+}
+
+/**
+ * Creates the upload folder and checks that this process may write in it, so a folder it cannot use stops the start
+ * with its name and the fix, rather than the file store failing later where no one catches it.
+ */
+async function writableDirectory(directory: string): Promise<void> {
+  try {
+    await mkdir(directory, { recursive: true });
+    await access(directory, constants.W_OK);
+  } catch (err) {
+    const uid = process.getuid?.();
+    throw new Error(
+      `cannot keep uploads in ${directory} (uploads/ under the first file:// root of SUBPACK_MASTER_ROOTS): ${(err as Error).message}; ` +
+        `make it writable for this process${uid === undefined ? '' : ` (uid ${uid})`}`,
+    );
   }
 }
