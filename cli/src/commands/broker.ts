@@ -119,6 +119,8 @@ export async function withRedis<T>(timeoutMs: number, fn: (redis: Redis, prefix:
   // No reconnects and no offline queue: a command fails at once when the connection is gone instead of waiting for it.
   const redis = openRedis(config.redis, {
     lazyConnect: true,
+    // Named as the broker connection is, so CLIENT LIST tells an operator's command from the services.
+    connectionName: 'subpack-cli',
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0,

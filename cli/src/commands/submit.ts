@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { packTaskMessageId, validatePackTask, type PackTask } from '@subpack/contracts';
 import { EXCHANGES, ROUTING_KEYS } from '@subpack/rules';
@@ -6,7 +7,7 @@ import { FINISHED_STATUSES } from '@subpack/state';
 import { resendNote } from '@subpack/workflow';
 import { ProgressBar } from '../progress';
 import { UsageError, parsePositiveSeconds } from '../usage';
-import { BROKER_TIMEOUT_OPTION, brokerTimeoutMs, withBroker, withStore } from './broker';
+import { BROKER_TIMEOUT_OPTION, DependencyError, brokerTimeoutMs, withBroker, withStore } from './broker';
 
 export async function submitCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -41,25 +42,55 @@ export async function submitCommand(argv: string[]): Promise<number> {
   process.stderr.write(`submitted ${task.taskId} (${task.channels.length} channels)\n`);
   if (!values.wait) return 0;
 
-  const deadline = Date.now() + timeoutSeconds * 1000;
+  return waitForTask(task, Date.now() + timeoutSeconds * 1000, timeoutSeconds, brokerMs);
+}
+
+/** How long the wait pauses before it connects again after Redis stopped answering. */
+const RECONNECT_PAUSE_MS = 1000;
+
+/**
+ * Follows the task in Redis until it finishes (exit 0 when done, 1 otherwise) or the deadline passes. The task runs
+ * in the services whatever becomes of this connection: when Redis stops answering (a restart, or a failover the
+ * sentinels are still electing) the wait says so once and connects again, through the sentinels to the promoted
+ * primary, until the deadline.
+ */
+async function waitForTask(task: PackTask, deadline: number, timeoutSeconds: number, brokerMs: number): Promise<number> {
   const bar = new ProgressBar(task.channels.length);
-  return withStore(brokerMs, async (store) => {
-    while (Date.now() < deadline) {
-      const s = await store.getTaskSummary(task.taskId);
-      if (s) {
-        bar.update(s.done + s.failed, s.status);
-        if (FINISHED_STATUSES.has(s.status)) {
-          bar.finish();
-          process.stderr.write(`${task.taskId}: ${s.status}, ${s.done} stored, ${s.failed} failed${s.error ? `: ${s.error.message}` : ''}\n`);
-          return s.status === 'done' ? 0 : 1;
+  const say = (line: string): void => {
+    bar.clearLine();
+    process.stderr.write(`${line}\n`);
+  };
+  let lost = false;
+  while (Date.now() < deadline) {
+    try {
+      const exitCode = await withStore(brokerMs, async (store) => {
+        if (lost) say(`subpack: Redis answers again; still waiting for ${task.taskId}`);
+        lost = false;
+        while (Date.now() < deadline) {
+          const s = await store.getTaskSummary(task.taskId);
+          if (s) {
+            bar.update(s.done + s.failed, s.status);
+            if (FINISHED_STATUSES.has(s.status)) {
+              bar.finish();
+              process.stderr.write(`${task.taskId}: ${s.status}, ${s.done} stored, ${s.failed} failed${s.error ? `: ${s.error.message}` : ''}\n`);
+              return s.status === 'done' ? 0 : 1;
+            }
+          }
+          await sleep(500);
         }
-      }
-      await new Promise((r) => setTimeout(r, 500));
+        return undefined;
+      });
+      if (exitCode !== undefined) return exitCode;
+    } catch (err) {
+      if (!(err instanceof DependencyError)) throw err;
+      if (!lost) say(`subpack: ${err.message}; ${task.taskId} goes on in the services, waiting for Redis until --timeout`);
+      lost = true;
+      await sleep(Math.max(0, Math.min(RECONNECT_PAUSE_MS, deadline - Date.now())));
     }
-    bar.finish();
-    process.stderr.write(`${task.taskId}: still running after --timeout ${timeoutSeconds}s\n`);
-    return 1;
-  });
+  }
+  bar.finish();
+  process.stderr.write(`${task.taskId}: still running after --timeout ${timeoutSeconds}s\n`);
+  return 1;
 }
 
 /** How long submit looks in Redis for an earlier run of the task before it sends anyway. */

@@ -28,6 +28,8 @@ export interface FailoverRun {
   readonly channels: readonly string[];
   readonly targetDir: string;
   readonly tap: QueueSpy;
+  /** The task as it was published. */
+  readonly task: Record<string, unknown>;
 }
 
 /** Publishes a task of `count` channels of the small signed APK, and waits until `startedAt` of them are stored. */
@@ -38,9 +40,10 @@ export async function startFailoverTask(stack: E2eStack, count: number, startedA
   const tap = await stack.eventTap();
   const taskId = uniqueTaskId('failover');
   const channels = channelIds(count);
-  await stack.publishTask(packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels }));
+  const task = packTask({ taskId, master: fileUrl(master), target: fileTargetUrl(targetDir), channels });
+  await stack.publishTask(task);
   await tap.waitFor(`${startedAt} channels stored`, (m) => storedChannels(m, taskId).size >= startedAt, 300_000, () => stack.describe(tap));
-  return { taskId, channels, targetDir, tap };
+  return { taskId, channels, targetDir, tap, task };
 }
 
 /**
