@@ -1,20 +1,17 @@
-// docker-compose.yml, alone and with docker-compose.ha.yml merged on top, against the Compose specification's schema
-// and against the code it runs: every service runs, with a real entry point, every variable it sets is one the service
-// reads, every required one is set, its own start-up check accepts what it gets, and the start order waits on health
-// checks that exist. The high-availability stack also gets every broker node and the sentinels, and the engines form
-// one cluster and one monitored primary.
+// docker-compose.yml, as `docker compose up` and as `docker compose --profile ha up` run it, against the Compose
+// specification's schema and against the code it runs: every service runs, with a real entry point, every variable it
+// sets is one the service reads, every required one is set, its own start-up check accepts what it gets, and the start
+// order waits on health checks that exist. Every service gets every broker node and every sentinel; the profile adds
+// the nodes, which form one cluster and one monitored primary.
 import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  COMPOSE_FILE,
-  COMPOSE_HA_FILE,
-  ComposeReset,
   composeEnv,
   composeSubpackServices,
+  composeWithProfiles,
   loadCompose,
-  loadComposeFiles,
   loadYamlDocuments,
   ROOT,
   serviceCommand,
@@ -25,12 +22,14 @@ import {
 import { validateCompose } from './schemas';
 import { configProblems, longestDeliveryMs, readsVariable, serviceVariables } from './service-config';
 
-const compose = loadCompose();
-/** What `docker compose -f docker-compose.yml -f docker-compose.ha.yml` runs. */
-const composeHa = loadComposeFiles([COMPOSE_FILE, COMPOSE_HA_FILE]);
+const file = loadCompose();
+/** What `docker compose up` runs. */
+const compose = composeWithProfiles(file, []);
+/** What `docker compose --profile ha up` runs. */
+const composeHa = composeWithProfiles(file, ['ha']);
 const MODELS: [string, ComposeFile][] = [
-  ['docker-compose.yml', compose],
-  ['docker-compose.yml + docker-compose.ha.yml', composeHa],
+  ['docker compose up', compose],
+  ['docker compose --profile ha up', composeHa],
 ];
 
 /** Which service an entry-point command runs, or undefined when it runs none that exists. */
@@ -38,12 +37,8 @@ function serviceOf(command: ComposeService['command']): string | undefined {
   return serviceNames().find((name) => JSON.stringify(command) === JSON.stringify(serviceCommand(name)));
 }
 
-test('docker-compose.yml, docker-compose.ha.yml and the two merged are valid against the Compose specification schema', () => {
-  assert.deepEqual(validateCompose(compose), []);
-  // A `!reset` entry is null to the schema, as compose reads it before merging.
-  const ha = JSON.parse(JSON.stringify(loadYamlDocuments(COMPOSE_HA_FILE)[0], (_k, v: unknown) => (v instanceof ComposeReset ? null : v))) as unknown;
-  assert.deepEqual(validateCompose(ha), []);
-  assert.deepEqual(validateCompose(composeHa), []);
+test('docker-compose.yml is valid against the Compose specification schema', () => {
+  assert.deepEqual(validateCompose(file), []);
 });
 
 test('the schema check rejects a misspelt key and a wrong depends_on condition', () => {
@@ -131,20 +126,22 @@ for (const [label, compose] of MODELS) {
       assert.deepEqual(problems, []);
     });
 
-    it('hosts in URLs are compose services, and depends_on waits on health checks that exist', () => {
+    it('hosts in URLs are compose services, some of each list runs, and depends_on waits on health checks that exist', () => {
       const problems: string[] = [];
       const names = Object.keys(compose.services);
       for (const [name, service] of Object.entries(compose.services)) {
         for (const [key, value] of Object.entries(composeEnv(service))) {
-          for (const host of hostsIn(key, value)) {
-            if (!names.includes(host)) problems.push(`compose ${name}: ${key} points at ${host}, which is no compose service`);
-          }
+          const hosts = hostsIn(key, value);
+          for (const host of hosts.filter((h) => !file.services[h])) problems.push(`compose ${name}: ${key} points at ${host}, which is no compose service`);
+          // A list may name nodes of another profile (they are skipped while absent), but never only those.
+          if (hosts.length > 0 && !hosts.some((host) => names.includes(host))) problems.push(`compose ${name}: ${key} names no service that runs here (${hosts.join(', ')})`);
         }
         const dependsOn = service.depends_on ?? {};
         const conditions = Array.isArray(dependsOn) ? Object.fromEntries(dependsOn.map((d) => [d, { condition: 'service_started' }])) : dependsOn;
         for (const [target, { condition }] of Object.entries(conditions)) {
           const dep = compose.services[target];
-          if (!dep) problems.push(`compose ${name}: depends on ${target}, which does not exist`);
+          // Compose refuses to start a service whose dependency is in a profile that is not enabled.
+          if (!dep) problems.push(`compose ${name}: depends on ${target}, which does not run here`);
           else if (condition === 'service_healthy' && !dep.healthcheck?.test) problems.push(`compose ${name}: waits for ${target} to be healthy, but it has no healthcheck`);
           else if (condition === 'service_completed_successfully' && dep.restart && dep.restart !== 'no') {
             problems.push(`compose ${name}: waits for ${target} to complete, but it restarts`);
@@ -153,7 +150,7 @@ for (const [label, compose] of MODELS) {
       }
       for (const [name, service] of composeSubpackServices(compose)) {
         const deps = service.depends_on as Record<string, { condition: string }> | undefined;
-        for (const infra of ['rabbitmq', 'redis']) {
+        for (const infra of ['rabbitmq', 'redis', 'redis-sentinel']) {
           if (deps?.[infra]?.condition !== 'service_healthy') problems.push(`compose ${name}: must wait for ${infra} to be healthy`);
         }
       }
@@ -180,48 +177,57 @@ test('the stack has the broker with its management UI, Redis with AOF, and objec
   assert.equal((init[1].depends_on as Record<string, { condition: string }>).minio?.condition, 'service_healthy');
 });
 
-describe('docker-compose.ha.yml', () => {
+describe('the ha profile', () => {
   const nodes = brokerNodes(composeHa);
   const redisServers = Object.entries(composeHa.services).filter(([, s]) => /^redis:/.test(String(s.image)) && (s.command as string[])[0] === 'redis-server');
   /** `sentinel monitor <name> <host> <port> <quorum>` of each sentinel service, from the configuration it starts with. */
-  const sentinels = Object.entries(composeHa.services).flatMap(([name, s]) => {
-    const text = [s.command ?? ''].flat().join('\n');
-    const m = /^\s*sentinel monitor (\S+) (\S+) (\d+) (\d+)\s*$/m.exec(text);
-    return m ? [{ name, master: m[1]!, host: m[2]!, port: Number(m[3]), quorum: Number(m[4]), port26379: /^\s*port 26379\s*$/m.test(text) }] : [];
-  });
+  const sentinelsOf = (model: ComposeFile) =>
+    Object.entries(model.services).flatMap(([name, s]) => {
+      const text = [s.command ?? ''].flat().join('\n');
+      const m = /^\s*sentinel monitor (\S+) (\S+) (\d+) (\d+)\s*$/m.exec(text);
+      return m ? [{ name, master: m[1]!, host: m[2]!, port: Number(m[3]), quorum: Number(m[4]), port26379: /^\s*port 26379\s*$/m.test(text) }] : [];
+    });
+  const sentinels = sentinelsOf(composeHa);
 
-  it('leaves docker-compose.yml a single broker and a single Redis', () => {
+  it('only adds engine nodes: without it one broker, one Redis and one sentinel run, and every subpack service runs in both', () => {
     assert.equal(brokerNodes(compose).length, 1);
-    assert.deepEqual(Object.keys(compose.services).filter((n) => /sentinel/.test(n)), []);
-    for (const [name, service] of composeSubpackServices(compose)) {
-      const env = composeEnv(service);
-      assert.ok(env.REDIS_URL && !env.REDIS_SENTINELS && !env.AMQP_URL?.includes(','), `compose ${name}`);
-    }
+    assert.deepEqual(Object.keys(compose.services).filter((n) => /^redis/.test(n)).sort(), ['redis', 'redis-sentinel']);
+    const added = Object.keys(composeHa.services).filter((n) => !compose.services[n]);
+    for (const name of added) assert.match(String(composeHa.services[name]!.image), /^(rabbitmq|redis):/, `${name}: the profile adds only engine nodes`);
+    assert.deepEqual(composeSubpackServices(composeHa).map(([n]) => n), composeSubpackServices(compose).map(([n]) => n));
   });
 
-  it('runs a three-node RabbitMQ cluster: one Erlang cookie, each node listed in the peer discovery, the users of definitions.json', () => {
+  it('runs a three-node RabbitMQ cluster: one Erlang cookie, every node joining the first, the users of definitions.json', () => {
     assert.equal(nodes.length, 3, nodes.map(([n]) => n).join(', '));
-    const single = compose.services.rabbitmq!;
+    const first = compose.services.rabbitmq!;
     const cookies = new Set(nodes.map(([, s]) => composeEnv(s).RABBITMQ_ERLANG_COOKIE));
     assert.equal(cookies.size, 1, 'one shared Erlang cookie');
     assert.ok([...cookies][0], 'a cookie is set');
     const mounts = (s: ComposeService): string[] => (s.volumes as string[]).map(String);
     const discovered = new Set<string>();
     for (const [name, node] of nodes) {
-      assert.equal(node.image, single.image, `${name}: the image of the single broker`);
+      assert.equal(node.image, first.image, `${name}: the image of the first node`);
       assert.equal(node.hostname, name, `${name}: the node name rabbit@<hostname> resolves to this service`);
-      for (const mount of mounts(single).filter((m) => m.includes('/etc/rabbitmq/'))) assert.ok(mounts(node).includes(mount), `${name}: mounts ${mount}`);
-      for (const key of ['RABBITMQ_DEFAULT_USER', 'RABBITMQ_DEFAULT_PASS', 'RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS']) assert.equal(composeEnv(node)[key], composeEnv(single)[key], `${name}: ${key}`);
+      for (const mount of mounts(first).filter((m) => m.includes('/etc/rabbitmq/'))) assert.ok(mounts(node).includes(mount), `${name}: mounts ${mount}`);
+      for (const key of ['RABBITMQ_DEFAULT_USER', 'RABBITMQ_DEFAULT_PASS', 'RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS']) assert.equal(composeEnv(node)[key], composeEnv(first)[key], `${name}: ${key}`);
       const conf = mounts(node).find((m) => m.endsWith(':ro') && m.includes('/etc/rabbitmq/conf.d/') && readFileSync(join(ROOT, m.split(':')[0]!), 'utf8').includes('classic_config'));
       assert.ok(conf, `${name}: classic-config peer discovery`);
       const text = readFileSync(join(ROOT, conf.split(':')[0]!), 'utf8');
       assert.match(text, /^cluster_formation\.peer_discovery_backend\s*=\s*classic_config$/m);
+      // The services start without waiting for the nodes the profile adds: the broker gives the queues they declared
+      // on the first node members on the others once those join.
+      assert.match(text, /^quorum_queue\.continuous_membership_reconciliation\.enabled\s*=\s*true$/m);
+      assert.match(text, /^quorum_queue\.continuous_membership_reconciliation\.target_group_size\s*=\s*3$/m);
       for (const m of text.matchAll(/^cluster_formation\.classic_config\.nodes\.\d+\s*=\s*rabbit@(\S+)$/gm)) discovered.add(m[1]!);
     }
-    assert.deepEqual([...discovered].sort(), nodes.map(([, s]) => String(s.hostname)).sort(), 'the peer list names exactly the three nodes');
+    // Every node joins the one that runs without the profile, and the others start only once it is up to be joined:
+    // a node never looks for nodes the one-host stack lacks, and never starts a cluster of its own beside it.
+    assert.deepEqual([...discovered], [String(first.hostname)], 'the peer list names the first node only');
+    for (const [name, node] of nodes.filter(([n]) => n !== 'rabbitmq')) {
+      assert.equal((node.depends_on as Record<string, { condition: string }> | undefined)?.rabbitmq?.condition, 'service_healthy', `${name}: starts once rabbitmq is healthy`);
+    }
     const data = nodes.map(([, s]) => mounts(s).find((m) => m.endsWith(':/var/lib/rabbitmq')));
     assert.equal(new Set(data).size, 3, `each node has a data volume of its own: ${data.join(', ')}`);
-    assert.ok(!data.includes(mounts(single).find((m) => m.endsWith(':/var/lib/rabbitmq'))), 'the single broker\'s data stays its own');
   });
 
   it('runs Redis as a primary with AOF, a replica of it and three sentinels that monitor it under one name', () => {
@@ -239,6 +245,7 @@ describe('docker-compose.ha.yml', () => {
       assert.deepEqual(command.slice(command.indexOf('--replicaof') + 1, command.indexOf('--replicaof') + 3), ['redis', '6379'], name);
     }
     assert.equal(sentinels.length, 3, sentinels.map((s) => s.name).join(', '));
+    assert.deepEqual(sentinelsOf(compose).map((s) => s.name), ['redis-sentinel'], 'one sentinel without the profile');
     assert.equal(new Set(sentinels.map((s) => s.master)).size, 1, 'one master name');
     for (const s of sentinels) {
       assert.deepEqual([s.host, s.port, s.port26379], ['redis', 6379, true], s.name);
@@ -247,40 +254,24 @@ describe('docker-compose.ha.yml', () => {
     }
   });
 
-  it('gives every service all three broker nodes with its own user, the sentinels and their master name, and no REDIS_URL', () => {
+  it('every service lists all three broker nodes with its own user, the sentinels and their master name, and no REDIS_URL', () => {
     const problems: string[] = [];
     const nodeHosts = nodes.map(([, s]) => String(s.hostname)).sort();
+    const users = new Map<string, string>();
     for (const [name, service] of composeSubpackServices(composeHa)) {
       const env = composeEnv(service);
-      const single = composeEnv(compose.services[name]!);
       const urls = (env.AMQP_URL ?? '').split(',').map((u) => new URL(u));
       if (JSON.stringify(urls.map((u) => u.hostname).sort()) !== JSON.stringify(nodeHosts)) problems.push(`${name}: AMQP_URL names ${urls.map((u) => u.host).join(', ')}, not every node`);
-      const own = new URL(single.AMQP_URL!);
-      if (urls.some((u) => u.username !== own.username || u.password !== own.password || u.port !== '5672')) problems.push(`${name}: every AMQP_URL entry must carry its user ${own.username} and port 5672`);
+      if (new Set(urls.map((u) => `${u.username}:${u.password}:${u.port}`)).size !== 1 || urls[0]!.port !== '5672') problems.push(`${name}: every AMQP_URL entry must carry the same user and port 5672`);
+      users.set(name, urls[0]!.username);
       if ('REDIS_URL' in env) problems.push(`${name}: REDIS_URL is set beside REDIS_SENTINELS`);
       const listed = (env.REDIS_SENTINELS ?? '').split(',').sort();
       if (JSON.stringify(listed) !== JSON.stringify(sentinels.map((s) => `${s.name}:26379`).sort())) problems.push(`${name}: REDIS_SENTINELS ${env.REDIS_SENTINELS} are not the three sentinels`);
       if (env.REDIS_SENTINEL_MASTER !== sentinels[0]?.master) problems.push(`${name}: REDIS_SENTINEL_MASTER ${env.REDIS_SENTINEL_MASTER} is not the name the sentinels monitor`);
-      const deps = service.depends_on as Record<string, { condition: string }>;
-      for (const dep of [...nodes.map(([n]) => n), ...sentinels.map((s) => s.name)]) {
-        if (deps[dep]?.condition !== 'service_healthy') problems.push(`${name}: must wait for ${dep} to be healthy`);
-      }
+    }
+    for (const [name, user] of users) {
+      if (user !== 'subpack' && user !== `subpack-${name}`) problems.push(`${name}: broker user ${user} is another service's`);
     }
     assert.deepEqual(problems, []);
   });
-
-  it("the services' start-up check refuses REDIS_URL beside the sentinels, so the reset is what keeps them starting", () => {
-    const [name, service] = composeSubpackServices(composeHa)[0]!;
-    const problems = configProblems(serviceOf(service.command)!, { ...composeEnv(service), REDIS_URL: 'redis://redis:6379' });
-    assert.ok(problems.some((p) => p.includes('REDIS_URL and REDIS_SENTINELS are both set')), `${name}: ${problems.join('; ')}`);
-  });
-});
-
-test('the merge follows the Compose rules: maps merge, !reset removes, volumes are unique by target, commands are replaced', () => {
-  const merged = loadComposeFiles([COMPOSE_FILE, COMPOSE_HA_FILE]);
-  assert.equal(composeEnv(merged.services.packer!).SUBPACK_BATCH_SIZE, '25', 'kept from docker-compose.yml');
-  assert.equal(composeEnv(merged.services.packer!).REDIS_URL, undefined);
-  const volumes = merged.services.rabbitmq!.volumes as string[];
-  assert.equal(volumes.filter((v) => v.endsWith(':/var/lib/rabbitmq')).length, 1, volumes.join(', '));
-  assert.equal((merged.services.redis!.command as string[]).filter((c) => c === 'redis-server').length, 1);
 });

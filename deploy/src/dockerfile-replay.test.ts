@@ -132,12 +132,14 @@ describe('the repository Dockerfile', { timeout: 15 * 60_000 }, () => {
     try {
       for (const [name, service] of services) {
         const port = await freePort();
+        // Compose's hosts (the broker nodes, the sentinels) exist only in its network: this run uses the local broker
+        // and Redis, with a vhost and key prefix of its own.
+        const { REDIS_SENTINELS: _sentinels, REDIS_SENTINEL_MASTER: _master, ...composed } = composeEnv(service);
         const env: Record<string, string> = {
           PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
           HOME: tmpRoot,
           ...runtimeStage.env,
-          ...composeEnv(service),
-          // Compose's hosts (rabbitmq, redis) exist only in its network: this run uses its own vhost and key prefix.
+          ...composed,
           AMQP_URL: vhost.amqpUrl,
           REDIS_URL,
           SUBPACK_REDIS_PREFIX: redisPrefix,
