@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { buildTopology } from '@subpack/contracts';
-import { AmqpConnectionManager, AmqpMessagingModule, AmqpTransport, describeError, MessageSigner } from '@subpack/messaging';
+import { AmqpConnectionManager, AmqpMessagingModule, AmqpTransport, describeError, MessageSigner, settleWithin } from '@subpack/messaging';
 import { signedQueues } from '@subpack/rules';
 import { TaskStore } from '@subpack/state';
 import { COMMON_CONFIG, ConfigError, describeConfig, describeRedisTarget, loadConfig, redisTarget, type CommonConfig, type ConfigOf, type Field, type RedisTarget } from '@subpack/config';
@@ -230,22 +230,44 @@ async function startService<S extends Record<string, Field<unknown>>>(
   if (usesBroker) await app.startAllMicroservices();
   const stopExtra = await def.afterStart?.(ctx, app);
   logger.info({ 'url.port': config.httpPort, owner }, `${def.name} started`);
-  stopOnSignals(def.name, logger, async () => {
+  stopOnSignals(def.name, logger, config.drainTimeoutMs + STOP_MARGIN_MS, async () => {
     await stopExtra?.();
     // Closing the app drains the consumers (cancel, wait for handlers, close channels) and the HTTP server.
     await app.close();
-    await redis.quit();
+    await quitRedis(redis);
   });
   return app;
 }
 
-/** SIGTERM or SIGINT stops taking messages, lets in-flight work finish through `close`, then exits 0 (1 if it failed). */
-function stopOnSignals(name: string, logger: Logger, close: () => Promise<void>): void {
+/**
+ * What a stop may take beyond SUBPACK_DRAIN_TIMEOUT_MS: closing the HTTP server, the broker connection and Redis. A
+ * dependency that stopped answering (a frozen Redis, a host gone behind a partition) could hold those forever.
+ */
+const STOP_MARGIN_MS = 10_000;
+
+/** How long QUIT may wait for Redis to answer before the socket is closed without it. */
+const REDIS_QUIT_MS = 2000;
+
+async function quitRedis(redis: Redis): Promise<void> {
+  const quit = await settleWithin(redis.quit().catch(() => undefined), REDIS_QUIT_MS);
+  if (!quit.settled) redis.disconnect();
+}
+
+/**
+ * SIGTERM or SIGINT stops taking messages, lets in-flight work finish through `close`, then exits 0 (1 if it failed).
+ * A stop still under way after `limitMs` exits 1: the deliveries not acked by then go back to their queues, as after
+ * a kill, but the process ends within the time its drain promised rather than when the orchestrator kills it.
+ */
+function stopOnSignals(name: string, logger: Logger, limitMs: number, close: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, `${name} stopping: no new messages, finishing in-flight work`);
+    setTimeout(() => {
+      logger.error({ limitMs }, `${name} did not stop within ${limitMs} ms (SUBPACK_DRAIN_TIMEOUT_MS + ${STOP_MARGIN_MS} ms): a dependency stopped answering; exiting, unfinished messages will be redelivered`);
+      process.exit(1);
+    }, limitMs);
     close().then(
       () => {
         logger.info({}, `${name} stopped`);
