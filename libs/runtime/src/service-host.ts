@@ -228,14 +228,18 @@ async function startService<S extends Record<string, Field<unknown>>>(
   logger.info({ 'url.port': config.httpPort, owner }, `${def.name} listening; connecting to ${usesBroker ? 'RabbitMQ and Redis' : 'Redis'}`);
   await waitForRedis(redis);
   if (usesBroker) await app.startAllMicroservices();
-  const stopExtra = await def.afterStart?.(ctx, app);
-  logger.info({ 'url.port': config.httpPort, owner }, `${def.name} started`);
+  const starting = def.afterStart?.(ctx, app) ?? Promise.resolve(undefined);
+  // Readiness can pass while the service's own start still runs: a SIGTERM then waits for that start, so what it
+  // opened is closed too, instead of ending the process by the signal.
   stopOnSignals(def.name, logger, config.drainTimeoutMs + STOP_MARGIN_MS, async () => {
+    const stopExtra = await starting.catch(() => undefined);
     await stopExtra?.();
     // Closing the app drains the consumers (cancel, wait for handlers, close channels) and the HTTP server.
     await app.close();
     await quitRedis(redis);
   });
+  await starting;
+  logger.info({ 'url.port': config.httpPort, owner }, `${def.name} started`);
   return app;
 }
 
