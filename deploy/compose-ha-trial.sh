@@ -12,7 +12,6 @@
 # COMPOSE_FILE picks another compose file (its ./data is used), TRIAL_PROJECT the compose project name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 compose_file=$(realpath "${COMPOSE_FILE:-docker-compose.yml}")
 project=${TRIAL_PROJECT:-subpack-ha-trial}
 channels=${TRIAL_CHANNELS:-2000}
