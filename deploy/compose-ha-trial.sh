@@ -19,7 +19,8 @@ if docker compose version >/dev/null 2>&1; then dc=(docker compose); else dc=(do
 dc+=(-p "$project" -f "$compose_file" --profile ha)
 
 # The services mount ./data beside the compose file and run as uid 1000: the trial works in a folder of its own there.
-trial_dir=$(dirname "$compose_file")/data/ha-trial
+data_dir=$(dirname "$compose_file")/data
+trial_dir=$data_dir/ha-trial
 step() { printf '\n== %s\n' "$*"; }
 fail() { printf 'compose-ha-trial: %s\n' "$*" >&2; exit 1; }
 cleanup() {
@@ -54,7 +55,6 @@ wait_healthy() {
 
 stored() { find "$trial_dir/out" -name '*.apk' 2>/dev/null | wc -l; }
 
-data_dir=$(dirname "$compose_file")/data
 mkdir -p "$data_dir"
 if [ "$(stat -c %u "$data_dir")" != 1000 ] && [ "$(stat -c %a "$data_dir" | cut -c3)" != 7 ]; then
   fail "$data_dir must be writable for uid 1000, which the services run as: sudo chown 1000 $data_dir (README: docker compose)"

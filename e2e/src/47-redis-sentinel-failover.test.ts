@@ -2,13 +2,13 @@
 // started once): what an asynchronous replica can lose, what WAIT keeps, and a task that goes on while its primary is
 // killed and comes back as a replica.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { ReplicationError, TaskStore } from '@subpack/state';
 import { EngineNode, makeTempDir } from '@subpack/testing';
-import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { activeLabel, assertCompletedOnce, CLI_BIN, onOwnEngines, REPO_ROOT, ServiceProcess, startFailoverTask, storedChannels, subpack, waitFor } from './harness';
 
 const CHANNELS = 2000;
@@ -32,30 +32,30 @@ test('an acknowledged claim is lost when the primary dies before its replica has
   const replica = new EngineNode('replica', 26322, 'redis-server', [...args(26322), '--replicaof', '127.0.0.1', '26321']);
   const clients: Redis[] = [];
   try {
-      await primary.start();
-      await replica.start();
-      await Promise.all([primary.waitListening(30_000), replica.waitListening(30_000)]);
-      const toPrimary = new Redis({ port: 26321, maxRetriesPerRequest: 0, lazyConnect: true });
-      const toReplica = new Redis({ port: 26322, maxRetriesPerRequest: 1, lazyConnect: true });
-      clients.push(toPrimary, toReplica);
-      await Promise.all([toPrimary.connect(), toReplica.connect()]);
-      await waitFor('the replica in sync', async () => (await toReplica.info('replication')).includes('master_link_status:up'), { timeoutMs: 30_000 });
+    await primary.start();
+    await replica.start();
+    await Promise.all([primary.waitListening(30_000), replica.waitListening(30_000)]);
+    const toPrimary = new Redis({ port: 26321, maxRetriesPerRequest: 0, lazyConnect: true });
+    const toReplica = new Redis({ port: 26322, maxRetriesPerRequest: 1, lazyConnect: true });
+    clients.push(toPrimary, toReplica);
+    await Promise.all([toPrimary.connect(), toReplica.connect()]);
+    await waitFor('the replica in sync', async () => (await toReplica.info('replication')).includes('master_link_status:up'), { timeoutMs: 30_000 });
 
-      const withWait = new TaskStore(toPrimary, { keyPrefix: 'w:', replicas: 1 });
-      const without = new TaskStore(toPrimary, { keyPrefix: 'n:' });
-      assert.equal(await withWait.once('claim', 60), true, 'with the replica answering, WAIT confirms at once');
+    const withWait = new TaskStore(toPrimary, { keyPrefix: 'w:', replicas: 1 });
+    const without = new TaskStore(toPrimary, { keyPrefix: 'n:' });
+    assert.equal(await withWait.once('claim', 60), true, 'with the replica answering, WAIT confirms at once');
 
-      // The replica falls behind (stopped, its link still up): WAIT does not call a write done.
-      replica.signal('SIGSTOP');
-      await assert.rejects(withWait.once('claim-2', 60), ReplicationError, 'WAIT refuses to call it done');
-      // Its link drops: the primary still acknowledges plain writes, which now exist on the primary alone.
-      await toPrimary.call('CLIENT', 'KILL', 'TYPE', 'replica');
-      assert.equal(await without.once('claim', 60), true, 'acknowledged without a replica having it');
-      await primary.kill();
-      replica.signal('SIGCONT');
-      await toReplica.call('REPLICAOF', 'NO', 'ONE'); // what the sentinels do on failover
-      assert.equal(await toReplica.exists('w:once:claim'), 1, 'what WAIT confirmed survives the failover');
-      assert.equal(await toReplica.exists('n:once:claim'), 0, 'the acknowledged claim without WAIT is gone: a second claimant would win too');
+    // The replica falls behind (stopped, its link still up): WAIT does not call a write done.
+    replica.signal('SIGSTOP');
+    await assert.rejects(withWait.once('claim-2', 60), ReplicationError, 'WAIT refuses to call it done');
+    // Its link drops: the primary still acknowledges plain writes, which now exist on the primary alone.
+    await toPrimary.call('CLIENT', 'KILL', 'TYPE', 'replica');
+    assert.equal(await without.once('claim', 60), true, 'acknowledged without a replica having it');
+    await primary.kill();
+    replica.signal('SIGCONT');
+    await toReplica.call('REPLICAOF', 'NO', 'ONE'); // what the sentinels do on failover
+    assert.equal(await toReplica.exists('w:once:claim'), 1, 'what WAIT confirmed survives the failover');
+    assert.equal(await toReplica.exists('n:once:claim'), 0, 'the acknowledged claim without WAIT is gone: a second claimant would win too');
   } finally {
     for (const client of clients) client.disconnect();
     replica.signal('SIGCONT');

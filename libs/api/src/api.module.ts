@@ -227,7 +227,6 @@ function uploadRoot(roots: readonly string[]): UploadRoot {
   throw new Error('SUBPACK_MASTER_ROOTS has no file:// or s3:// root to keep uploads in');
 }
 
-
 /**
  * A request Node cannot parse (a head over its size limit, e.g. a huge query string; not HTTP; too slow) is answered
  * with a problem document like every other refusal, instead of Node's bare status line.

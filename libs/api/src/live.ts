@@ -35,7 +35,6 @@ interface Client {
   blocked: boolean;
 }
 
-
 /**
  * Server-Sent Events of task progress, fed by the events exchange through a queue of this process's own (exclusive,
  * deleted with the connection). Each event only marks its task dirty; dirty tasks are read from Redis and sent at most
